@@ -1,0 +1,1 @@
+"""Data: synthetic targets, images, vision data sets, corruptions, degradations."""

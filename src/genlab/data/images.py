@@ -1,0 +1,87 @@
+"""Images: any PNG/JPEG file or a built-in test image, as float arrays in [0, 1]."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from genlab.errors import GenlabError
+
+BUILTIN = ("camera", "astronaut", "brick", "grass", "gravel", "coffee", "chelsea", "rocket", "text",
+           "moon", "page", "coins", "horse", "cat")
+
+
+def builtin_image(name: str) -> np.ndarray:
+    from skimage import data
+    if name not in BUILTIN:
+        raise GenlabError(f"unknown built-in image {name!r}; choose one of: {', '.join(BUILTIN)}, or give a file path")
+    img = getattr(data, name)()
+    return _to_float(img)
+
+
+def _to_float(img: np.ndarray) -> np.ndarray:
+    img = np.asarray(img)
+    if img.dtype == bool:
+        return img.astype(np.float32)
+    if np.issubdtype(img.dtype, np.integer):
+        return (img.astype(np.float32) / np.iinfo(img.dtype).max).astype(np.float32)
+    return np.clip(img.astype(np.float32), 0, 1)
+
+
+def load_image(source: str | Path, gray: bool | None = None, size: int | tuple[int, int] | None = None) -> np.ndarray:
+    """Load a file or built-in image as float32 in [0, 1]: (H, W) gray or (H, W, C).
+
+    gray=True converts to luminance (ITU-R 601); size resizes (int: the shorter side).
+    """
+    s = str(source)
+    if s in BUILTIN and not Path(s).exists():
+        img = builtin_image(s)
+    else:
+        p = Path(s)
+        if not p.exists():
+            raise GenlabError(f"image {p} does not exist; give a PNG/JPEG path or a built-in name ({', '.join(BUILTIN[:5])}, ...)")
+        from PIL import Image, UnidentifiedImageError
+        try:
+            with Image.open(p) as im:
+                im.load()
+                if im.mode in ("P", "CMYK", "YCbCr", "LAB", "HSV"):
+                    im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+                elif im.mode in ("I;16", "I", "F"):
+                    im = im.convert("F")
+                arr = np.asarray(im)
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+            raise GenlabError(f"cannot read {p} as an image ({type(e).__name__}); give a PNG or JPEG file") from None
+        img = _to_float(arr) if arr.dtype != np.float32 else np.clip(arr / max(arr.max(), 1.0), 0, 1)
+    if gray and img.ndim == 3:
+        rgb = img[..., :3]
+        img = (rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)).astype(np.float32)
+    if size is not None:
+        img = resize(img, size)
+    return img
+
+
+def resize(img: np.ndarray, size: int | tuple[int, int]) -> np.ndarray:
+    """Antialiased resize; an int sets the shorter side."""
+    from skimage.transform import resize as sk_resize
+    h, w = img.shape[:2]
+    if isinstance(size, int):
+        scale = size / min(h, w)
+        size = (max(1, round(h * scale)), max(1, round(w * scale)))
+    out = sk_resize(img, size + img.shape[2:], anti_aliasing=True, preserve_range=True)
+    return np.clip(out, 0, 1).astype(np.float32)
+
+
+def save_image(img: np.ndarray, path: str | Path) -> None:
+    """Save float [0, 1] (H, W) or (H, W, C) as 8-bit PNG/JPEG, atomically."""
+    import io
+    from PIL import Image
+
+    from genlab.runs import atomic_write_bytes
+    p = Path(path)
+    a = (np.clip(np.asarray(img), 0, 1) * 255 + 0.5).astype(np.uint8)
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[..., 0]
+    fmt = {".jpg": "JPEG", ".jpeg": "JPEG"}.get(p.suffix.lower(), "PNG")
+    buf = io.BytesIO()
+    Image.fromarray(a).save(buf, format=fmt)
+    atomic_write_bytes(p, buf.getvalue())

@@ -1,0 +1,13 @@
+"""User-facing errors: the CLI prints them as one line and exits with code 2."""
+
+
+class GenlabError(Exception):
+    """A problem with the user's input or environment, stated with its fix.
+
+    The message is one line naming the problem and, where there is one, the
+    valid choices or the fix. The CLI prints ``genlab: error: <message>``.
+    """
+
+
+class DivergedError(GenlabError):
+    """Training produced a non-finite loss; the run records the reason."""

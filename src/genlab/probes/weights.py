@@ -1,0 +1,36 @@
+"""Weight probes: the spectral norm (largest singular value) per layer."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+
+def spectral_norms(model: nn.Module) -> dict[str, float]:
+    """Largest singular value of each Linear/Conv weight, by parameter name.
+
+    Conv kernels are flattened to (out, in*kh*kw). Stacked ensemble weights
+    (M, a, b) give one norm per model as an array.
+    """
+    out = {}
+    for name, p in model.named_parameters():
+        if p.dim() < 2 or name.endswith("bias"):
+            continue
+        w = p.detach().double()
+        if w.dim() == 3 and not isinstance(_owner(model, name), nn.Conv1d):
+            out[name] = torch.linalg.matrix_norm(w, ord=2).numpy()
+        else:
+            out[name] = float(torch.linalg.matrix_norm(w.reshape(w.shape[0], -1), ord=2))
+    return out
+
+
+def _owner(model, name):
+    mod = model
+    for part in name.split(".")[:-1]:
+        mod = getattr(mod, part)
+    return mod
+
+
+def relative_change(before: dict, after: dict) -> dict[str, np.ndarray]:
+    """|‖W_after‖ − ‖W_before‖| / ‖W_before‖ per layer."""
+    return {k: np.abs(np.asarray(after[k]) - np.asarray(before[k])) / np.asarray(before[k]) for k in before}

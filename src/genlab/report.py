@@ -1,0 +1,85 @@
+"""The atlas: every run's figures and a claims table, as Markdown and HTML."""
+from __future__ import annotations
+
+import html
+import os
+import time
+from pathlib import Path
+
+from genlab.experiments.base import registry
+from genlab.runs import Run, atomic_write_text
+
+MARK = {"holds": "holds", "fails": "FAILS", "inconclusive": "inconclusive"}
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return "" if v is None else str(v)
+
+
+def collect(run_dirs: list[Path]) -> list[tuple[Run, dict]]:
+    reg = registry()
+    out = []
+    for d in run_dirs:
+        r = Run(d)
+        if not (r.path / "config.json").exists():
+            continue
+        cfg = r.config
+        exp = reg.get(cfg["experiment"])
+        out.append((r, {"id": cfg["experiment"], "scale": cfg.get("scale", "?"), "seed": cfg["config"].get("seed"),
+                        "title": exp.title if exp else cfg["experiment"], "family": exp.family if exp else "?",
+                        "source": exp.source if exp else "", "status": r.status}))
+    return out
+
+
+def write_atlas(run_dirs: list[Path], out_dir: Path, title: str = "genlab atlas") -> tuple[Path, Path]:
+    """Write ``report.md`` and ``report.html`` in ``out_dir`` linking every run's figures."""
+    out_dir = Path(out_dir)
+    items = collect(run_dirs)
+    when = time.strftime("%Y-%m-%d %H:%M")
+    counts = {"holds": 0, "fails": 0, "inconclusive": 0}
+    rows = []
+    for r, meta in items:
+        for c in r.claims:
+            counts[c["verdict"]] = counts.get(c["verdict"], 0) + 1
+            rows.append((meta, c))
+    md = [f"# {title}", "", f"Generated {when}. {len(items)} runs; claims: "
+          f"{counts['holds']} hold, {counts['fails']} fail, {counts['inconclusive']} inconclusive.", "",
+          "## Claims", "", "| experiment | claim | source | measured | threshold | verdict |", "|---|---|---|---|---|---|"]
+    for meta, c in rows:
+        md.append(f"| {meta['id']} | {c['statement']} | {c['source']} | {_fmt(c['value'])} | {c['threshold']} | {MARK[c['verdict']]} |")
+    h = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
+         "<style>body{font-family:sans-serif;max-width:1200px;margin:auto;padding:1em}table{border-collapse:collapse}"
+         "td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top}.holds{background:#e6f6e6}"
+         ".fails{background:#fbe3e3}.inconclusive{background:#f6f3dc}img{max-width:100%;border:1px solid #ddd}</style>",
+         f"</head><body><h1>{html.escape(title)}</h1><p>Generated {when}. {len(items)} runs; claims: {counts['holds']} hold, "
+         f"{counts['fails']} fail, {counts['inconclusive']} inconclusive.</p><h2>Claims</h2><table>"
+         "<tr><th>experiment</th><th>claim</th><th>source</th><th>measured</th><th>threshold</th><th>verdict</th></tr>"]
+    for meta, c in rows:
+        h.append(f"<tr class='{c['verdict']}'><td>{meta['id']}</td><td>{html.escape(c['statement'])}</td>"
+                 f"<td>{html.escape(c['source'])}</td><td>{html.escape(_fmt(c['value']))}</td>"
+                 f"<td>{html.escape(str(c['threshold']))}</td><td>{MARK[c['verdict']]}</td></tr>")
+    h.append("</table>")
+    md += ["", "## Figures", ""]
+    family = None
+    for r, meta in items:
+        if meta["family"] != family:
+            family = meta["family"]
+            md += [f"### {family}", ""]
+            h.append(f"<h2>{html.escape(family)}</h2>")
+        st = meta["status"].get("status")
+        md += [f"#### {meta['id']}: {meta['title']}", "", f"{meta['source']}. Scale {meta['scale']}, seed {meta['seed']}, "
+               f"status {st}{': ' + meta['status'].get('reason', '') if st != 'complete' else ''}. Run folder: `{r.path}`.", ""]
+        h.append(f"<h3>{html.escape(meta['id'])}: {html.escape(meta['title'])}</h3><p>{html.escape(meta['source'])}. "
+                 f"Scale {meta['scale']}, seed {meta['seed']}, status {html.escape(str(st))}.</p>")
+        figdir = r.path / "figures"
+        for f in sorted(figdir.glob("*.png")) if figdir.exists() else []:
+            rel = os.path.relpath(f, out_dir)
+            md += [f"![{f.stem}]({rel})", ""]
+            h.append(f"<p><img src='{html.escape(rel)}' alt='{html.escape(f.stem)}'></p>")
+    h.append("</body></html>")
+    md_path, html_path = out_dir / "report.md", out_dir / "report.html"
+    atomic_write_text(md_path, "\n".join(md) + "\n")
+    atomic_write_text(html_path, "\n".join(h) + "\n")
+    return md_path, html_path

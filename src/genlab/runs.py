@@ -1,0 +1,230 @@
+"""The run store: one folder per run, atomic writes, resume.
+
+A run folder holds::
+
+    config.json   the full config (with its class name), written first
+    env.json      versions, device, threads, seed, git revision
+    status.json   running | complete | diverged | failed | interrupted, with a reason
+    metrics.csv   tidy rows: step, name, key, value
+    arrays.npz    named numpy arrays (snapshots, histories)
+    checkpoints/  one file per training phase, to resume a killed run
+    claims.json   the verdicts, written after the figures
+    figures/      PNG figures, pure functions of the stored results
+
+Every file is written to a temporary name in the same folder and renamed into
+place, so a kill at any moment leaves either the old file, or the new one,
+never half of one. ``status.json`` turns ``complete`` only after every result
+file is in place.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import pickle
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from genlab.errors import GenlabError
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
+
+
+def _json_default(o):
+    if isinstance(o, (np.floating, np.integer)):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serializable: {type(o).__name__}")
+
+
+def check_writable(folder: Path) -> None:
+    """Raise GenlabError unless ``folder`` can be created and written to."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".probe.")
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as e:
+        raise GenlabError(f"cannot write to output folder {folder}: {e.strerror or e}; choose another with --out") from None
+
+
+class Run:
+    """A run folder. Experiments write through it; figures and claims read from it."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self._metrics: list[tuple[int, str, str, float]] | None = None
+        self._arrays: dict[str, np.ndarray] | None = None
+
+    # ---- metadata -------------------------------------------------------
+    @property
+    def config(self) -> dict:
+        return self.read_json("config.json")
+
+    @property
+    def status(self) -> dict:
+        p = self.path / "status.json"
+        return json.loads(p.read_text()) if p.exists() else {"status": "missing"}
+
+    def set_status(self, status: str, reason: str = "", **extra) -> None:
+        atomic_write_json(self.path / "status.json",
+                          {"status": status, "reason": reason, "time": time.strftime("%Y-%m-%dT%H:%M:%S"), **extra})
+
+    def read_json(self, name: str):
+        p = self.path / name
+        if not p.exists():
+            raise GenlabError(f"{p} does not exist; is {self.path} a genlab run folder?")
+        return json.loads(p.read_text())
+
+    def write_json(self, name: str, obj: Any) -> None:
+        atomic_write_json(self.path / name, obj)
+
+    # ---- metrics: tidy rows --------------------------------------------
+    @property
+    def metrics(self) -> list[tuple[int, str, str, float]]:
+        if self._metrics is None:
+            self._metrics = []
+            p = self.path / "metrics.csv"
+            if p.exists():
+                with open(p, newline="") as f:
+                    for row in csv.DictReader(f):
+                        self._metrics.append((int(row["step"]), row["name"], row["key"], float(row["value"])))
+        return self._metrics
+
+    def log(self, name: str, value: float, step: int = 0, key: str = "") -> None:
+        """Record one metric row (kept in memory until :meth:`flush`)."""
+        self.metrics.append((int(step), str(name), str(key), float(value)))
+
+    def metric(self, name: str, key: str = "") -> tuple[np.ndarray, np.ndarray]:
+        """(steps, values) of one metric series."""
+        rows = [(s, v) for s, n, k, v in self.metrics if n == name and k == key]
+        if not rows:
+            return np.zeros(0, int), np.zeros(0)
+        s, v = zip(*rows)
+        return np.asarray(s), np.asarray(v)
+
+    def scalar(self, name: str, key: str = "") -> float:
+        s, v = self.metric(name, key)
+        if len(v) == 0:
+            raise KeyError(f"metric {name}/{key} not recorded in {self.path}")
+        return float(v[-1])
+
+    # ---- arrays --------------------------------------------------------
+    @property
+    def arrays(self) -> dict[str, np.ndarray]:
+        if self._arrays is None:
+            p = self.path / "arrays.npz"
+            self._arrays = dict(np.load(p, allow_pickle=False)) if p.exists() else {}
+        return self._arrays
+
+    def save_array(self, name: str, value) -> None:
+        self.arrays[name] = np.asarray(value)
+
+    def save_arrays(self, **values) -> None:
+        for k, v in values.items():
+            self.save_array(k, v)
+
+    def flush(self) -> None:
+        """Write metrics and arrays atomically."""
+        if self._metrics is not None:
+            buf = io.StringIO()
+            w = csv.writer(buf, lineterminator="\n")
+            w.writerow(["step", "name", "key", "value"])
+            w.writerows((s, n, k, repr(v)) for s, n, k, v in self._metrics)
+            atomic_write_text(self.path / "metrics.csv", buf.getvalue())
+        if self._arrays is not None:
+            buf = io.BytesIO()
+            np.savez_compressed(buf, **self._arrays)
+            atomic_write_bytes(self.path / "arrays.npz", buf.getvalue())
+
+    # ---- checkpoints ---------------------------------------------------
+    def checkpoint_path(self, phase: str) -> Path:
+        return self.path / "checkpoints" / f"{phase}.pt"
+
+    def save_checkpoint(self, phase: str, state: dict) -> None:
+        import torch
+        buf = io.BytesIO()
+        torch.save(state, buf, pickle_protocol=pickle.HIGHEST_PROTOCOL)
+        atomic_write_bytes(self.checkpoint_path(phase), buf.getvalue())
+
+    def load_checkpoint(self, phase: str) -> dict | None:
+        import torch
+        p = self.checkpoint_path(phase)
+        if not p.exists():
+            return None
+        # Our own file, written by save_checkpoint: it holds numpy histories too.
+        return torch.load(p, map_location="cpu", weights_only=False)
+
+    # ---- figures -------------------------------------------------------
+    @property
+    def figures_dir(self) -> Path:
+        d = self.path / "figures"
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    def save_figure(self, fig, name: str) -> Path:
+        """Save a matplotlib figure atomically as figures/<name>.png and close it."""
+        import matplotlib.pyplot as plt
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+        plt.close(fig)
+        p = self.figures_dir / f"{name}.png"
+        atomic_write_bytes(p, buf.getvalue())
+        return p
+
+    @property
+    def claims(self) -> list[dict]:
+        p = self.path / "claims.json"
+        return json.loads(p.read_text()) if p.exists() else []
+
+
+def environment(seed: int, threads: int | None = None) -> dict:
+    import torch
+    try:
+        rev = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                             cwd=Path(__file__).parent).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        rev = None
+    from genlab import __version__
+    return {
+        "genlab": __version__, "python": sys.version.split()[0], "torch": torch.__version__,
+        "numpy": np.__version__, "platform": platform.platform(), "device": "cpu",
+        "threads": threads or torch.get_num_threads(), "seed": seed, "git_revision": rev,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }

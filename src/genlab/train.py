@@ -1,0 +1,331 @@
+"""The one training loop. Every phenomenon plugs in as a callback (a probe).
+
+``train(model, objective, steps=...)`` runs full-batch or mini-batch training
+with any torch optimizer, records the loss, calls callbacks at their own
+cadence, stops on a callback's request (early stopping) or on a non-finite
+loss (the divergence guard), and, given a :class:`~genlab.runs.Run`,
+checkpoints so that a killed run resumes where it stopped with identical
+numbers. It knows nothing about experiments.
+
+An *objective* is ``objective(model, batch) -> loss`` or ``-> (loss, extras)``;
+``extras`` (a dict) reaches the callbacks, for example a network output that a
+probe wants without a second forward pass. :func:`supervised` builds the common
+one from a loss function and (x, y) data.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from genlab.errors import DivergedError
+
+Objective = Callable[[torch.nn.Module, Any], "torch.Tensor | tuple[torch.Tensor, dict]"]
+
+
+class History:
+    """Named series recorded during training: ``values(name)`` stacks them."""
+
+    def __init__(self):
+        self._steps: dict[str, list[int]] = {}
+        self._values: dict[str, list[Any]] = {}
+
+    def record(self, name: str, step: int, value) -> None:
+        if isinstance(value, torch.Tensor):
+            value = value.detach().cpu().numpy()
+        self._steps.setdefault(name, []).append(int(step))
+        self._values.setdefault(name, []).append(value)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._values
+
+    def names(self) -> list[str]:
+        return list(self._values)
+
+    def steps(self, name: str) -> np.ndarray:
+        return np.asarray(self._steps.get(name, []), dtype=np.int64)
+
+    def values(self, name: str) -> np.ndarray:
+        return np.asarray(self._values.get(name, []))
+
+    def state_dict(self) -> dict:
+        return {"steps": self._steps, "values": self._values}
+
+    def load_state_dict(self, d: dict) -> None:
+        self._steps, self._values = d["steps"], d["values"]
+
+
+@dataclass
+class State:
+    """What a callback sees after each optimizer step."""
+
+    step: int            # number of optimizer steps taken so far (1-based after the first)
+    loss: float
+    model: torch.nn.Module
+    extras: dict
+    history: History
+    optimizer: torch.optim.Optimizer
+
+
+class Callback:
+    """Base callback: called every ``every`` steps (and at step 0 if ``at_start``).
+
+    Return a string from :meth:`__call__` to stop training with that reason.
+    Callbacks that keep state override ``state_dict``/``load_state_dict`` so a
+    resumed run continues exactly.
+    """
+
+    every: int = 1
+    at_start: bool = True
+
+    def __call__(self, state: State) -> str | None:  # pragma: no cover - interface
+        return None
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, d: dict) -> None:
+        pass
+
+
+class Every(Callback):
+    """Record ``fn(model, state)`` into the history under ``name`` every ``every`` steps.
+
+    ``fn`` may return a number, an array or a dict of them (each recorded as
+    ``name/key``). The model is in eval mode and gradients are off inside.
+    """
+
+    def __init__(self, every: int, fn: Callable, name: str, at_start: bool = True):
+        self.every, self.fn, self.name, self.at_start = max(1, int(every)), fn, name, at_start
+
+    def __call__(self, state: State):
+        was = state.model.training
+        state.model.eval()
+        with torch.no_grad():
+            out = self.fn(state.model, state)
+        state.model.train(was)
+        if isinstance(out, dict):
+            for k, v in out.items():
+                state.history.record(f"{self.name}/{k}", state.step, v)
+        else:
+            state.history.record(self.name, state.step, out)
+        return None
+
+
+class EarlyStopping(Callback):
+    """Stop when ``metric(model, state)`` has not improved for ``patience`` checks.
+
+    Records the metric as ``name`` in the history; ``best_step`` and
+    ``best_value`` hold the best point; with ``restore_best`` the model's
+    weights at that point are put back when training ends.
+    """
+
+    def __init__(self, metric: Callable, every: int = 10, patience: int = 10, min_delta: float = 0.0,
+                 name: str = "val_loss", restore_best: bool = False):
+        self.metric, self.every, self.patience, self.min_delta = metric, max(1, every), patience, min_delta
+        self.name, self.restore_best = name, restore_best
+        self.best_value, self.best_step, self.bad, self.best_state = math.inf, 0, 0, None
+        self.at_start = True
+
+    def __call__(self, state: State):
+        was = state.model.training
+        state.model.eval()
+        with torch.no_grad():
+            v = float(self.metric(state.model, state))
+        state.model.train(was)
+        state.history.record(self.name, state.step, v)
+        if v < self.best_value - self.min_delta:
+            self.best_value, self.best_step, self.bad = v, state.step, 0
+            if self.restore_best:
+                self.best_state = {k: t.detach().clone() for k, t in state.model.state_dict().items()}
+        else:
+            self.bad += 1
+            if self.bad >= self.patience:
+                return f"early stopping: {self.name} did not improve for {self.patience} checks (best {self.best_value:.4g} at step {self.best_step})"
+        return None
+
+    def state_dict(self):
+        return {"best_value": self.best_value, "best_step": self.best_step, "bad": self.bad, "best_state": self.best_state}
+
+    def load_state_dict(self, d):
+        self.best_value, self.best_step, self.bad, self.best_state = d["best_value"], d["best_step"], d["bad"], d["best_state"]
+
+
+@dataclass
+class TrainResult:
+    model: torch.nn.Module
+    history: History
+    steps_done: int
+    stopped_reason: str = "completed"
+    resumed_from: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+def supervised(loss_fn: Callable, x: torch.Tensor | None = None, y: torch.Tensor | None = None) -> Objective:
+    """Objective ``loss_fn(model(x), y)``: full batch when (x, y) are given, else from the batch."""
+    def objective(model, batch):
+        bx, by = (x, y) if batch is None else batch
+        return loss_fn(model(bx), by)
+    return objective
+
+
+class MiniBatches:
+    """Seeded mini-batches of (x, y): epoch ``e`` uses permutation ``seed + e``.
+
+    Stateless in the step index, so a resumed run draws exactly the batches
+    the uninterrupted run would have drawn.
+    """
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int, seed: int = 0, drop_last: bool = False):
+        self.x, self.y, self.batch_size, self.seed = x, y, int(batch_size), seed
+        n = len(x)
+        self.per_epoch = n // self.batch_size if drop_last else math.ceil(n / self.batch_size)
+        self._epoch, self._perm = -1, None
+
+    def __call__(self, step: int):
+        epoch, i = divmod(step, self.per_epoch)
+        if epoch != self._epoch:
+            g = torch.Generator().manual_seed(self.seed * 100003 + epoch)
+            self._perm, self._epoch = torch.randperm(len(self.x), generator=g), epoch
+        idx = self._perm[i * self.batch_size:(i + 1) * self.batch_size]
+        return self.x[idx], self.y[idx]
+
+
+def make_optimizer(name: str, params: Iterable, lr: float, momentum: float = 0.0, weight_decay: float = 0.0):
+    name = name.lower()
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    if name in ("sgd", "gd"):
+        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    raise ValueError(f"unknown optimizer {name!r}; use adam, sgd or gd")
+
+
+@contextlib.contextmanager
+def num_threads(n: int | None):
+    """Set torch's intra-op threads for a workload, then restore them."""
+    if not n:
+        yield
+        return
+    old = torch.get_num_threads()
+    torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def train(model: torch.nn.Module, objective: Objective, *, steps: int, optimizer: str | Callable = "adam",
+          lr: float = 1e-3, momentum: float = 0.0, weight_decay: float = 0.0,
+          lr_schedule: Callable[[int], float] | None = None, batches: Callable[[int], Any] | None = None,
+          callbacks: Iterable[Callback] = (), run=None, phase: str = "train", checkpoint_every: int | None = None,
+          on_diverge: str = "raise", loss_every: int = 1, threads: int | None = None,
+          progress: bool | None = None, desc: str | None = None) -> TrainResult:
+    """Train ``model`` for ``steps`` optimizer steps.
+
+    optimizer: "adam", "sgd"/"gd" (plain, full batch), or ``params -> torch.optim.Optimizer``.
+    lr_schedule: multiplier of ``lr`` as a function of the step (stateless, so resumable).
+    batches: ``step -> batch`` passed to the objective (None: full batch, the objective holds the data).
+    run, phase: with a run, checkpoints go to ``run/checkpoints/<phase>.pt`` every
+        ``checkpoint_every`` steps and at the end; a finished phase is not trained again.
+    on_diverge: "raise" a DivergedError, or "stop" and return with the reason.
+    """
+    callbacks = list(callbacks)
+    opt = optimizer(model.parameters()) if callable(optimizer) else make_optimizer(
+        optimizer, model.parameters(), lr, momentum, weight_decay)
+    base_lrs = [g["lr"] for g in opt.param_groups]
+    history = History()
+    start, reason = 0, None
+    if run is not None:
+        ck = run.load_checkpoint(phase)
+        if ck is not None:
+            model.load_state_dict(ck["model"])
+            opt.load_state_dict(ck["optimizer"])
+            history.load_state_dict(ck["history"])
+            for cb, s in zip(callbacks, ck["callbacks"]):
+                cb.load_state_dict(s)
+            torch.set_rng_state(ck["torch_rng"])
+            np.random.set_state(ck["numpy_rng"])
+            start, reason = ck["step"], ck.get("stopped_reason")
+    resumed_from = start
+    if checkpoint_every is None:
+        checkpoint_every = max(1, steps // 10)
+
+    def save(step, stopped=None):
+        if run is None:
+            return
+        run.save_checkpoint(phase, {
+            "step": step, "model": model.state_dict(), "optimizer": opt.state_dict(),
+            "history": history.state_dict(), "callbacks": [cb.state_dict() for cb in callbacks],
+            "torch_rng": torch.get_rng_state(), "numpy_rng": np.random.get_state(), "stopped_reason": stopped})
+
+    def call_callbacks(state):
+        for cb in callbacks:
+            if state.step % cb.every == 0 and (state.step > 0 or cb.at_start):
+                r = cb(state)
+                if r:
+                    return r
+        return None
+
+    if reason is not None:  # the phase finished before; nothing to train
+        _finish(model, callbacks)
+        return TrainResult(model, history, start, reason, resumed_from)
+
+    with num_threads(threads):
+        model.train()
+        if start == 0:
+            r = call_callbacks(State(0, math.nan, model, {}, history, opt))
+            if r:
+                save(0, r)
+                return TrainResult(model, history, 0, r, 0)
+        bar = tqdm(total=steps, initial=start, desc=desc or phase, disable=(not progress) if progress is not None else None,
+                   leave=False, dynamic_ncols=True, mininterval=0.5)
+        step = start
+        try:
+            while step < steps:
+                if lr_schedule is not None:
+                    m = lr_schedule(step)
+                    for g, b in zip(opt.param_groups, base_lrs):
+                        g["lr"] = b * m
+                batch = batches(step) if batches is not None else None
+                opt.zero_grad(set_to_none=True)
+                out = objective(model, batch)
+                loss, extras = out if isinstance(out, tuple) else (out, {})
+                lv = float(loss.detach())
+                if not math.isfinite(lv):
+                    msg = f"diverged: loss became {lv} at step {step} of phase '{phase}'; lower the learning rate or the init scale"
+                    save(step, msg)
+                    if on_diverge == "stop":
+                        bar.close()
+                        return TrainResult(model, history, step, msg, resumed_from)
+                    raise DivergedError(msg)
+                loss.backward()
+                opt.step()
+                step += 1
+                if step % loss_every == 0:
+                    history.record("loss", step, lv)
+                bar.update(1)
+                if step % 20 == 0:
+                    bar.set_postfix(loss=f"{lv:.3g}", refresh=False)
+                r = call_callbacks(State(step, lv, model, extras, history, opt))
+                if r:
+                    reason = r
+                    break
+                if step % checkpoint_every == 0 and step < steps:
+                    save(step)
+        finally:
+            bar.close()
+    reason = reason or "completed"
+    save(step, reason)
+    _finish(model, callbacks)
+    return TrainResult(model, history, step, reason, resumed_from)
+
+
+def _finish(model, callbacks):
+    for cb in callbacks:
+        if isinstance(cb, EarlyStopping) and cb.restore_best and cb.best_state is not None:
+            model.load_state_dict(cb.best_state)
