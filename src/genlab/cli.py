@@ -4,7 +4,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -56,9 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (mod, help_) in EXTENSIONS.items():
         s = sub.add_parser(name, help=help_)
         try:
-            importlib.import_module(mod).add_arguments(s)
-        except ModuleNotFoundError:
+            ext = importlib.import_module(mod)
+        except ModuleNotFoundError as e:
+            if e.name != mod:  # the extension exists but one of its imports is missing: a real bug
+                raise
             s.set_defaults(_missing=mod)
+        else:
+            ext.add_arguments(s)
     return p
 
 
@@ -126,7 +132,8 @@ def cmd_reproduce(args) -> int:
         known = {e.family for e in exps} | {e.id for e in exps}
         bad = [o for o in args.only if o not in known]
         if bad:
-            raise GenlabError(f"unknown family or experiment {bad[0]!r}; choose from: {', '.join(sorted({e.family for e in exps}))}")
+            raise GenlabError(f"unknown family or experiment {bad[0]!r}; choose a family ({', '.join(sorted({e.family for e in exps}))}) "
+                              "or an experiment id (see genlab list)")
         exps = [e for e in exps if e.family in args.only or e.id in args.only]
     out = args.out or Path(f"atlas-{scale}")
     check_writable(out)
@@ -146,9 +153,7 @@ def cmd_reproduce(args) -> int:
             v = [c["verdict"] for c in run.claims]
             print(f"[{i}/{len(exps)}] {e.id}: done in {time.perf_counter() - t0:.0f} s; "
                   f"{v.count('holds')} hold, {v.count('fails')} fail, {v.count('inconclusive')} inconclusive", file=sys.stderr)
-        except (DivergedError, Exception) as err:  # one broken experiment must not stop the atlas
-            if isinstance(err, GenlabError) and not isinstance(err, DivergedError):
-                raise
+        except Exception as err:  # one broken experiment (or missing data set) must not stop the atlas
             failures += 1
             print(f"[{i}/{len(exps)}] {e.id}: {type(err).__name__}: {err}", file=sys.stderr)
     md, html = write_atlas(dirs, out, title=f"genlab atlas ({scale})")
@@ -204,8 +209,37 @@ def cmd_runs(args) -> int:
     return 0
 
 
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parse the command line; ``key=value`` overrides may come before or after the options."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        # argparse binds the nargs="*" overrides to the first run of positionals only,
+        # so `run fp-1d --scale quick steps=600` leaves steps=600 over: take it back here.
+        if getattr(args, "command", None) == "run" and all("=" in e and not e.startswith("-") for e in extra):
+            args.overrides = [*args.overrides, *extra]
+        else:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
+def _terminate(signum, frame):
+    # SIGTERM (a scheduler, a closed terminal) stops like Ctrl-C: the run is marked interrupted.
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse(argv)
+    in_main = threading.current_thread() is threading.main_thread()
+    old = signal.signal(signal.SIGTERM, _terminate) if in_main else None
+    try:
+        return _dispatch(args)
+    finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, old)
+
+
+def _dispatch(args) -> int:
     try:
         if getattr(args, "_missing", None):
             raise GenlabError(f"'genlab {args.command}' is not available in this installation ({args._missing} missing)")

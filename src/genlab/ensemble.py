@@ -31,7 +31,8 @@ class StackedMLP(nn.Module):
         super().__init__()
         self.n_models, self.widths, self.activation_name = n_models, tuple(widths), activation_name
         seeds = list(seeds) if seeds is not None else list(range(n_models))
-        stds = list(init_std) if isinstance(init_std, (list, tuple)) else [init_std] * n_models
+        stds = ([None if s is None else float(s) for s in init_std]
+                if init_std is not None and not isinstance(init_std, (int, float)) else [init_std] * n_models)
         if len(seeds) != n_models or len(stds) != n_models:
             raise ValueError("seeds and init_std need one entry per model")
         # Initialize each member exactly like a lone MLP with its seed, then stack.
@@ -57,7 +58,8 @@ class StackedMLP(nn.Module):
 
     def member(self, k: int) -> MLP:
         """Model ``k`` as a plain MLP (a copy)."""
-        m = MLP(self.widths, self.activation_name)
+        # seed=0: a private generator, so calling member() mid-training leaves the global RNG alone.
+        m = MLP(self.widths, self.activation_name, seed=0)
         with torch.no_grad():
             for lin, w, b in zip(m.linears(), self.weights, self.biases):
                 lin.weight.copy_(w[k].t())

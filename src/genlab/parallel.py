@@ -16,6 +16,8 @@ from typing import Any, Callable, Iterable
 
 from tqdm.auto import tqdm
 
+from genlab.train import progress_disabled
+
 
 def _init_worker(threads: int):
     import torch
@@ -32,12 +34,12 @@ def parallel_map(fn: Callable[[Any], Any], items: Iterable[Any], workers: int | 
     items = list(items)
     workers = default_workers() if workers is None else max(1, int(workers))
     if workers == 1 or len(items) <= 1:
-        return [fn(it) for it in tqdm(items, desc=desc, disable=(not progress) if progress is not None else None, leave=False)]
+        return [fn(it) for it in tqdm(items, desc=desc, disable=progress_disabled(progress), leave=False)]
     out: list[Any] = [None] * len(items)
     with ProcessPoolExecutor(max_workers=min(workers, len(items)), mp_context=get_context("spawn"),
                              initializer=_init_worker, initargs=(threads,)) as ex:
         futs = {ex.submit(fn, it): i for i, it in enumerate(items)}
         for f in tqdm(as_completed(futs), total=len(futs), desc=desc, leave=False,
-                      disable=(not progress) if progress is not None else None):
+                      disable=progress_disabled(progress)):
             out[futs[f]] = f.result()
     return out

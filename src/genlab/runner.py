@@ -17,7 +17,12 @@ from genlab.runs import Run, check_writable, environment
 
 def default_folder(exp: Experiment, scale: str, seed: int, root: Path | str = "runs") -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    return Path(root) / f"{exp.id}-{scale}-s{seed}-{stamp}"
+    base = Path(root) / f"{exp.id}-{scale}-s{seed}-{stamp}"
+    folder, n = base, 1
+    while folder.exists():  # two runs started in the same second get their own folders
+        n += 1
+        folder = base.with_name(f"{base.name}-{n}")
+    return folder
 
 
 def execute(exp: Experiment, cfg: Config, out: Path | str | None = None, scale: str = "custom",
@@ -47,6 +52,7 @@ def execute(exp: Experiment, cfg: Config, out: Path | str | None = None, scale: 
         exp.run(cfg, run)
         run.log("wall_seconds", time.perf_counter() - t0)
         run.flush()
+        finalize(run, exp)
     except DivergedError as e:
         run.flush()
         run.set_status("diverged", str(e))
@@ -57,7 +63,6 @@ def execute(exp: Experiment, cfg: Config, out: Path | str | None = None, scale: 
     except Exception as e:
         run.set_status("failed", f"{type(e).__name__}: {e}")
         raise
-    finalize(run, exp)
     return run
 
 

@@ -36,11 +36,22 @@ import numpy as np
 from genlab.errors import GenlabError
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _umask()
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # mkstemp makes the file private (0600); results are ordinary files (0666 & ~umask).
+        os.fchmod(fd, 0o666 & ~_UMASK)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -75,12 +86,18 @@ def _json_default(o):
 def check_writable(folder: Path) -> None:
     """Raise GenlabError unless ``folder`` can be created and written to."""
     folder = Path(folder)
+    created = [p for p in (folder, *folder.parents) if not p.exists()]
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".probe.")
         os.close(fd)
         os.unlink(tmp)
     except OSError as e:
+        for p in created:  # leave nothing behind (deepest first)
+            try:
+                p.rmdir()
+            except OSError:
+                pass
         raise GenlabError(f"cannot write to output folder {folder}: {e.strerror or e}; choose another with --out") from None
 
 
@@ -90,6 +107,8 @@ class Run:
     def __init__(self, path: Path | str):
         self.path = Path(path)
         self._metrics: list[tuple[int, str, str, float]] | None = None
+        self._index: dict[tuple[int, str, str], int] = {}
+        self._indexed = 0  # rows covered by _index
         self._arrays: dict[str, np.ndarray] | None = None
 
     # ---- metadata -------------------------------------------------------
@@ -128,8 +147,23 @@ class Run:
         return self._metrics
 
     def log(self, name: str, value: float, step: int = 0, key: str = "") -> None:
-        """Record one metric row (kept in memory until :meth:`flush`)."""
-        self.metrics.append((int(step), str(name), str(key), float(value)))
+        """Record one metric row (kept in memory until :meth:`flush`).
+
+        (step, name, key) identifies a row: logging it again replaces the value,
+        so a resumed run that re-logs what it logged before the kill ends with
+        the same rows as an uninterrupted one.
+        """
+        rows = self.metrics
+        if self._indexed != len(rows):  # rows loaded from disk or appended directly
+            self._index = {r[:3]: i for i, r in enumerate(rows)}
+        row = (int(step), str(name), str(key), float(value))
+        i = self._index.get(row[:3])
+        if i is None:
+            self._index[row[:3]] = len(rows)
+            rows.append(row)
+        else:
+            rows[i] = row
+        self._indexed = len(rows)
 
     def metric(self, name: str, key: str = "") -> tuple[np.ndarray, np.ndarray]:
         """(steps, values) of one metric series."""
@@ -150,7 +184,10 @@ class Run:
     def arrays(self) -> dict[str, np.ndarray]:
         if self._arrays is None:
             p = self.path / "arrays.npz"
-            self._arrays = dict(np.load(p, allow_pickle=False)) if p.exists() else {}
+            self._arrays = {}
+            if p.exists():
+                with np.load(p, allow_pickle=False) as z:  # close the file: no ResourceWarning
+                    self._arrays = {k: z[k] for k in z.files}
         return self._arrays
 
     def save_array(self, name: str, value) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -205,6 +206,20 @@ def make_optimizer(name: str, params: Iterable, lr: float, momentum: float = 0.0
     raise ValueError(f"unknown optimizer {name!r}; use adam, sgd or gd")
 
 
+def progress_disabled(progress: bool | None) -> bool | None:
+    """tqdm's ``disable`` for a ``progress`` setting: None means a bar on a TTY only.
+
+    ``TQDM_DISABLE=1`` (set by ``genlab --quiet`` and by CI) is read here, at call
+    time: tqdm itself reads it only once, at import, and an explicit ``disable``
+    argument overrides it anyway.
+    """
+    if progress is not None:
+        return not progress
+    if os.environ.get("TQDM_DISABLE", "").lower() in ("1", "true", "yes", "on"):
+        return True
+    return None
+
+
 @contextlib.contextmanager
 def num_threads(n: int | None):
     """Set torch's intra-op threads for a workload, then restore them."""
@@ -251,14 +266,21 @@ def train(model: torch.nn.Module, objective: Objective, *, steps: int, optimizer
             torch.set_rng_state(ck["torch_rng"])
             np.random.set_state(ck["numpy_rng"])
             start, reason = ck["step"], ck.get("stopped_reason")
+            if ck.get("diverged") and on_diverge == "raise":
+                # The same config diverges again at the same step: say so instead of carrying on.
+                raise DivergedError(reason)
     resumed_from = start
     if checkpoint_every is None:
         checkpoint_every = max(1, steps // 10)
 
-    def save(step, stopped=None):
+    def save(step, stopped=None, diverged=False):
         if run is None:
             return
-        run.save_checkpoint(phase, {
+        # Results first, checkpoint second: a kill in between resumes from the older
+        # checkpoint and re-logs the same rows (Run.log replaces a row with the same
+        # step, name and key), so nothing logged by callbacks is lost or doubled.
+        run.flush()
+        run.save_checkpoint(phase, {"diverged": diverged,
             "step": step, "model": model.state_dict(), "optimizer": opt.state_dict(),
             "history": history.state_dict(), "callbacks": [cb.state_dict() for cb in callbacks],
             "torch_rng": torch.get_rng_state(), "numpy_rng": np.random.get_state(), "stopped_reason": stopped})
@@ -282,7 +304,7 @@ def train(model: torch.nn.Module, objective: Objective, *, steps: int, optimizer
             if r:
                 save(0, r)
                 return TrainResult(model, history, 0, r, 0)
-        bar = tqdm(total=steps, initial=start, desc=desc or phase, disable=(not progress) if progress is not None else None,
+        bar = tqdm(total=steps, initial=start, desc=desc or phase, disable=progress_disabled(progress),
                    leave=False, dynamic_ncols=True, mininterval=0.5)
         step = start
         try:
@@ -298,7 +320,7 @@ def train(model: torch.nn.Module, objective: Objective, *, steps: int, optimizer
                 lv = float(loss.detach())
                 if not math.isfinite(lv):
                     msg = f"diverged: loss became {lv} at step {step} of phase '{phase}'; lower the learning rate or the init scale"
-                    save(step, msg)
+                    save(step, msg, diverged=True)
                     if on_diverge == "stop":
                         bar.close()
                         return TrainResult(model, history, step, msg, resumed_from)

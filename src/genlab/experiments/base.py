@@ -14,9 +14,12 @@ passes each to :func:`register`. The registry discovers every module in
 from __future__ import annotations
 
 import importlib
+import math
 import pkgutil
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Literal
+
+import numpy as np
 
 from genlab.config import Config
 from genlab.errors import GenlabError
@@ -39,8 +42,12 @@ class Claim:
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        if isinstance(d["value"], float):
-            d["value"] = float(f"{d['value']:.6g}")
+        v = d["value"]
+        if isinstance(v, np.integer):
+            d["value"] = int(v)
+        elif isinstance(v, (float, np.floating)):
+            # NaN/inf are not JSON: a value that could not be measured is recorded as null.
+            d["value"] = float(f"{float(v):.6g}") if math.isfinite(float(v)) else None
         return d
 
 
@@ -77,7 +84,8 @@ class Experiment:
     def describe(self) -> dict:
         return {"id": self.id, "family": self.family, "title": self.title, "source": self.source,
                 "claim": self.claim, "times": self.times, "scales": list(self.scales),
-                "command": f"genlab run {self.id}"}
+                "command": f"genlab run {self.id}",
+                "config": {name: cfg.to_dict() for name, cfg in self.scales.items()}}
 
 
 _REGISTRY: dict[str, Experiment] = {}

@@ -32,11 +32,15 @@ def _np(a) -> np.ndarray:
 
 
 def is_uniform(x: np.ndarray, rtol: float = 1e-4) -> bool:
-    x = np.sort(np.ravel(x))
+    """Equal positive steps *in the given order*: only then is sample j at time j for the FFT.
+
+    (A shuffled grid is not uniform here: the FFT of samples out of order is not their spectrum.)
+    """
+    x = np.ravel(x)
     if len(x) < 3:
         return True
     d = np.diff(x)
-    return bool(np.allclose(d, d.mean(), rtol=rtol, atol=1e-6 * max(1.0, abs(x).max())))
+    return bool(d.mean() > 0 and np.allclose(d, d.mean(), rtol=rtol, atol=1e-6 * max(1.0, abs(x).max())))
 
 
 def dft(y, x=None, freqs=None) -> np.ndarray:
@@ -65,11 +69,16 @@ def select_peaks(spectrum, n_peaks: int | None = None, rel_height: float = 0.05,
     frequency). The DC term is left out unless ``include_dc``.
     """
     a = np.abs(np.asarray(spectrum))
+    first = 0 if include_dc else 1
+    if len(a) <= first:
+        return np.zeros(0, dtype=int)
+    # Heights are relative to the tallest candidate, so a large mean does not hide every peak.
+    top = a[first:].max()
     cand = []
-    for k in range(0 if include_dc else 1, len(a)):
+    for k in range(first, len(a)):
         left = a[k - 1] if k > 0 else -np.inf
         right = a[k + 1] if k + 1 < len(a) else -np.inf
-        if a[k] > left and a[k] >= right and a[k] >= rel_height * a.max():
+        if a[k] > left and a[k] >= right and a[k] >= rel_height * top and a[k] > 0:
             cand.append(k)
     cand = np.asarray(cand, dtype=int)
     if n_peaks is not None and len(cand) > n_peaks:
@@ -81,10 +90,13 @@ def relative_error(h_hat, y_hat, form: Form = "complex") -> np.ndarray:
     """Δ_F per coefficient; inputs are complex coefficient arrays of equal shape."""
     h_hat, y_hat = np.asarray(h_hat), np.asarray(y_hat)
     if form == "complex":
-        return np.abs(h_hat - y_hat) / np.abs(y_hat)
-    if form == "magnitude":
-        return np.abs(np.abs(h_hat) - np.abs(y_hat)) / np.abs(y_hat)
-    raise ValueError(f"unknown form {form!r}; use 'complex' or 'magnitude'")
+        num = np.abs(h_hat - y_hat)
+    elif form == "magnitude":
+        num = np.abs(np.abs(h_hat) - np.abs(y_hat))
+    else:
+        raise ValueError(f"unknown form {form!r}; use 'complex' or 'magnitude'")
+    with np.errstate(divide="ignore", invalid="ignore"):  # a zero target coefficient gives inf (or nan for 0/0)
+        return num / np.abs(y_hat)
 
 
 class SpectrumProbe:
@@ -143,16 +155,24 @@ def radial_bands(shape: tuple[int, int], n_bands: int) -> tuple[np.ndarray, np.n
 
 
 def radial_band_errors(pred, target, n_bands: int = 4) -> np.ndarray:
-    """Relative error per radial frequency band: ‖ĥ−ŷ‖_band / ‖ŷ‖_band (DC excluded)."""
+    """Relative error per radial frequency band: ‖ĥ−ŷ‖_band / ‖ŷ‖_band (DC excluded).
+
+    pred, target: (..., H, W); the 2-D FFT runs over the last two axes (put
+    colour channels first). A band where the target has no energy (below 1e-12
+    of the total) has no relative error: NaN.
+    """
     p, t = _np(pred), _np(target)
     hp, ht = np.fft.fft2(p), np.fft.fft2(t)
     band, _ = radial_bands(t.shape[-2:], n_bands)
     band = band.copy()
     band[0, 0] = -1  # the mean is not a frequency
-    out = np.empty(n_bands)
+    total = np.sqrt((np.abs(ht[..., band >= 0]) ** 2).sum())
+    out = np.full(n_bands, np.nan)
     for b in range(n_bands):
         m = band == b
-        out[b] = np.sqrt((np.abs(hp[..., m] - ht[..., m]) ** 2).sum()) / max(np.sqrt((np.abs(ht[..., m]) ** 2).sum()), 1e-12)
+        den = np.sqrt((np.abs(ht[..., m]) ** 2).sum())
+        if den > 1e-12 * max(total, 1e-300):
+            out[b] = np.sqrt((np.abs(hp[..., m] - ht[..., m]) ** 2).sum()) / den
     return out
 
 

@@ -14,8 +14,8 @@ def spectral_norms(model: nn.Module) -> dict[str, float]:
     """
     out = {}
     for name, p in model.named_parameters():
-        if p.dim() < 2 or name.endswith("bias"):
-            continue
+        if p.dim() < 2 or any(part.startswith("bias") for part in name.split(".")):
+            continue  # biases (StackedMLP keeps them as (M, 1, d) in "biases.i") are not operators
         w = p.detach().double()
         if w.dim() == 3 and not isinstance(_owner(model, name), nn.Conv1d):
             out[name] = torch.linalg.matrix_norm(w, ord=2).numpy()
