@@ -98,6 +98,9 @@ def cmd_run(args) -> int:
             raise GenlabError(f"{args.out} holds a run of {stored.get('experiment')}, not {exp.id}; choose another --out")
     else:
         cfg = exp.config_for(scale, args.seed, args.overrides)
+    if args.out is not None:
+        from genlab.runs import check_writable
+        check_writable(args.out)  # before saying "running": a bad --out is the only line printed
     _progress(args)
     t0 = time.perf_counter()
     print(f"genlab: running {exp.id} ({scale}, seed {cfg.seed})", file=sys.stderr)

@@ -58,8 +58,10 @@ class StackedMLP(nn.Module):
 
     def member(self, k: int) -> MLP:
         """Model ``k`` as a plain MLP (a copy)."""
-        # seed=0: a private generator, so calling member() mid-training leaves the global RNG alone.
-        m = MLP(self.widths, self.activation_name, seed=0)
+        # nn.Linear's constructor draws from the global RNG even when MLP has a seed; fork it so
+        # that calling member() mid-training (in a callback) does not change the run's numbers.
+        with torch.random.fork_rng(devices=[]):
+            m = MLP(self.widths, self.activation_name, seed=0)
         with torch.no_grad():
             for lin, w, b in zip(m.linears(), self.weights, self.biases):
                 lin.weight.copy_(w[k].t())

@@ -40,6 +40,7 @@ def execute(exp: Experiment, cfg: Config, out: Path | str | None = None, scale: 
                               "choose a new --out folder (or the same overrides to resume)")
         if run.status.get("status") == "complete":
             return run
+        run.remove_temp_files()  # a kill mid-write leaves one; the renamed files are whole
     else:
         run.write_json("config.json", record)
     run.write_json("env.json", environment(cfg.seed))

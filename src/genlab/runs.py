@@ -111,6 +111,17 @@ class Run:
         self._indexed = 0  # rows covered by _index
         self._arrays: dict[str, np.ndarray] | None = None
 
+    def remove_temp_files(self) -> list[Path]:
+        """Delete temporaries a killed writer left behind (``.<name>.*.tmp``); resume calls this."""
+        gone = []
+        for p in self.path.rglob(".*.tmp"):
+            try:
+                p.unlink()
+                gone.append(p)
+            except FileNotFoundError:
+                pass
+        return gone
+
     # ---- metadata -------------------------------------------------------
     @property
     def config(self) -> dict:

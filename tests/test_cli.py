@@ -1,0 +1,111 @@
+"""The genlab command: bad input is one line on stderr, exit 2, no traceback, nothing written."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from genlab.cli import main
+from genlab.experiments import registry
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+TINY = ["steps=120", "n_seeds=1", "widths=1,32,1", "probe_every=10"]
+
+
+def test_unknown_experiment_in_a_real_process_is_one_line_and_writes_nothing(tmp_path):
+    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    p = subprocess.run([sys.executable, "-m", "genlab", "run", "nope", "--out", "r1"], cwd=tmp_path, env=env,
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 2 and p.stdout == ""
+    assert p.stderr.startswith("genlab: error: unknown experiment 'nope'; choose one of: fp-1d")
+    assert len(p.stderr.splitlines()) == 1 and "Traceback" not in p.stderr
+    assert list(tmp_path.iterdir()) == []                      # no run folder, no ./runs
+
+
+# In-process: main() returning 2 (instead of raising) is what keeps a traceback off the screen.
+def bad_input_cases(tmp):
+    a_file = tmp / "a_file"
+    a_file.write_text("not a folder")
+    return [
+        (["run", "fp-1d", "--scale", "quick", "stpes=5", "--out", str(tmp / "r2")],
+         ["unknown config key 'stpes' for Fp1dConfig; valid keys: seed, n_samples"]),
+        (["run", "fp-1d", "--scale", "quick", "--out", str(tmp / "r3"), "steps=many"], ["steps='many' is not an integer"]),
+        (["run", "fp-1d", "--scale", "quick", "lr=-1", "--out", str(tmp / "r4")], ["lr, steps and probe_every must be positive"]),
+        (["run", "fp-1d", "--scale", "quick", "--out", str(a_file / "run")], ["cannot write to output folder", "Not a directory"]),
+        (["run", "fp-1d", "--scale", "quick", "--out", "/proc/genlab_x/run"], ["cannot write to output folder"]),
+        (["reproduce", "--quick", "--only", "astrology", "--out", str(tmp / "atlas")],
+         ["unknown family or experiment 'astrology'", "frequency-principle"]),
+        (["report", str(tmp / "nothing")], ["does not exist"]),
+        (["runs", str(a_file)], ["no runs"]),
+    ]
+
+
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys):
+    for cmd, needles in bad_input_cases(tmp_path):
+        before = sorted(tmp_path.rglob("*"))
+        rc = main(cmd)
+        out, err = capsys.readouterr()
+        if cmd[0] == "runs":  # not an error: a file holds no runs
+            assert rc == 0 and needles[0] in out
+            continue
+        assert rc == 2, (cmd, err)
+        assert err.startswith("genlab: error: ") and len(err.splitlines()) == 1, (cmd, err)
+        for n in needles:
+            assert n in err, (cmd, err)
+        assert sorted(tmp_path.rglob("*")) == before, cmd
+    assert (tmp_path / "a_file").read_text() == "not a folder" and not Path("/proc/genlab_x").exists()
+
+
+def test_argparse_errors_are_one_line(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["run", "fp-1d", "--scale", "huge"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "quick" in err
+
+
+def test_list_json_has_every_field_for_every_experiment(capsys):
+    assert main(["list", "--json"]) == 0
+    items = json.loads(capsys.readouterr().out)
+    assert [i["id"] for i in items] == list(registry())
+    fields = {"id", "family", "title", "source", "claim", "times", "scales", "command", "config"}
+    for i in items:
+        assert fields <= set(i), i["id"]
+        assert all(i[f] for f in fields - {"config"}), i["id"]
+        assert i["scales"] == ["quick", "default", "paper"] and set(i["config"]) == set(i["scales"])
+        assert i["command"] == f"genlab run {i['id']}"
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    assert main(["run", "fp-1d", "--scale", "quick", *TINY, "--out", str(root / "fp")]) == 0
+    return root
+
+
+def test_runs_lists_a_finished_run(finished, capsys):
+    assert main(["runs", str(finished)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    row = [line for line in out if line.startswith("fp-1d")]
+    assert len(row) == 1 and "quick" in row[0] and "complete" in row[0] and str(finished / "fp") in row[0]
+
+
+def test_report_redraws_figures_and_the_same_claims(finished, capsys):
+    run = finished / "fp"
+    claims = json.loads((run / "claims.json").read_text())
+    for f in (run / "figures").iterdir():
+        f.unlink()
+    assert main(["report", str(run)]) == 0
+    assert json.loads((run / "claims.json").read_text()) == claims
+    assert (run / "figures" / "fp1d.png").stat().st_size > 1000
+
+
+def test_a_complete_run_is_not_trained_again_and_another_config_is_refused(finished, capsys):
+    run = finished / "fp"
+    mtime = (run / "arrays.npz").stat().st_mtime_ns
+    assert main(["run", "fp-1d", "--out", str(run)]) == 0
+    assert (run / "arrays.npz").stat().st_mtime_ns == mtime
+    assert main(["run", "fp-1d", "--scale", "quick", "steps=7", "--out", str(run)]) == 2
+    assert "another config" in capsys.readouterr().err

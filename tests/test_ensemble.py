@@ -1,0 +1,71 @@
+"""StackedMLP: M networks trained at once equal M networks trained one by one."""
+import numpy as np
+import pytest
+import torch
+
+from genlab.data.targets import grid, sines
+from genlab.ensemble import StackedMLP, stacked_mse
+from genlab.models.mlp import MLP
+from genlab.probes.weights import spectral_norms
+from genlab.train import supervised, train
+
+WIDTHS = (1, 24, 16, 1)
+M, STEPS = 3, 40
+
+
+def data():
+    x = torch.as_tensor(grid(31), dtype=torch.float32).reshape(-1, 1)
+    return x, torch.as_tensor(sines(grid(31), (1, 3)), dtype=torch.float32).reshape(-1, 1)
+
+
+# Step sizes in the stable regime: at lr=0.1 plain GD on the std=2 member is chaotic for a
+# few steps and amplifies the batched matmul's different float rounding to 1e-2.
+@pytest.mark.parametrize("optimizer,lr", [("adam", 1e-2), ("gd", 0.03)])
+def test_stacked_training_equals_training_each_member_alone(optimizer, lr):
+    x, y = data()
+    stack = StackedMLP(M, WIDTHS, "tanh", init_std=[0.5, 1.0, 2.0], seeds=[7, 8, 9])
+    alone = [stack.member(k) for k in range(M)]
+    train(stack, supervised(stacked_mse, x, y), steps=STEPS, optimizer=optimizer, lr=lr)
+    for k, net in enumerate(alone):
+        train(net, supervised(torch.nn.functional.mse_loss, x, y), steps=STEPS, optimizer=optimizer, lr=lr)
+        with torch.no_grad():
+            torch.testing.assert_close(stack(x)[k], net(x), rtol=1e-4, atol=1e-4)
+        for a, b in zip(stack.member(k).parameters(), net.parameters()):
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
+    with torch.no_grad():  # and training changed something (not a vacuous equality)
+        assert (stack(x) - StackedMLP(M, WIDTHS, "tanh", [0.5, 1.0, 2.0], seeds=[7, 8, 9])(x)).abs().max() > 1e-2
+
+
+def test_members_initialize_like_lone_mlps_with_their_seed_and_std():
+    stack = StackedMLP(2, WIDTHS, "tanh", init_std=[0.1, 3.0], seeds=[4, 5])
+    for k, (seed, std) in enumerate([(4, 0.1), (5, 3.0)]):
+        ref = MLP(WIDTHS, "tanh", std, seed=seed)
+        for a, b in zip(stack.member(k).parameters(), ref.parameters()):
+            torch.testing.assert_close(a, b, rtol=0, atol=0)
+    w = stack.weights[1].detach()
+    assert w[0].std() == pytest.approx(0.1, rel=0.25) and w[1].std() == pytest.approx(3.0, rel=0.25)
+
+
+def test_member_round_trips_and_leaves_the_global_rng_alone():
+    stack = StackedMLP(3, WIDTHS, "relu", init_std=0.3)
+    x = torch.randn(9, 1)
+    state = torch.get_rng_state()
+    members = [stack.member(k) for k in range(3)]
+    assert torch.equal(state, torch.get_rng_state())
+    back = StackedMLP(3, WIDTHS, "relu")
+    back.load_members(members)
+    with torch.no_grad():
+        torch.testing.assert_close(back(x), stack(x), rtol=0, atol=0)
+        for k in range(3):
+            torch.testing.assert_close(members[k](x), stack(x)[k], rtol=1e-6, atol=1e-6)
+
+
+def test_spectral_norms_of_a_stack_are_per_model_and_skip_biases():
+    stack = StackedMLP(2, WIDTHS, "tanh", init_std=[0.1, 1.0])
+    norms = spectral_norms(stack)
+    assert sorted(norms) == ["weights.0", "weights.1", "weights.2"]
+    for name, v in norms.items():
+        i = int(name.split(".")[1])
+        for k in range(2):
+            ref = np.linalg.norm(stack.member(k).linears()[i].weight.detach().double().numpy(), 2)
+            assert v[k] == pytest.approx(ref, rel=1e-9)
