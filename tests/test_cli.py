@@ -109,3 +109,25 @@ def test_a_complete_run_is_not_trained_again_and_another_config_is_refused(finis
     assert (run / "arrays.npz").stat().st_mtime_ns == mtime
     assert main(["run", "fp-1d", "--scale", "quick", "steps=7", "--out", str(run)]) == 2
     assert "another config" in capsys.readouterr().err
+
+
+def test_atlas_links_resolve_and_every_claim_is_listed(finished, tmp_path):
+    import re
+
+    from genlab.report import write_atlas
+    md, html = write_atlas([finished / "fp", tmp_path / "not-a-run"], finished, title="t")
+    text, page = md.read_text(), html.read_text()
+    claims = json.loads((finished / "fp" / "claims.json").read_text())
+    for c in claims:
+        assert c["statement"] in text and c["note"] in text and c["statement"] in page
+    links = re.findall(r"!\[[^]]*\]\(([^)]+)\)", text) + re.findall(r"<img src='([^']+)'", page)
+    assert len(links) == 2 and all((finished / link).is_file() for link in links)
+
+
+def test_progress_bars_only_on_a_tty_unless_disabled(monkeypatch):
+    from genlab.train import progress_disabled
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    assert progress_disabled(None) is None          # tqdm: a bar on a TTY, none in a pipe or a log
+    assert progress_disabled(True) is False and progress_disabled(False) is True
+    monkeypatch.setenv("TQDM_DISABLE", "1")        # genlab --quiet, CI
+    assert progress_disabled(None) is True

@@ -148,7 +148,8 @@ def cmd_reproduce(args) -> int:
         if Run(folder).status.get("status") == "complete":
             print(f"[{i}/{len(exps)}] {e.id}: already complete, kept", file=sys.stderr)
             continue
-        print(f"[{i}/{len(exps)}] {e.id} ({scale}, expected {e.times.get(scale, '?')}) ...", file=sys.stderr, flush=True)
+        print(f"[{i}/{len(exps)}] {e.id} ({scale}, expected {e.times.get(scale, '?')}; "
+              f"{time.perf_counter() - t_all:.0f} s elapsed so far) ...", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
         try:
             cfg = e.config_for(scale, args.seed)
@@ -176,7 +177,9 @@ def cmd_report(args) -> int:
         for d in dirs:
             if Run(d).status.get("status") == "complete":
                 redraw(d)
-        md, html = write_atlas(dirs, folder)
+        scales = {Run(d).config.get("scale") for d in dirs}
+        title = f"genlab atlas ({scales.pop()})" if len(scales) == 1 else "genlab atlas"
+        md, html = write_atlas(dirs, folder, title=title)
         print(f"atlas: {html} and {md}")
         return 0
     redraw(folder)

@@ -15,7 +15,12 @@ MARK = {"holds": "holds", "fails": "FAILS", "inconclusive": "inconclusive"}
 def _fmt(v) -> str:
     if isinstance(v, float):
         return f"{v:.4g}"
-    return "" if v is None else str(v)
+    return "not measured" if v is None else str(v)
+
+
+def _md(text) -> str:
+    """A Markdown table cell: pipes escaped, one line."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
 
 
 def collect(run_dirs: list[Path]) -> list[tuple[Run, dict]]:
@@ -41,25 +46,36 @@ def write_atlas(run_dirs: list[Path], out_dir: Path, title: str = "genlab atlas"
     counts = {"holds": 0, "fails": 0, "inconclusive": 0}
     rows = []
     for r, meta in items:
+        st = meta["status"].get("status")
+        if st != "complete":  # a run that failed still gets a row: the atlas hides nothing
+            rows.append((meta, {"statement": f"run {st}", "source": meta["source"], "value": None, "threshold": "",
+                                "verdict": "inconclusive", "note": meta["status"].get("reason", "")}))
+            counts["inconclusive"] += 1
+            continue
         for c in r.claims:
             counts[c["verdict"]] = counts.get(c["verdict"], 0) + 1
             rows.append((meta, c))
-    md = [f"# {title}", "", f"Generated {when}. {len(items)} runs; claims: "
+    md = [f"# {title}", "", f"Generated {when}. Runs: {len(items)}; claims: "
           f"{counts['holds']} hold, {counts['fails']} fail, {counts['inconclusive']} inconclusive.", "",
-          "## Claims", "", "| experiment | claim | source | measured | threshold | verdict |", "|---|---|---|---|---|---|"]
+          "## Claims", "", "| experiment | claim | source | measured | threshold | verdict | note |",
+          "|---|---|---|---|---|---|---|"]
     for meta, c in rows:
-        md.append(f"| {meta['id']} | {c['statement']} | {c['source']} | {_fmt(c['value'])} | {c['threshold']} | {MARK[c['verdict']]} |")
+        md.append(f"| {meta['id']} | {_md(c['statement'])} | {_md(c['source'])} | {_md(_fmt(c['value']))} | "
+                  f"{_md(c['threshold'])} | {MARK.get(c['verdict'], c['verdict'])} | {_md(c.get('note', ''))} |")
     h = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
          "<style>body{font-family:sans-serif;max-width:1200px;margin:auto;padding:1em}table{border-collapse:collapse}"
          "td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top}.holds{background:#e6f6e6}"
          ".fails{background:#fbe3e3}.inconclusive{background:#f6f3dc}img{max-width:100%;border:1px solid #ddd}</style>",
-         f"</head><body><h1>{html.escape(title)}</h1><p>Generated {when}. {len(items)} runs; claims: {counts['holds']} hold, "
+         f"</head><body><h1>{html.escape(title)}</h1><p>Generated {when}. Runs: {len(items)}; claims: {counts['holds']} hold, "
          f"{counts['fails']} fail, {counts['inconclusive']} inconclusive.</p><h2>Claims</h2><table>"
-         "<tr><th>experiment</th><th>claim</th><th>source</th><th>measured</th><th>threshold</th><th>verdict</th></tr>"]
+         "<tr><th>experiment</th><th>claim</th><th>source</th><th>measured</th><th>threshold</th><th>verdict</th>"
+         "<th>note</th></tr>"]
     for meta, c in rows:
-        h.append(f"<tr class='{c['verdict']}'><td>{meta['id']}</td><td>{html.escape(c['statement'])}</td>"
+        h.append(f"<tr class='{html.escape(c['verdict'])}'><td><a href='#{html.escape(meta['id'])}'>{html.escape(meta['id'])}</a></td>"
+                 f"<td>{html.escape(c['statement'])}</td>"
                  f"<td>{html.escape(c['source'])}</td><td>{html.escape(_fmt(c['value']))}</td>"
-                 f"<td>{html.escape(str(c['threshold']))}</td><td>{MARK[c['verdict']]}</td></tr>")
+                 f"<td>{html.escape(str(c['threshold']))}</td><td>{html.escape(MARK.get(c['verdict'], c['verdict']))}</td>"
+                 f"<td>{html.escape(c.get('note', ''))}</td></tr>")
     h.append("</table>")
     md += ["", "## Figures", ""]
     family = None
@@ -70,9 +86,11 @@ def write_atlas(run_dirs: list[Path], out_dir: Path, title: str = "genlab atlas"
             h.append(f"<h2>{html.escape(family)}</h2>")
         st = meta["status"].get("status")
         md += [f"#### {meta['id']}: {meta['title']}", "", f"{meta['source']}. Scale {meta['scale']}, seed {meta['seed']}, "
-               f"status {st}{': ' + meta['status'].get('reason', '') if st != 'complete' else ''}. Run folder: `{r.path}`.", ""]
-        h.append(f"<h3>{html.escape(meta['id'])}: {html.escape(meta['title'])}</h3><p>{html.escape(meta['source'])}. "
-                 f"Scale {meta['scale']}, seed {meta['seed']}, status {html.escape(str(st))}.</p>")
+               f"status {st}{': ' + meta['status'].get('reason', '') if st != 'complete' else ''}. Run folder: `{os.path.relpath(r.path, out_dir)}`.", ""]
+        reason = f": {meta['status'].get('reason', '')}" if st != "complete" else ""
+        h.append(f"<h3 id='{html.escape(meta['id'])}'>{html.escape(meta['id'])}: {html.escape(meta['title'])}</h3>"
+                 f"<p>{html.escape(meta['source'])}. Scale {html.escape(str(meta['scale']))}, seed {meta['seed']}, "
+                 f"status {html.escape(str(st) + reason)}. Run folder: <code>{html.escape(os.path.relpath(r.path, out_dir))}</code>.</p>")
         figdir = r.path / "figures"
         for f in sorted(figdir.glob("*.png")) if figdir.exists() else []:
             rel = os.path.relpath(f, out_dir)
