@@ -44,14 +44,21 @@ def load_image(source: str | Path, gray: bool | None = None, size: int | tuple[i
         try:
             with Image.open(p) as im:
                 im.load()
-                if im.mode in ("P", "CMYK", "YCbCr", "LAB", "HSV"):
-                    im = im.convert("RGBA" if "transparency" in im.info else "RGB")
-                elif im.mode in ("I;16", "I", "F"):
+                # Networks here see gray or RGB: alpha is dropped (LA -> L, RGBA/P -> RGB).
+                if im.mode in ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV", "RGBA", "RGBa"):
+                    im = im.convert("RGB")
+                elif im.mode in ("LA", "La"):
+                    im = im.convert("L")
+                integer16 = im.mode.startswith("I")
+                if im.mode.startswith("I") or im.mode == "F":
                     im = im.convert("F")
                 arr = np.asarray(im)
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
             raise GenlabError(f"cannot read {p} as an image ({type(e).__name__}); give a PNG or JPEG file") from None
-        img = _to_float(arr) if arr.dtype != np.float32 else np.clip(arr / max(arr.max(), 1.0), 0, 1)
+        if arr.dtype != np.float32:
+            img = _to_float(arr)
+        else:  # 16-bit integers are on 0..65535; float images are taken as already on [0, 1]
+            img = np.clip(arr / 65535.0 if integer16 else arr, 0, 1).astype(np.float32)
     if gray and img.ndim == 3:
         rgb = img[..., :3]
         img = (rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)).astype(np.float32)
