@@ -1,4 +1,5 @@
 """key=value overrides parsed against the annotations, validated, with one-line errors."""
+import json
 from dataclasses import dataclass
 from typing import Literal, Optional
 
@@ -20,6 +21,8 @@ class Demo(Config):
     init_std: Optional[float] = None
     target: float | None = 1.0
     name: str = "x"
+    grid: tuple[tuple[int, ...], ...] = ((1, 2), (3,))
+    maybe: Optional[tuple[float, ...]] = None
 
     def validate(self):
         super().validate()
@@ -38,8 +41,9 @@ def test_overrides_parse_every_annotated_type():
 
 
 def test_round_trip_through_json_dict():
-    c = Demo(widths=(1, 5, 1), pair=(3, 0.25), init_std=2.0)
-    assert Demo.from_dict(c.to_dict()) == c
+    c = Demo(widths=(1, 5, 1), pair=(3, 0.25), init_std=2.0, maybe=(0.5, 1.0))
+    assert Demo.from_dict(json.loads(json.dumps(c.to_dict()))) == c
+    assert Demo.from_dict(c.to_dict()).grid == ((1, 2), (3,))
     assert c.to_dict()["widths"] == [1, 5, 1]
 
 

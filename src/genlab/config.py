@@ -71,10 +71,18 @@ def _jsonable(v):
 
 
 def _coerce_json(v, tp):
-    origin = get_origin(tp)
+    """JSON lists back to the annotated tuples, nested ones too (``tuple[tuple[int, ...], ...]``)."""
+    origin, args = get_origin(tp), get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        if v is None:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _coerce_json(v, inner[0]) if len(inner) == 1 else (tuple(v) if isinstance(v, list) else v)
     if origin is tuple and isinstance(v, list):
-        return tuple(v)
-    if origin in (typing.Union, types.UnionType) and isinstance(v, list):
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_coerce_json(x, args[0]) for x in v)
+        if len(args) == len(v):
+            return tuple(_coerce_json(x, a) for x, a in zip(v, args))
         return tuple(v)
     return v
 
