@@ -38,6 +38,7 @@ def bad_input_cases(tmp):
         (["reproduce", "--quick", "--only", "astrology", "--out", str(tmp / "atlas")],
          ["unknown family or experiment 'astrology'", "frequency-principle"]),
         (["report", str(tmp / "nothing")], ["does not exist"]),
+        (["list", "--family", "astrology"], ["unknown family 'astrology'; choose one of: frequency-principle"]),
         (["runs", str(a_file)], ["no runs"]),
     ]
 

@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -64,13 +65,19 @@ def test_killed_run_resumes_to_the_same_arrays_as_an_uninterrupted_one(tmp_path)
     ref, killed = tmp_path / "ref", tmp_path / "killed"
     cmd, env = genlab_cmd("run", "fp-1d", "--scale", "quick", *SMALL, "--out", str(killed))
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    # Meanwhile, the uninterrupted reference in this process.
-    assert main(["run", "fp-1d", "--scale", "quick", *SMALL, "--out", str(ref)]) == 0
     ck = killed / "checkpoints" / "train.pt"
-    deadline = time.monotonic() + 120
-    while not ck.exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.005)
-    proc.send_signal(signal.SIGKILL)
+
+    def kill_after_first_checkpoint():
+        deadline = time.monotonic() + 120
+        while not ck.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.002)
+        proc.send_signal(signal.SIGKILL)
+
+    watcher = threading.Thread(target=kill_after_first_checkpoint)
+    watcher.start()
+    # Meanwhile, the uninterrupted reference in this process (torch releases the GIL in its kernels).
+    assert main(["run", "fp-1d", "--scale", "quick", *SMALL, "--out", str(ref)]) == 0
+    watcher.join()
     proc.wait()
     step = torch.load(ck, weights_only=False)["step"]
     assert 0 < step < 600, "the kill came too late to test a resume"

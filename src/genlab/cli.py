@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_list(args) -> int:
     from genlab.experiments import registry
     exps = [e for e in registry().values() if not args.family or e.family == args.family]
+    if not exps and args.family:
+        fams = sorted({e.family for e in registry().values()})
+        raise GenlabError(f"unknown family '{args.family}'; choose one of: {', '.join(fams)}")
     if args.json:
         print(json.dumps([e.describe() for e in exps], indent=2))
         return 0
