@@ -150,3 +150,31 @@ def test_readme_snippet_spectrum_probe():
     err = result.history.values("spectrum")                          # (T, 2): relative error per peak
     t = first_below(result.history.steps("spectrum"), err, 0.1)       # first step below 0.1: [t_1, t_5]
     assert t[0] < 100 and t[0] * 3 < t[1] < np.inf
+
+
+def test_filter_probe_oracle():
+    from genlab.probes.filtering import FilterProbe
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(12, 3))
+    y = rng.normal(size=(12, 2))
+    delta = 1.7
+    p = FilterProbe(x, y, delta=delta)
+    # brute force: f_low_i = sum_j f_j G(x_i - x_j) / sum_j G(x_i - x_j), G(x) = exp(-|x|^2 / (2 delta))
+    g = np.array([[np.exp(-np.sum((a - b) ** 2) / (2 * delta)) for b in x] for a in x])
+    y_low = g @ y / g.sum(1, keepdims=True)
+    assert np.allclose(p.y_low_, y_low) and np.allclose(p.y_high_, y - y_low)
+    c = np.array([0.3, -0.2])      # a constant offset is pure low frequency (rows of the filter sum to 1)
+    e = p.errors(y + c)
+    assert e["e_high"] == pytest.approx(0, abs=1e-9)
+    assert e["e_low"] == pytest.approx(np.sqrt(12) * np.linalg.norm(c) / np.linalg.norm(y_low))
+    e = p.errors(np.stack([y, np.zeros_like(y)]))   # a stacked (M, N, k) output: the target, then zero
+    assert np.allclose(e["e_low"], [0, 1]) and np.allclose(e["e_high"], [0, 1])
+
+
+@pytest.mark.slow
+def test_fp_filtering_mnist(quick):
+    claims, run = quick("fp-filtering")
+    assert all(c["verdict"] == "holds" and c["value"] >= 0.9 for c in claims.values())
+    a = run.arrays
+    # margin: at the end e_low is far below e_high for every delta and seed
+    assert np.all(a["e_low"][:, -1] < 0.5 * a["e_high"][:, -1])
