@@ -177,3 +177,22 @@ def test_fp_filtering_mnist(quick):
     a = run.arrays
     # margin: at the end e_low is far below e_high for every delta and seed
     assert np.all(a["e_low"][:, -1] < 0.5 * a["e_high"][:, -1])
+
+
+FP_IDS = ["fp-1d", "fp-image", "fp-early-stopping", "fp-failure", "fp-spectral-norm", "fp-high-frequency", "fp-filtering"]
+
+
+@pytest.mark.parametrize("exp_id", FP_IDS)
+def test_every_scale_validates(exp_id):
+    exp = get(exp_id)
+    assert exp.family == "frequency-principle"
+    for scale in ("quick", "default", "paper"):
+        exp.config_for(scale)
+
+
+def test_bad_overrides_are_one_line():
+    for exp_id, bad in [("fp-spectral-norm", "adam_width=33"), ("fp-high-frequency", "amps_high=1,0.5,0.2"),
+                        ("fp-failure", "large_std=0.01"), ("fp-early-stopping", "high_band_from=2")]:
+        with pytest.raises(GenlabError) as e:
+            get(exp_id).config_for("quick", overrides=[bad])
+        assert "\n" not in str(e.value)

@@ -1,10 +1,10 @@
 """fp-failure: where the frequency principle fails (random targets, large initialization).
 
 Paper: Xu, Zhang, Xiao, "Training behavior of deep neural network in frequency
-domain" (2018), Sec. on the F-Principle's limits (random data; large initial
-weights), Figs. 5-6.
+domain" (2018, arXiv:1807.01251), its discussion of where the F-Principle
+fails: targets without low-frequency dominance, and large initial weights.
 Command: ``genlab run fp-failure --scale quick`` (about 15 s on 2 shared CPU
-cores; default about 1 min, paper about 5 min).
+cores; default about 1 min, paper about 10 min, both estimated).
 Claims: (a) for a random target (no low-frequency dominance) the DFT peaks do
 not converge low to high; (b) with a large initialization (weight std 1 against
 0.1) the low-to-high ordering collapses, and the error at held-out points (the
@@ -27,11 +27,12 @@ from genlab.experiments._fp import (concordance, error_at_first_convergence, mse
                                     train_seeds)
 from genlab.experiments.base import Claim, Experiment, register, verdict
 from genlab.probes.spectrum import dft, select_peaks
+from genlab.train import Every
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-SOURCE = "Xu et al. 2018 (arXiv:1807.01251), Figs. 5-6"
+SOURCE = "Xu et al. 2018 (arXiv:1807.01251), random data and large initialization"
 GROUPS = ("small", "large", "random")
 
 
@@ -97,11 +98,10 @@ def run(cfg: FpFailureConfig, run):
 
 
 def _every_test(cfg, x_test, y_test):
-    from genlab.train import Every
     return Every(max(cfg.probe_every, cfg.steps // 50), mse_per_model(x_test, y_test), "test_mse")
 
 
-def _group(a, g, M):
+def _group(g, M):
     i = GROUPS.index(g)
     return slice(i * M, (i + 1) * M)
 
@@ -112,19 +112,19 @@ def figures(run, cfg: FpFailureConfig):
     titles = {"small": f"small init (std {cfg.small_std})", "large": f"large init (std {cfg.large_std})",
               "random": "random target, small init"}
     for j, g in enumerate(GROUPS):
-        m = _group(a, g, M).start
+        m = _group(g, M).start
         nk = ks if g != "random" else cfg.random_peaks
         plot_heatmap(ax[0, j], a["steps"], a["errors"][:, m, :nk], [str(p) for p in a["peaks"][m, :nk]],
                      f"Δ_F per peak: {titles[g]}")
     for j, g in enumerate(("small", "large")):
-        m = _group(a, g, M).start
+        m = _group(g, M).start
         ax[1, j].plot(a["x_dense"], np.sum([np.sin(f * a["x_dense"]) for f in cfg.freqs], 0), "k-", lw=1, label="target")
         ax[1, j].plot(a["x_dense"], a["dense"][m], "r-", lw=1, label="network")
         ax[1, j].plot(a["x"], a["y"], "ko", ms=3, label="training samples")
         ax[1, j].set_title(f"fit after training: {titles[g]}")
         ax[1, j].legend(fontsize=7)
     for g, c in (("small", "tab:blue"), ("large", "tab:red")):
-        ax[1, 2].semilogy(a["test_steps"], a["test_mse"][:, _group(a, g, M)], color=c, lw=1)
+        ax[1, 2].semilogy(a["test_steps"], a["test_mse"][:, _group(g, M)], color=c, lw=1)
         ax[1, 2].plot([], [], color=c, label=titles[g])
     ax[1, 2].set_xlabel("step")
     ax[1, 2].set_title("held-out MSE (grid midpoints)")
@@ -138,7 +138,7 @@ def measures(run, cfg: FpFailureConfig) -> dict:
     a, M, ks = run.arrays, cfg.n_seeds, int(run.arrays["n_sine_peaks"])
     out = {}
     for g in GROUPS:
-        e = a["errors"][:, _group(a, g, M), :(ks if g != "random" else cfg.random_peaks)]
+        e = a["errors"][:, _group(g, M), :(ks if g != "random" else cfg.random_peaks)]
         t, ok = ordering(a["steps"], e, cfg.threshold)
         out[g] = {"t": t, "ordered": ok, "concordance": concordance(t),
                   "hi_at_first": error_at_first_convergence(a["steps"], e, cfg.threshold)}

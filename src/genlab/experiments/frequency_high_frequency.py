@@ -3,7 +3,7 @@
 Paper: Xu, Zhang, Xiao, "Training behavior of deep neural network in frequency
 domain" (2018), Fig. 4.
 Command: ``genlab run fp-high-frequency --scale quick`` (about 15 s on 2 shared
-CPU cores; default about 1 min, paper about 5 min).
+CPU cores; default about 1.5 min, paper about 15 min, both estimated).
 Claims: for 0.2 sin x + 0.6 sin 3x + sin 5x the relative error Δ_F of the
 lowest peak oscillates at least 3x more than for the low-frequency-dominant
 sin x + 0.6 sin 3x + 0.2 sin 5x (median over seeds), and within the

@@ -4,7 +4,7 @@ Paper: Xu, Zhang, Xiao, "Training behavior of deep neural network in frequency
 domain" (2018), Fig. 2 (the camera man learned coarse to fine); Xu 2018,
 "Understanding training and generalization in deep learning by Fourier analysis".
 Command: ``genlab run fp-image --scale quick`` (about 15 s on 2 shared CPU cores;
-default about 1 min, paper about 10 min). Any PNG/JPEG works: ``image=photo.png``.
+default about 2 min, paper about 1 h, both estimated). Any PNG/JPEG works: ``image=photo.png``.
 Claim: the relative error of the lowest radial frequency band of the 2-D FFT
 (DC excluded) reaches a set error (0.3) before the highest band does, in at
 least 90 % of seeds, and when it does the highest band's error is still above

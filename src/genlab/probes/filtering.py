@@ -1,7 +1,7 @@
 """The filtering method: low- and high-frequency error on high-dimensional data.
 
 Xu et al., "Frequency Principle: Fourier analysis sheds light on deep neural
-networks" (CiCP 2019), Sec. 4.2. A Fourier transform over R^d is out of reach
+networks" (CiCP 2019), the filtering method. A Fourier transform over R^d is out of reach
 for d = 784, so the target and the output are split by a Gaussian filter on
 the training inputs x_i (N, d):
 
