@@ -118,8 +118,10 @@ def test_fp_high_frequency(quick):
 
 
 @pytest.mark.slow
-def test_report_reproduces_claims(quick, tmp_path):
-    _, run = quick("fp-high-frequency")
+@pytest.mark.parametrize("exp_id", ["fp-1d", "fp-image", "fp-early-stopping", "fp-failure", "fp-spectral-norm",
+                                    "fp-high-frequency", "fp-filtering"])
+def test_report_reproduces_claims(quick, exp_id, tmp_path):
+    _, run = quick(exp_id)
     copy = tmp_path / "run"
     shutil.copytree(run.path, copy)
     before = json.loads((copy / "claims.json").read_text())
@@ -196,3 +198,16 @@ def test_bad_overrides_are_one_line():
         with pytest.raises(GenlabError) as e:
             get(exp_id).config_for("quick", overrides=[bad])
         assert "\n" not in str(e.value)
+
+
+def test_fp_image_accepts_a_user_file(tmp_path):
+    from genlab.data.images import save_image
+    yy, xx = np.mgrid[0:20, 0:30] / 10.0
+    path = tmp_path / "mine.png"
+    save_image(0.5 + 0.4 * np.sin(xx) * np.cos(yy), path)
+    exp = get("fp-image")
+    cfg = exp.config_for("quick", overrides=[f"image={path}", "size=16", "steps=20", "probe_every=5", "n_seeds=1",
+                                             "widths=2,16,1"])
+    run = execute(exp, cfg, tmp_path / "run", scale="quick")
+    assert run.status["status"] == "complete"
+    assert run.arrays["target"].shape == (16, 24) and run.arrays["band_errors"].shape == (5, 1, cfg.n_bands)

@@ -82,13 +82,13 @@ def run(cfg: FpEarlyStoppingConfig, run):
         return np.array([band_error(out[m], Y[m], *k_hi) for m in range(M)])
 
     every = cfg.probe_every
-    res, probe = train_seeds(run, "train", x, Y, n_seeds=M, widths=cfg.widths, activation=cfg.activation,
-                             init_std=cfg.init_std, lr=cfg.lr, steps=cfg.steps, probe_every=every, seed=cfg.seed,
-                             peaks=np.rint(cfg.freqs).astype(int), threads=cfg.threads,
-                             extra_callbacks=[Every(every, mse_per_model(x, Y), "train_mse"),
-                                              Every(every, mse_per_model(x_val, Y_val), "val_mse"),
-                                              Every(every, mse_per_model(x_test, y_test), "test_mse"),
-                                              Every(every, noise_band, "noise_band")])
+    res, _ = train_seeds(run, "train", x, Y, n_seeds=M, widths=cfg.widths, activation=cfg.activation,
+                         init_std=cfg.init_std, lr=cfg.lr, steps=cfg.steps, probe_every=every, seed=cfg.seed,
+                         peaks=np.rint(cfg.freqs).astype(int), threads=cfg.threads,
+                         extra_callbacks=[Every(every, mse_per_model(x, Y), "train_mse"),
+                                          Every(every, mse_per_model(x_val, Y_val), "val_mse"),
+                                          Every(every, mse_per_model(x_test, y_test), "test_mse"),
+                                          Every(every, noise_band, "noise_band")])
     h = res.history
     run.save_arrays(x=x, Y=Y, x_test=x_test, y_test=y_test, peaks=np.rint(cfg.freqs).astype(int),
                     steps=h.steps("test_mse"), train_mse=h.values("train_mse"), val_mse=h.values("val_mse"),

@@ -71,9 +71,11 @@ def run(cfg: FpFailureConfig, run):
     y = sines(x, cfg.freqs, amps)
     Y_rand = np.stack([random_target(n, seed=cfg.seed * 1000 + k) for k in range(M)])
     # Random targets have no designated frequencies: follow each one's tallest local maxima.
-    pk_rand = np.stack([select_peaks(dft(r), cfg.random_peaks) for r in Y_rand])
+    pk_rand = [select_peaks(dft(r), cfg.random_peaks) for r in Y_rand]
+    check(all(len(p) == cfg.random_peaks for p in pk_rand),
+          f"a random target has fewer than random_peaks={cfg.random_peaks} peaks; lower random_peaks")
+    pk_rand = np.stack(pk_rand)
     pk_sine = np.broadcast_to(np.rint(cfg.freqs).astype(int), (2 * M, len(cfg.freqs)))
-    check(pk_rand.shape[1] == cfg.random_peaks, "a random target has too few peaks; lower random_peaks")
     K = max(len(cfg.freqs), cfg.random_peaks)
     # Pad the shorter peak list by repeating its last entry, so one stack probes every group.
     pad = lambda p: np.concatenate([p, np.repeat(p[:, -1:], K - p.shape[1], 1)], 1)  # noqa: E731
