@@ -79,6 +79,7 @@ def test_interpolation_endpoints_and_workers_identical():
     two = Landscape(loss, (x, y), chunk_size=7, workers=2).slice_2d(a, np.linspace(-1, 1, 6)).losses_
     np.testing.assert_array_equal(one, two)
     assert one[2:4, 2:4].min() < one.max()  # not flat: the slice moves the loss
+    assert a.training  # the probe restores the model's mode
 
 
 class NoParams(nn.Module):

@@ -22,7 +22,8 @@ as given.
 Grid points are independent, so they go in chunks through
 :func:`genlab.parallel.parallel_map`; each point is computed the same way in
 any process with the same thread count, so 1 and 2 workers give identical
-numbers. Results (``alphas_``, ``betas_``, ``losses_``, ``directions_``) hold the
+numbers. Filters are dimension 0 of each parameter (torch's layout); for a
+stacked ensemble, probe one member (``StackedMLP.member(k)``). Results (``alphas_``, ``betas_``, ``losses_``, ``directions_``) hold the
 last slice computed; ``losses_`` is (len(alphas),) or (len(alphas), len(betas)).
 """
 from __future__ import annotations
@@ -69,24 +70,27 @@ def random_directions(model: torch.nn.Module, seed: int = 0, norm: str = "filter
 def _evaluate_chunk(task) -> list[float]:
     """Losses at θ_c = base + Σ_k c_k dirs_k for each coefficient row c (a worker's unit of work)."""
     model, base, dirs, coeffs, loss_fn, x, y, threads = task
-    out = []
-    with num_threads(threads), torch.no_grad():
-        model.eval()
-        for c in coeffs:
-            p = {n: base[n] + sum(float(ck) * d[n] for ck, d in zip(c, dirs)) if dirs else base[n] for n in base}
-            out.append(float(loss_fn(functional_call(model, p, (x,)), y)))
+    points = ({n: base[n] + sum(float(ck) * d[n] for ck, d in zip(c, dirs)) if dirs else base[n] for n in base}
+              for c in coeffs)
+    return _losses(model, points, loss_fn, x, y, threads)
+
+
+def _losses(model, points, loss_fn, x, y, threads) -> list[float]:
+    was, out = model.training, []
+    try:
+        with num_threads(threads), torch.no_grad():
+            model.eval()  # BatchNorm/dropout as at test time; the user's mode is restored below
+            for p in points:
+                out.append(float(loss_fn(functional_call(model, p, (x,)), y)))
+    finally:
+        model.train(was)
     return out
 
 
 def _interp_chunk(task) -> list[float]:
     model, pa, pb, alphas, loss_fn, x, y, threads = task
-    out = []
-    with num_threads(threads), torch.no_grad():
-        model.eval()
-        for a in alphas:
-            p = {n: (1 - float(a)) * pa[n] + float(a) * pb[n] for n in pa}
-            out.append(float(loss_fn(functional_call(model, p, (x,)), y)))
-    return out
+    points = ({n: (1 - float(a)) * pa[n] + float(a) * pb[n] for n in pa} for a in alphas)
+    return _losses(model, points, loss_fn, x, y, threads)
 
 
 class Landscape:
@@ -121,8 +125,8 @@ class Landscape:
             with torch.no_grad():
                 out = model(x[:2])
         except (RuntimeError, ValueError, IndexError, TypeError) as e:
-            raise GenlabError(f"data has the wrong shape for the model: model(x) with x {tuple(x.shape)} failed "
-                              f"({str(e).splitlines()[0]}); give x the shape the model expects") from None
+            raise GenlabError(f"data has the wrong shape or dtype for the model: model(x) with x {tuple(x.shape)} "
+                              f"{x.dtype} failed ({str(e).splitlines()[0]}); give x what the model expects") from None
         finally:
             model.train(was)
         try:
