@@ -51,13 +51,14 @@ def test_multiplication_gate_error_scales_as_lambda_squared(tmp_path_factory):
     a = run.arrays
     small = a["lams"] <= 0.1
     np.testing.assert_allclose(a["err64"][small], a["lams"][small] ** 2 / 6, rtol=0.02)  # leading-order theory
+    assert a["trained_rel_err"].min() < 0.2  # gradient descent finds a 4-neuron multiplier too
 
 
 @pytest.mark.slow
 def test_deep_needs_fewer_neurons_than_shallow(depth):
     run, c = depth
     assert c["shallow-exponential"]["verdict"] == "holds" and c["shallow-exponential"]["value"] >= 2.0
-    assert c["deep-cheaper"]["verdict"] == "holds"
+    assert c["deep-cheaper"]["verdict"] == "holds" and c["deep-cheaper"]["value"] >= 2.0
     a = run.arrays
     assert a["deep_neurons"].tolist() == [4, 10, 12]
     assert (a["deep_err"] < 0.01).all()

@@ -15,8 +15,8 @@ where L(θ) = loss_fn(model_θ(x), y). Random directions are filter-normalized
 channel of a conv kernel: dimension 0 in torch's layout) is rescaled to the norm
 of the corresponding filter θ_ij, d_ij <- d_ij / ||d_ij|| * ||θ_ij||. Parameters
 with one dimension or none (biases, BatchNorm) get a zero direction with
-``ignore="biasbn"`` (the authors' default), or the parameter itself with
-``ignore="none"`` (their code's alternative). Directions a user passes are used
+``ignore="biasbn"`` (the setting of the authors' published plots), or the
+parameter itself with ``ignore="none"`` (their code's other choice). Directions a user passes are used
 as given.
 
 Grid points are independent, so they go in chunks through
