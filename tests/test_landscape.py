@@ -1,4 +1,6 @@
 """The landscape probe against its oracles (closed-form quadratic, filter norms, endpoints) and bad input."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -100,17 +102,20 @@ def test_bad_input_is_one_line(model, loss, data, match):
     assert "\n" not in str(e.value)
 
 
-def test_readme_snippet():
-    # the README's example, verbatim in spirit: a slice of your own model in a few lines
-    from genlab.probes.landscape import Landscape, plot_contour
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    model = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 3))
-    x, y = torch.randn(200, 10), torch.randint(0, 3, (200,))
-    ls = Landscape(nn.functional.cross_entropy, (x, y), seed=0).slice_2d(model, np.linspace(-1, 1, 11))
-    fig, ax = plt.subplots()
-    plot_contour(ax, ls.alphas_, ls.betas_, ls.losses_)
-    plt.close(fig)
+def test_bad_grid_is_one_line():
+    with pytest.raises(GenlabError, match="alphas") as e:
+        Landscape(nn.functional.mse_loss, (torch.randn(4, 3), torch.randn(4, 1))).slice_1d(nn.Linear(3, 1), [])
+    assert "\n" not in str(e.value)
+
+
+def test_readme_snippet(tmp_path, monkeypatch):
+    """The README section's code block (docs/readme-land.md), run as written."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "readme-land.md").read_text()
+    code = text.split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(tmp_path)
+    ns = {}
+    exec(compile(code, "readme-land.md", "exec"), ns)
+    ls = ns["ls"]
+    assert (tmp_path / "landscape.png").stat().st_size > 1000
     assert ls.losses_.shape == (11, 11) and np.isfinite(ls.losses_).all()
     assert ls.losses_[5, 5] == pytest.approx(ls.center_loss_)

@@ -145,6 +145,16 @@ class Landscape:
                                   "function?); use a module-level function or workers=1") from None
         return x, y
 
+    @staticmethod
+    def _coords(values, name: str) -> np.ndarray:
+        try:
+            a = np.asarray(values, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise GenlabError(f"{name} must be a sequence of numbers, e.g. np.linspace(-1, 1, 21)") from None
+        if a.ndim != 1 or len(a) == 0 or not np.isfinite(a).all():
+            raise GenlabError(f"{name} must be a non-empty 1-D sequence of finite numbers, e.g. np.linspace(-1, 1, 21)")
+        return a
+
     def _run(self, fn, model, head: tuple, points: np.ndarray, x, y) -> np.ndarray:
         chunks = [points[i:i + self.chunk_size] for i in range(0, len(points), self.chunk_size)]
         tasks = [(model, *head, c, self.loss_fn, x, y, self.threads) for c in chunks]
@@ -172,7 +182,7 @@ class Landscape:
         """f(α) = L(θ + α δ); δ is filter-normalized random unless given (dict name -> tensor)."""
         x, y = self._check(model)
         self.directions_ = self._directions(model, None if direction is None else [direction], 1)
-        self.alphas_, self.betas_ = np.asarray(alphas, dtype=np.float64), None
+        self.alphas_, self.betas_ = self._coords(alphas, "alphas"), None
         self.losses_ = self._run(_evaluate_chunk, model, (_params(model), self.directions_),
                                  self.alphas_[:, None], x, y)
         self.center_loss_ = self._center(model, x, y)
@@ -185,8 +195,8 @@ class Landscape:
         if directions is not None and len(list(directions)) != 2:
             raise GenlabError("slice_2d needs two directions (δ, η)")
         self.directions_ = self._directions(model, directions, 2)
-        self.alphas_ = np.asarray(alphas, dtype=np.float64)
-        self.betas_ = self.alphas_.copy() if betas is None else np.asarray(betas, dtype=np.float64)
+        self.alphas_ = self._coords(alphas, "alphas")
+        self.betas_ = self.alphas_.copy() if betas is None else self._coords(betas, "betas")
         a, b = np.meshgrid(self.alphas_, self.betas_, indexing="ij")
         pts = np.stack([a.ravel(), b.ravel()], 1)
         self.losses_ = self._run(_evaluate_chunk, model, (_params(model), self.directions_), pts, x, y
@@ -202,7 +212,7 @@ class Landscape:
         if {n: tuple(p.shape) for n, p in pa.items()} != {n: tuple(p.shape) for n, p in pb.items()}:
             raise GenlabError("interpolate needs two models of the same architecture (same parameter names and shapes)")
         self.directions_ = [{n: pb[n] - pa[n] for n in pa}]
-        self.alphas_, self.betas_ = np.asarray(alphas, dtype=np.float64), None
+        self.alphas_, self.betas_ = self._coords(alphas, "alphas"), None
         self.losses_ = self._run(_interp_chunk, model_a, (pa, pb), self.alphas_, x, y)
         self.center_loss_ = self._center(model_a, x, y)
         return self
