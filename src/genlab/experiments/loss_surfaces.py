@@ -1,0 +1,193 @@
+"""loss-minima-spread: the final losses of many trained nets bunch up toward the best as width grows.
+
+Paper: Choromanska, Henaff, Mathieu, Ben Arous, LeCun, "The Loss Surfaces of
+Multilayer Networks" (AISTATS 2015), Sec. 6 and Fig. 2 (one-hidden-layer ReLU
+nets of 25 to 500 units on MNIST downsampled to 10x10, many random inits each).
+Command: ``genlab run loss-minima-spread --scale quick`` (about 30 s on 2 CPU
+cores; default about 11 min, paper about 4 h, both estimated from the quick run's cost).
+Claim: the standard deviation and the interquartile range of the final test
+losses shrink from the smallest to the largest width (ratio below 0.5), and the
+median moves toward the lowest loss seen (gap ratio below 0.5).
+
+Each width's nets are one :class:`~genlab.ensemble.StackedMLP` trained with Adam
+on mini-batches and a cosine-decayed step size, so each net settles into its
+minimum. Loss: cross-entropy (mean over examples); inputs: 28x28 images
+area-averaged to 10x10, standardized with the training mean and std. The run
+also draws the landscape probe on these nets: a 2-D filter-normalized slice
+around one net of the largest width and the interpolation between two nets of
+the smallest and of the largest width (Li et al. 2018; Goodfellow et al. 2015).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import matplotlib
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from genlab.config import Config, check
+from genlab.data.vision import load_dataset
+from genlab.ensemble import StackedMLP
+from genlab.experiments.base import Claim, Experiment, register, verdict
+from genlab.probes.landscape import Landscape, plot_contour, plot_slice
+from genlab.train import MiniBatches, train
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+SOURCE = "Choromanska et al. 2015, Fig. 2"
+
+
+@dataclass(frozen=True)
+class SpreadConfig(Config):
+    widths: tuple[int, ...] = (25, 50, 100, 250, 500)
+    n_nets: int = 20
+    n_train: int = 10000
+    n_test: int = 2000
+    side: int = 10
+    activation: str = "relu"
+    steps: int = 1500
+    batch_size: int = 500
+    lr: float = 0.01
+    ratio_threshold: float = 0.5
+    grid: int = 21              # landscape points per axis
+    span: float = 1.0           # landscape α, β in [-span, span]
+    n_landscape: int = 2000     # training examples the landscape is evaluated on
+    landscape_workers: int = 1
+    data_dir: str = ""
+    threads: int = 1
+
+    def validate(self):
+        super().validate()
+        check(len(self.widths) >= 2 and all(w >= 1 for w in self.widths), "widths needs at least two positive widths")
+        check(self.n_nets >= 4, f"n_nets={self.n_nets}: a spread needs at least 4 nets per width")
+        check(0 < self.n_train <= 60000 and 0 < self.n_test <= 10000, "n_train must be in 1..60000 and n_test in 1..10000")
+        check(2 <= self.side <= 28, f"side={self.side}: downsample to between 2x2 and 28x28")
+        check(self.activation in ("relu", "tanh", "sigmoid", "softplus"), "activation: relu, tanh, sigmoid or softplus")
+        check(self.steps > 0 and self.batch_size > 0 and self.lr > 0, "steps, batch_size and lr must be positive")
+        check(self.grid >= 3 and self.span > 0 and self.n_landscape >= 1, "grid >= 3, span > 0, n_landscape >= 1")
+
+
+def downsample(images: np.ndarray, side: int) -> torch.Tensor:
+    """(N, 28, 28) uint8 -> (N, side*side) float, each pixel the average over its area."""
+    x = torch.as_tensor(images[:, None].astype(np.float32) / 255.0)
+    return F.interpolate(x, size=(side, side), mode="area").flatten(1)
+
+
+def stacked_ce(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Per-model mean cross-entropy: out (M, N, C), y (N,) -> (M,)."""
+    M, N, C = out.shape
+    return F.cross_entropy(out.reshape(-1, C), y.repeat(M), reduction="none").view(M, N).mean(1)
+
+
+def _data(cfg: SpreadConfig):
+    ds = load_dataset("mnist", cfg.data_dir or None)
+    xtr, xte = downsample(ds.x_train[:cfg.n_train], cfg.side), downsample(ds.x_test[:cfg.n_test], cfg.side)
+    mu, sd = xtr.mean(), xtr.std()
+    return ((xtr - mu) / sd, torch.as_tensor(ds.y_train[:cfg.n_train]),
+            (xte - mu) / sd, torch.as_tensor(ds.y_test[:cfg.n_test]))
+
+
+def run(cfg: SpreadConfig, run):
+    xtr, ytr, xte, yte = _data(cfg)
+    d_in = cfg.side * cfg.side
+    train_l, test_l, kept = [], [], {}
+    for w in cfg.widths:
+        model = StackedMLP(cfg.n_nets, (d_in, w, 10), cfg.activation,
+                           seeds=[cfg.seed * 100003 + w * 1000 + k for k in range(cfg.n_nets)])
+        train(model, lambda m, b: stacked_ce(m(b[0]), b[1]).sum(), steps=cfg.steps, lr=cfg.lr,
+              lr_schedule=lambda s: 0.5 * (1 + math.cos(math.pi * s / cfg.steps)),
+              batches=MiniBatches(xtr, ytr, min(cfg.batch_size, len(xtr)), seed=cfg.seed),
+              run=run, phase=f"width{w}", threads=cfg.threads, desc=f"width {w}")
+        with torch.no_grad():
+            train_l.append(stacked_ce(model(xtr), ytr).numpy())
+            test_l.append(stacked_ce(model(xte), yte).numpy())
+        if w in (cfg.widths[0], cfg.widths[-1]):
+            kept[w] = (model.member(0), model.member(1))
+    run.save_arrays(widths=np.asarray(cfg.widths), train_losses=np.stack(train_l), test_losses=np.stack(test_l))
+    # The probe on the trained nets: loss on (part of) the training set, as Li et al. plot it.
+    ls = Landscape(F.cross_entropy, (xtr[:cfg.n_landscape], ytr[:cfg.n_landscape]), seed=cfg.seed,
+                   workers=cfg.landscape_workers, threads=cfg.threads)
+    big, small = kept[cfg.widths[-1]], kept[cfg.widths[0]]
+    grid = np.linspace(-cfg.span, cfg.span, cfg.grid)
+    ls.slice_2d(big[0], grid)
+    run.save_arrays(slice_alphas=ls.alphas_, slice_betas=ls.betas_, slice_losses=ls.losses_)
+    alphas = np.linspace(-0.25, 1.25, 31)
+    run.save_arrays(interp_alphas=alphas, interp_small=ls.interpolate(*small, alphas).losses_,
+                    interp_big=ls.interpolate(*big, alphas).losses_)
+    for w, te in zip(cfg.widths, test_l):
+        run.log("test_loss_std", float(np.std(te)), key=f"w{w}")
+        run.log("test_loss_median", float(np.median(te)), key=f"w{w}")
+
+
+def _stats(a):
+    te = a["test_losses"]
+    q1, med, q3 = np.percentile(te, [25, 50, 75], axis=1)
+    return te.std(axis=1), q3 - q1, med, te.min()
+
+
+def figures(run, cfg: SpreadConfig):
+    a = run.arrays
+    widths, te = a["widths"], a["test_losses"]
+    std, iqr, med, lo = _stats(a)
+    fig, ax = plt.subplots(1, 2, figsize=(13, 4.2))
+    bins = np.linspace(te.min(), np.percentile(te, 99.5), 40)
+    for w, row in zip(widths, te):
+        ax[0].hist(row, bins=bins, histtype="step", lw=1.5, label=f"{w} hidden units")
+    ax[0].set_xlabel("final test loss (cross-entropy)")
+    ax[0].set_ylabel("number of nets")
+    ax[0].set_title(f"{te.shape[1]} nets per width, MNIST {cfg.side}x{cfg.side}")
+    ax[0].legend()
+    ax[1].boxplot(list(te), tick_labels=[str(w) for w in widths])
+    for i, (s, q) in enumerate(zip(std, iqr), 1):
+        ax[1].annotate(f"sd {s:.3f}\nIQR {q:.3f}", (i, np.max(te[i - 1])), ha="center", va="bottom", fontsize=8)
+    ax[1].axhline(lo, color="r", ls=":", label="lowest loss of all nets")
+    ax[1].set_xlabel("hidden units")
+    ax[1].set_ylabel("final test loss")
+    ax[1].legend()
+    run.save_figure(fig, "loss_spread")
+
+    fig, ax = plt.subplots(1, 2, figsize=(12, 4.8))
+    cs = plot_contour(ax[0], a["slice_alphas"], a["slice_betas"], a["slice_losses"],
+                      title=f"training loss around a {widths[-1]}-unit net (filter-normalized)")
+    ax[0].clabel(cs, fontsize=7, fmt="%.2g")
+    plot_slice(ax[1], a["interp_alphas"], a["interp_small"], label=f"{widths[0]} units", log=True)
+    plot_slice(ax[1], a["interp_alphas"], a["interp_big"], label=f"{widths[-1]} units", log=True)
+    ax[1].set_title("linear interpolation between two trained nets (α=0, α=1)")
+    ax[1].legend()
+    run.save_figure(fig, "landscape")
+
+
+def claims(run, cfg: SpreadConfig):
+    a = run.arrays
+    widths = a["widths"]
+    std, iqr, med, lo = _stats(a)
+    r_std, r_iqr = std[-1] / std[0], iqr[-1] / iqr[0]
+    gap0, gap1 = med[0] - lo, med[-1] - lo
+    r_gap = gap1 / gap0 if gap0 > 0 else float("nan")
+    t = f"< {cfg.ratio_threshold} (largest / smallest width)"
+    per = ", ".join(f"{w}: {s:.4f}" for w, s in zip(widths, std))
+    return [
+        Claim("spread-std", "the standard deviation of the final test losses shrinks as the width grows", SOURCE,
+              float(r_std), t, verdict(bool(r_std < cfg.ratio_threshold)), f"std per width: {per}"),
+        Claim("spread-iqr", "the interquartile range of the final test losses shrinks as the width grows", SOURCE,
+              float(r_iqr), t, verdict(bool(r_iqr < cfg.ratio_threshold)),
+              "IQR per width: " + ", ".join(f"{w}: {q:.4f}" for w, q in zip(widths, iqr))),
+        Claim("toward-lowest", "the distribution moves toward the lowest loss: the median's gap to the lowest "
+              "loss of all nets shrinks with width", SOURCE, float(r_gap), t,
+              verdict(None if not np.isfinite(r_gap) else bool(r_gap < cfg.ratio_threshold)),
+              f"lowest loss {lo:.4f}; median gap {gap0:.4f} at width {widths[0]}, {gap1:.4f} at width {widths[-1]}"),
+    ]
+
+
+EXPERIMENT = register(Experiment(
+    id="loss-minima-spread", family="loss-surfaces", title="Spread of trained losses shrinks with width",
+    source=SOURCE, claim="std and IQR of final test losses of many nets shrink with width; the median nears the best",
+    config=SpreadConfig,
+    scales={"quick": SpreadConfig(widths=(10, 25, 100), n_nets=16, n_train=5000, steps=300, grid=15),
+            "default": SpreadConfig(),
+            "paper": SpreadConfig(n_nets=100, n_train=60000, n_test=10000, steps=6000, grid=41, landscape_workers=2)},
+    times={"quick": "30 s", "default": "11 min", "paper": "4 h"},
+    run=run, figures=figures, claims=claims))
