@@ -54,6 +54,7 @@ class SaddleIndexConfig(Config):
     steps: int = 2000
     n_trajectories: int = 4
     starts_per_trajectory: int = 16
+    first_pick: int = 40
     newton_iters: int = 25
     grad_tol: float = 1e-6
     eig_tol: float = 1e-3
@@ -65,6 +66,7 @@ class SaddleIndexConfig(Config):
         check(self.activation in ("identity", "tanh"), f"activation={self.activation!r}; choose identity or tanh")
         n = 16 * self.hidden + self.hidden + self.hidden * 10 + 10
         check(n <= 2000, f"hidden={self.hidden} gives {n} parameters; the exact Hessian needs <= 2000 (use hidden <= 70)")
+        check(1 <= self.first_pick < self.steps, "first_pick must lie in [1, steps)")
         check(self.steps >= 10 and self.n_trajectories >= 1 and self.starts_per_trajectory >= 2, "steps >= 10, starts >= 2")
 
 
@@ -86,10 +88,10 @@ def _run_index(cfg: SaddleIndexConfig, run):
                     callbacks=[Every(every, lambda m, s: flat_params(m), "theta")], run=run, phase=f"traj{t}",
                     threads=cfg.threads, desc=f"trajectory {t}")
         thetas, losses = res.history.values("theta"), res.history.values("loss")[::every]
-        # Start the root search from log-spaced points of the trajectory: from a small init, GD
-        # passes saddle after saddle (plateau after plateau), at times spread on a log scale.
-        picks = np.unique(np.round(np.logspace(np.log10(10), np.log10(len(thetas) - 1),
-                                               cfg.starts_per_trajectory)).astype(int))
+        # Start the root search from the first point and from log-spaced points after step
+        # ``first_pick``: from a small init, GD passes saddle after saddle (plateau after plateau).
+        picks = np.unique(np.r_[0, np.round(np.logspace(np.log10(cfg.first_pick), np.log10(len(thetas) - 1),
+                                                        cfg.starts_per_trajectory - 1))].astype(int))
         for i in picks:
             probe = MLP(widths, cfg.activation).double()
             set_params(probe, torch.as_tensor(thetas[i]))
@@ -246,7 +248,7 @@ register(Experiment(
     id="saddle-index", family="saddle-points", title="index of critical points against their training loss",
     source=SOURCE_INDEX, claim="the index of critical points rises with their loss (Spearman rho >= 0.7)",
     config=SaddleIndexConfig,
-    scales={"quick": SaddleIndexConfig(n_samples=200, n_trajectories=2, starts_per_trajectory=10, newton_iters=16),
+    scales={"quick": SaddleIndexConfig(n_samples=200, steps=1000, n_trajectories=2, starts_per_trajectory=12, newton_iters=16),
             "default": SaddleIndexConfig(),
             "paper": SaddleIndexConfig(n_samples=1000, hidden=20, n_trajectories=20, steps=5000)},
     times={"quick": "15 s", "default": "1 min", "paper": "20 min"},
