@@ -116,10 +116,13 @@ class Hessian:
                               "or restrict it with params=")
         g = self._grad()
         eye = torch.eye(n, dtype=g.dtype)
-        cols = torch.autograd.grad(g, self.params, grad_outputs=eye, retain_graph=True, is_grads_batched=True,
-                                   allow_unused=True)
-        H = torch.cat([(c if c is not None else torch.zeros(n, *p.shape, dtype=g.dtype)).reshape(n, -1)
-                       for c, p in zip(cols, self.params)], dim=1).double()
+        try:  # all n products H e_i in one vmapped backward pass: several times faster than a loop
+            cols = torch.autograd.grad(g, self.params, grad_outputs=eye, retain_graph=True, is_grads_batched=True,
+                                       allow_unused=True)
+            H = torch.cat([(c if c is not None else torch.zeros(n, *p.shape, dtype=g.dtype)).reshape(n, -1)
+                           for c, p in zip(cols, self.params)], dim=1).double()
+        except RuntimeError:  # an operation without a batching rule: fall back to one H v per column
+            H = torch.stack([self.hvp(e) for e in eye]).double()
         self.H_ = (H + H.T) / 2
         return self.H_
 
