@@ -32,8 +32,10 @@ def test_ib_tanh_compresses(tmp_path):
     assert c["ib-tanh-compression"]["verdict"] == "holds"
     assert c["ib-tanh-compression"]["value"] >= 1.0            # threshold 0.5 bits; measured about 1.7
     assert c["ib-tanh-fitting"]["value"] >= 0.5                 # threshold 0.3 bits
+    assert c["ib-tanh-compression-kde"]["value"] >= 0.6         # threshold 0.5 bits; measured 0.7-1.6 over seeds
     a = run.arrays
     assert a["I_xt_binning"].shape[1:] == (5, 8)                # 5 hidden layers, 8 seeds
+    assert a["I_xt_kde"].shape[1:] == (5, 4)
     assert np.all(a["I_xt_binning"] <= 12 + 1e-9)               # I(X;T) <= H(X) = 12 bits
     assert run.read_json("estimators.json")["kde"]["noise_variance"] == 1e-3
 
@@ -42,8 +44,12 @@ def test_ib_tanh_compresses(tmp_path):
 def test_ib_relu_does_not_compress(tmp_path):
     run, c = _claims("ib-relu", tmp_path)
     assert c["ib-relu-no-compression"]["verdict"] == "holds"
-    assert c["ib-relu-no-compression"]["value"] < 0.4           # threshold 0.5 bits; measured about 0.2
+    assert c["ib-relu-no-compression"]["value"] < 0.25          # KDE; threshold 0.5 bits; measured 0.0
     assert c["ib-relu-fitting"]["value"] >= 0.5
+    # Binning over the observed range is reported, not asserted: its range grows with the weights.
+    assert c["ib-relu-no-compression-binning"]["verdict"] in ("holds", "fails")
+    hi = run.arrays["bin_range"][:, -1, 1]
+    assert hi[-1] > 3 * hi[0]
     assert run.read_json("estimators.json")["binning"]["range"] == "observed"
 
 
