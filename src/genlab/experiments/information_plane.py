@@ -4,8 +4,8 @@ Papers: Shwartz-Ziv & Tishby, "Opening the black box of deep neural networks via
 information" (2017), Fig. 3 (tanh: fitting, then compression); Saxe et al., "On the
 information bottleneck theory of deep learning" (ICLR 2018), Fig. 1 (ReLU: under the
 same estimator the compression disappears).
-Command: ``genlab run ib-tanh --scale quick`` (about 15 s on 2 CPU cores; default
-about 3 min; paper about 1 h); same for ``ib-relu``.
+Command: ``genlab run ib-tanh --scale quick`` (about 10 s of CPU; default about 1.5 min;
+paper about 1 h); same for ``ib-relu``.
 Claims: with tanh the last hidden layer's I(X;T) falls after its peak by at least 0.5
 bits, under binning (30 bins over [-1, 1]) and under the KDE upper bound (noise variance
 1e-3). With ReLU, under the same KDE estimator, it does not. ReLU under binning (30 bins
@@ -228,7 +228,7 @@ def _exp(act: str, source: str, claim: str, quick: IBConfig, default: IBConfig, 
     return register(Experiment(
         id=f"ib-{act}", family="information-plane", title=f"information plane of a {act} network on the 12-bit task",
         source=source, claim=claim, config=IBConfig, scales={"quick": quick, "default": default, "paper": paper},
-        times={"quick": "15 s", "default": "3 min", "paper": "1 h"}, run=run, figures=figures, claims=claims))
+        times={"quick": "10 s", "default": "1.5 min", "paper": "1 h"}, run=run, figures=figures, claims=claims))
 
 
 _QUICK = dict(n_seeds=8, epochs=150, lr=2e-3, n_snapshots=20, kde_samples=512, kde_seeds=4)
