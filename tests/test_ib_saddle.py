@@ -81,3 +81,17 @@ def test_readme_snippet_runs():
     ns = {}
     exec(compile(code[0], "readme-ib", "exec"), ns)
     assert ns["hess"].eigenvalues_[0] > 0 and ns["mi"].I_xt_ > 0
+
+
+def test_bad_config_and_missing_data_are_one_line(tmp_path):
+    from genlab.data.ib import load_var_u
+    from genlab.errors import GenlabError
+    with pytest.raises(GenlabError, match="choose tanh or relu"):
+        get("ib-tanh").config_for("quick", overrides=["activation=sigmoid"])
+    with pytest.raises(GenlabError, match="kde_seeds"):
+        get("ib-relu").config_for("quick", overrides=["kde_seeds=99"])
+    with pytest.raises(GenlabError, match="exact Hessian needs <= 2000"):
+        get("saddle-index").config_for("quick", overrides=["hidden=500"])
+    with pytest.raises(GenlabError, match=r"missing data file .*var_u\.mat") as e:
+        load_var_u(tmp_path)
+    assert "\n" not in str(e.value)
