@@ -49,7 +49,9 @@ class MLP(nn.Sequential):
         layers: list[nn.Module] = []
         g = torch.Generator().manual_seed(seed) if seed is not None else None
         for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
-            lin = nn.Linear(a, b)
+            # With a seed, skip nn.Linear's own init: it would draw from the global RNG
+            # only to be overwritten, coupling this model to unrelated randomness.
+            lin = nn.utils.skip_init(nn.Linear, a, b) if g is not None else nn.Linear(a, b)
             init_linear_(lin, init_std, g)
             layers.append(lin)
             if i < len(widths) - 2:
