@@ -102,14 +102,22 @@ def register(exp: Experiment) -> Experiment:
     return exp
 
 
+# The atlas's order: DESIGN.md's table of phenomena. Families not listed come last.
+FAMILY_ORDER = ("frequency-principle", "deep-image-prior", "memorization", "information-plane", "loss-surfaces",
+                "saddle-points", "cheap-learning")
+
+
 def registry() -> dict[str, Experiment]:
-    """Every experiment, by id, in registration order."""
-    global _DISCOVERED
+    """Every experiment, by id, grouped by family in FAMILY_ORDER (then registration order)."""
+    global _DISCOVERED, _REGISTRY
     if not _DISCOVERED:
         import genlab.experiments as pkg
         for m in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
             if not m.name.startswith("_") and m.name != "base":
                 importlib.import_module(f"genlab.experiments.{m.name}")
+        rank = {f: i for i, f in enumerate(FAMILY_ORDER)}
+        order = sorted(_REGISTRY.values(), key=lambda e: rank.get(e.family, len(rank)))  # stable
+        _REGISTRY = {e.id: e for e in order}
         _DISCOVERED = True
     return _REGISTRY
 
