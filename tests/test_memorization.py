@@ -47,17 +47,17 @@ def test_kernel_interpolates_exactly_and_refuses_what_does_not_fit():
 @pytest.mark.slow
 def test_kernel_interpolation_quick_claims(tmp_path):
     exp = get("kernel-interpolation")
-    run = execute(exp, exp.config_for("quick", overrides=["n_train=2000", "n_test=1000"]), tmp_path / "k")
+    run = execute(exp, exp.config_for("quick"), tmp_path / "k")
     c = claims_of(run)
     assert c["kernel-train-zero"]["value"] == 0 and c["kernel-train-zero"]["verdict"] == "holds"
     assert c["kernel-test-error"]["value"] < 0.08 - 0.01              # real generalization, with a margin
-    assert "n = 2,000" in c["kernel-test-error"]["note"]
+    assert "n = 3,000" in c["kernel-test-error"]["note"]
 
 
 @pytest.mark.slow
 def test_randomization_quick_every_setting_reaches_100_percent(tmp_path):
     exp = get("mem-randomization")
-    run = execute(exp, exp.config_for("quick"), tmp_path / "r")
+    run = execute(exp, exp.config_for("quick", overrides=["n_train=300"]), tmp_path / "r")
     c = claims_of(run)
     assert c["mem-fit-100"]["verdict"] == "holds" and c["mem-fit-99.9"]["verdict"] == "holds"
     e = {k: run.scalar("epoch_100", k) for k in ("true", "random_labels")}
@@ -68,7 +68,7 @@ def test_randomization_quick_every_setting_reaches_100_percent(tmp_path):
 @pytest.mark.slow
 def test_corruption_grid_quick_slowdown_and_test_error(tmp_path):
     exp = get("mem-convergence")
-    cfg = exp.config_for("quick", overrides=["archs=mlp1x512", "levels=0,0.5,1"])
+    cfg = exp.config_for("quick", overrides=["archs=mlp1x512", "n_train=300"])
     run = execute(exp, cfg, tmp_path / "g")
     t = run.arrays["steps_to_fit"][0]
     assert t[2] > 1.5 * t[0]                                         # slower at p = 1 than p = 0

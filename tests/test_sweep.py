@@ -24,7 +24,7 @@ def test_parse_grid_tuple_fields_and_bad_values():
 
 @pytest.mark.slow
 def test_two_run_sweep_in_workers_then_resume(tmp_path):
-    grid = ["levels=0,1", "archs=mlp1x512", "n_train=200", "n_test=500"]
+    grid = ["levels=0,1", "archs=mlp1x512", "n_train=100", "n_test=300"]
     rows, out = sweep("mem-test-error", grid, "quick", tmp_path / "s", LocalBackend(workers=2))
     assert [r["status"] for r in rows] == ["complete", "complete"]
     err = {r["levels"]: r["test_error"] for r in rows}
