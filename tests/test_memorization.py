@@ -89,3 +89,36 @@ def test_bad_input_is_one_line_exit_2(capsys, tmp_path):
         assert len(err) == 1 and text in err[0]
     with pytest.raises(GenlabError, match="arch"):
         get("mem-convergence").config_for("quick", overrides=["archs=resnet"])
+
+
+def test_readme_snippet(capsys):
+    """The README's 'probes on your own model' snippet, as written in docs/readme-mem.md."""
+    import re
+    from pathlib import Path
+    text = (Path(__file__).resolve().parents[1] / "docs" / "readme-mem.md").read_text()
+    code = re.findall(r"```python\n(.*?)```", text, re.S)[-1]
+    exec(compile(code, "readme-mem", "exec"), {})
+    out = capsys.readouterr().out
+    assert "kernel train error 0.0" in out
+    epochs = out.strip().splitlines()[-1].split(":")[-1].strip()
+    assert epochs != "None" and int(epochs) < 300
+
+
+def test_fit_monitor_against_manual_accuracy():
+    """Oracle: the epoch FitMonitor reports is the first epoch whose manually computed accuracy is 100 %."""
+    import torch.nn.functional as F
+    from genlab.probes.fit import FitMonitor
+    from genlab.train import MiniBatches, supervised, train
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(64, 10, generator=g), torch.randint(0, 4, (64,), generator=g)
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(10, 64), torch.nn.ReLU(), torch.nn.Linear(64, 4))
+    b = MiniBatches(x, y, 16, seed=0)
+    mon = FitMonitor(x, y, b.per_epoch)
+    res = train(net, supervised(F.cross_entropy), steps=400 * b.per_epoch, optimizer="sgd", lr=0.1, momentum=0.9,
+                batches=b, callbacks=[mon], threads=1)
+    acc = res.history.values("train_acc")
+    assert mon.epoch_100_ is not None and acc[-1] == 1.0 and (acc[:-1] < 1.0).all()
+    assert res.steps_done == mon.epoch_100_ * b.per_epoch
+    with torch.no_grad():
+        assert (net(x).argmax(1) == y).all()
