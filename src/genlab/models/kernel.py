@@ -4,8 +4,8 @@
 ``K[i, j] = exp(-||x_i - x_j||^2 / (2 sigma^2))`` and ``Y`` is the one-hot label matrix
 (n, c): no ridge term, so the interpolant reproduces every training label (training
 error 0). Shapes: X float (n, d), labels int (n,). The kernel matrix is built in
-row chunks (peak extra memory ``chunk * n`` values) and factorized in place, so the
-peak is about ``8 n^2`` bytes plus the data; :func:`memory_bytes` estimates it
+row chunks (peak extra memory ``chunk * n`` values) and factorized by Cholesky into a
+second n x n array, so the peak is about ``16 n^2`` bytes plus the data; :func:`memory_bytes` estimates it
 before anything is allocated.
 """
 from __future__ import annotations
@@ -13,20 +13,26 @@ from __future__ import annotations
 import os
 
 import numpy as np
-import scipy.linalg
+import torch
 
 from genlab.errors import GenlabError
 
 
 def memory_bytes(n: int, d: int, n_classes: int = 10, chunk: int = 1024) -> int:
-    """Peak bytes of :meth:`KernelInterpolant.fit`: the n x n float64 kernel, the data, one chunk, Y and alpha."""
-    return 8 * (n * n + n * d + min(chunk, n) * n + 2 * n * n_classes + n)
+    """Peak bytes of :meth:`KernelInterpolant.fit`: the n x n float64 kernel and its Cholesky factor,
+    the data, one chunk, Y and alpha."""
+    return 8 * (2 * n * n + n * d + min(chunk, n) * n + 2 * n * n_classes + n)
 
 
 def largest_n(budget: float, d: int, n_classes: int = 10, chunk: int = 1024) -> int:
     """The largest n whose :func:`memory_bytes` fits in ``budget`` bytes."""
     b = d + min(chunk, 1 << 30) + 2 * n_classes + 1
-    return max(0, int((-b + np.sqrt(b * b + 4 * budget / 8)) / 2))
+    n = int((-b + np.sqrt(b * b + 8 * budget / 8)) / 4)  # root of 2 n^2 + b n = budget / 8
+    while n > 0 and memory_bytes(n, d, n_classes, chunk) > budget:
+        n -= 1
+    while memory_bytes(n + 1, d, n_classes, chunk) <= budget:
+        n += 1
+    return max(0, n)
 
 
 def available_bytes() -> int:
@@ -91,13 +97,17 @@ class KernelInterpolant:
         for i in range(0, n, self.chunk):
             gaussian_kernel(X[i:i + self.chunk], X, self.sigma_, out=K[i:i + self.chunk])
         Y = np.eye(n_classes)[np.asarray(y)]
-        # Exact solve of the SPD system: Cholesky in place (overwrite_a), no ridge term. A solve, not training.
-        try:
-            self.alpha_ = scipy.linalg.solve(K, Y, assume_a="pos", overwrite_a=True, check_finite=False)
-        except np.linalg.LinAlgError:
-            raise GenlabError(f"the kernel matrix is numerically singular at sigma={self.sigma_:.4g}; "
-                              "use a smaller bandwidth (scale=0.5)") from None
-        del K
+        # Exact solve of the SPD system by Cholesky in float64, no ridge term: a solve, not training.
+        # torch's MKL LAPACK, not scipy's: scipy 1.17 with its OpenBLAS 0.3.31 crashed (segmentation fault
+        # in potrf, through both solve(assume_a="pos") and cho_factor) at n = 17,435, a matrix over 2 GiB.
+        Kt = torch.from_numpy(K)                      # shares K's memory; the factor is a second n x n array
+        L, info = torch.linalg.cholesky_ex(Kt)
+        del Kt, K
+        if int(info) != 0:
+            raise GenlabError(f"the kernel matrix is numerically singular at sigma={self.sigma_:.4g} "
+                              f"(Cholesky failed at column {int(info)}); use a smaller bandwidth (scale=0.25)")
+        self.alpha_ = torch.cholesky_solve(torch.from_numpy(Y), L).numpy()
+        del L
         self.X_ = X
         return self
 
