@@ -31,7 +31,8 @@ def plot_sweep(rows: list[dict], keys: list[str], path: Path, title: str = "") -
     panels = [c for c in cols if sum(_num(r.get(c)) is not None for r in rows) >= 1][:8]
     if not panels:
         return None
-    xkey, group_keys = keys[0], [k for k in keys[1:] if k != "seed"]
+    varying = [k for k in keys if len({str(r.get(k)) for r in rows}) > 1] or keys[:1]
+    xkey, group_keys = varying[0], [k for k in varying[1:] if k != "seed"]
     numeric_x = all(_num(r[xkey]) is not None for r in rows)
     xs = list(dict.fromkeys(r[xkey] for r in rows))
     ncol = min(4, len(panels))
@@ -52,9 +53,11 @@ def plot_sweep(rows: list[dict], keys: list[str], path: Path, title: str = "") -
             ax.set_xticks(range(len(xs)), xs, rotation=30)
         ax.set(xlabel=xkey, ylabel="measured value", title=cid)
         ax.legend(fontsize=7)
+    fig.tight_layout()
     fig.suptitle(f"sweep of {title}" + (" (mean ± sd over seeds)" if "seed" in keys else ""))
     import io
     buf = io.BytesIO()
+    fig.subplots_adjust(top=0.88)
     fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
     plt.close(fig)
     atomic_write_bytes(path, buf.getvalue())
