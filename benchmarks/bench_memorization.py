@@ -90,7 +90,20 @@ def overhead_per_step(steps: int = 3000) -> tuple[float, float]:
     return best_g, best_p
 
 
-def sweep_wall(n_train: int = 1000) -> tuple[float, float]:
+def _startup(_):
+    from genlab.experiments import registry
+    return len(registry())
+
+
+def worker_startup() -> float:
+    """Seconds for 2 spawned workers to start and import genlab's experiments (the fixed cost of a parallel sweep)."""
+    from genlab.parallel import parallel_map
+    t = time.perf_counter()
+    parallel_map(_startup, [0, 1], workers=2)
+    return time.perf_counter() - t
+
+
+def sweep_wall(n_train: int = 2000) -> tuple[float, float]:
     """A 2-run sweep (levels 0 and 1) with 2 workers against the same 2 runs one after the other."""
     from genlab.sweep import LocalBackend, sweep
     grid = ["levels=0,1", "archs=mlp1x512", f"n_train={n_train}", "n_test=500"]
@@ -127,15 +140,19 @@ def kernel_solve() -> dict:
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--kernel", action="store_true", help="also time the kernel solve at n = 17,435")
+    ap.add_argument("--only", choices=["train", "sweep", "kernel"], default=None, help="one part only")
     a = ap.parse_args()
     print(f"machine: {os.cpu_count()}-core CPU, date {time.strftime('%Y-%m-%d %H:%M')}, load {os.getloadavg()[0]:.1f}")
-    g, p = epochs_per_second()
-    print(f"| MLP 3x512, CIFAR-10 5,085 images, epochs/s | train(): {g:.2f} | plain loop: {p:.2f} | ratio {g / p:.2f} |")
-    og, op = overhead_per_step()
-    print(f"| loop cost per step, tiny linear model | train(): {og:.0f} us | plain loop: {op:.0f} us | difference {og - op:.0f} us |")
-    seq, par = sweep_wall()
-    print(f"| 2-run sweep wall time | 1 worker: {seq:.1f} s | 2 workers: {par:.1f} s | speed-up {seq / par:.2f} |")
-    if a.kernel:
+    if a.only in (None, "train"):
+        g, p = epochs_per_second()
+        print(f"| MLP 3x512, CIFAR-10 5,085 images, epochs/s | train(): {g:.2f} | plain loop: {p:.2f} | ratio {g / p:.2f} |")
+        og, op = overhead_per_step()
+        print(f"| loop cost per step, tiny linear model | train(): {og:.0f} us | plain loop: {op:.0f} us | difference {og - op:.0f} us |")
+    if a.only in (None, "sweep"):
+        print(f"| 2 spawned workers start and import genlab | {worker_startup():.1f} s |")
+        seq, par = sweep_wall()
+        print(f"| 2-run sweep wall time | 1 worker: {seq:.1f} s | 2 workers: {par:.1f} s | speed-up {seq / par:.2f} |")
+    if a.kernel or a.only == "kernel":
         k = kernel_solve()
         print(f"| kernel solve n={k['n']} | {k['solve_s']:.1f} s | peak RSS {k['peak_gb']:.2f} GiB "
               f"(estimate {k['estimate_gb']:.2f} GiB) | test error {k['test_error']:.4f} |")
