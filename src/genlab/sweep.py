@@ -165,6 +165,8 @@ def aggregate(folders: list[Path], points: list[dict], errors: dict[str, str] | 
 
 def write_table(rows: list[dict], out: Path) -> None:
     cols = list(dict.fromkeys(k for r in rows for k in r))
+    # swept keys, status, claims, run-level metrics first; per-key metrics (name[key]) and the folder last
+    cols.sort(key=lambda c: 2 if c == "folder" else (1 if "[" in c else 0))
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
     w.writeheader()
