@@ -1,0 +1,57 @@
+"""Preprocessing of Zhang et al. 2017 (Appendix A): 28x28 centre crops and per-image whitening.
+
+Shapes: images in uint8 (N, H, W) or (N, H, W, C) in, float32 (N, C, H, W) out
+(MNIST-1D: float (N, L) in, float32 (N, 1, L) out). Labels are untouched.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from genlab.data.vision import Dataset
+
+
+def center_crop(x: np.ndarray, size: int) -> np.ndarray:
+    """Central ``size`` x ``size`` crop of (N, H, W[, C]) images."""
+    h, w = x.shape[1], x.shape[2]
+    if size > min(h, w):
+        raise ValueError(f"crop {size} larger than the images ({h}x{w})")
+    top, left = (h - size) // 2, (w - size) // 2
+    return x[:, top:top + size, left:left + size]
+
+
+def per_image_whitening(x: np.ndarray) -> np.ndarray:
+    """Subtract each image's mean and divide by its std, floored at 1/sqrt(#values) so flat images stay finite.
+
+    This is TensorFlow's ``per_image_standardization``, the paper's whitening.
+    """
+    x = np.asarray(x, dtype=np.float32)
+    axes = tuple(range(1, x.ndim))
+    mean = x.mean(axis=axes, keepdims=True)
+    std = x.std(axis=axes, keepdims=True)
+    floor = 1.0 / np.sqrt(np.prod(x.shape[1:]))
+    return (x - mean) / np.maximum(std, floor)
+
+
+def to_nchw(x: np.ndarray) -> np.ndarray:
+    if x.ndim == 3:
+        return x[:, None]
+    if x.ndim == 4:
+        return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+    return x[:, None]  # (N, L) -> (N, 1, L)
+
+
+def prepare(ds: Dataset, crop: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(x_train, x_test) as float32 (N, C, H, W) with the paper's preprocessing.
+
+    CIFAR-10: 28x28 centre crop (``crop``, default 28) then per-image whitening.
+    MNIST / Fashion-MNIST: pixels / 255, then per-image whitening, so every data
+    set reaches the network on the same scale. MNIST-1D: per-sequence whitening.
+    """
+    out = []
+    for x in (ds.x_train, ds.x_test):
+        if ds.name == "cifar10":
+            x = center_crop(x, crop or 28)
+        if x.dtype == np.uint8:
+            x = x.astype(np.float32) / 255.0
+        out.append(to_nchw(per_image_whitening(x)).astype(np.float32))
+    return out[0], out[1]

@@ -1,0 +1,134 @@
+"""kernel-interpolation: a Gaussian-kernel machine that interpolates its training data still generalizes.
+
+Paper: Zhang et al., "Understanding deep learning requires rethinking generalization",
+ICLR 2017, Section 5 ("the kernel solution"): solving K alpha = y exactly (no
+regularization, zero training error) gives 1.2 % test error on MNIST with all 60,000
+images; on CIFAR-10, 46 % on raw pixels (17 % with 32,000 random convolutional
+filters, 15 % with L2 added; not reproduced here: raw pixels only).
+Command: ``genlab run kernel-interpolation --scale quick`` (n = 3,000 MNIST images, about
+15 s on 2 CPU cores); default n = 17,435 (every MNIST image in ../shared/data; about 4 min,
+4.9 GB with the Cholesky factor); ``kernel-interpolation-cifar10`` uses CIFAR-10 (n = 5,085 at default scale).
+Kernel: k(x, x') = exp(-||x - x'||^2 / (2 sigma^2)) on pixels / 255 (flattened; no crop),
+sigma = 0.5 x the median pairwise training distance (the factor chosen once among
+0.25, 0.5, 1, 2 on 3,000 MNIST images; fixed since). Float64, chunked kernel, memory
+checked before allocating.
+Claim: training error is exactly 0 and test error stays low (MNIST: <= 3 % at n = 17,435).
+"""
+from __future__ import annotations
+
+import resource
+import time
+from dataclasses import dataclass
+
+import matplotlib
+import numpy as np
+
+from genlab.config import Config, check
+from genlab.data.vision import DATASETS, load_dataset
+from genlab.experiments.base import Claim, Experiment, register, verdict
+from genlab.models.kernel import KernelInterpolant, check_memory
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+SOURCE = "Zhang et al., Understanding deep learning requires rethinking generalization, ICLR 2017, Section 5"
+PAPER_ERROR = {"mnist": (0.012, 60000), "cifar10": (0.46, 50000)}  # (test error, training-set size)
+
+
+@dataclass(frozen=True)
+class KernelConfig(Config):
+    dataset: str = "mnist"
+    data_dir: str = ""
+    n_train: int = 17435      # 0: all training images on disk
+    n_test: int = 10000       # 0: all
+    bandwidth_scale: float = 0.5
+    chunk: int = 1024
+    max_memory_gb: float = 0.0  # 0: 80 % of the memory available now
+    max_test_error: float = 0.03
+
+    def validate(self):
+        super().validate()
+        check(self.dataset in DATASETS, f"unknown dataset {self.dataset!r}; choose one of: {', '.join(DATASETS)}")
+        check(self.n_train >= 0 and self.n_test >= 0, "n_train and n_test must be >= 0 (0: all)")
+        check(self.bandwidth_scale > 0 and self.chunk > 0, "bandwidth_scale and chunk must be > 0")
+        check(self.max_memory_gb >= 0 and 0 < self.max_test_error <= 1, "max_memory_gb >= 0, max_test_error in (0, 1]")
+
+
+def _flat(a: np.ndarray) -> np.ndarray:
+    a = a.reshape(len(a), -1).astype(np.float64)
+    return a / 255.0 if a.max() > 1.5 else a
+
+
+def run(cfg: KernelConfig, run):
+    ds = load_dataset(cfg.dataset, cfg.data_dir or None)
+    n = min(cfg.n_train or len(ds.x_train), len(ds.x_train))
+    m = min(cfg.n_test or len(ds.x_test), len(ds.x_test))
+    limit = cfg.max_memory_gb * 2**30 if cfg.max_memory_gb else None
+    check_memory(n, int(np.prod(ds.x_train.shape[1:])), ds.n_classes, cfg.chunk, limit)  # refuse before allocating
+    X, y, Xt, yt = _flat(ds.x_train[:n]), ds.y_train[:n], _flat(ds.x_test[:m]), ds.y_test[:m]
+    model = KernelInterpolant(scale=cfg.bandwidth_scale, chunk=cfg.chunk, seed=cfg.seed, memory_limit=limit)
+    t0 = time.perf_counter()
+    model.fit(X, y, ds.n_classes)
+    t_solve = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
+    f_train = model.decision_function(X)
+    f_test = model.decision_function(Xt)
+    onehot = np.eye(ds.n_classes)[y]
+    for name, v in (("n_train", n), ("n_test", m), ("sigma", model.sigma_), ("solve_seconds", t_solve),
+                    ("memory_estimate_gb", model.memory_bytes_ / 2**30), ("peak_rss_gb", peak / 2**30),
+                    ("train_error", float((f_train.argmax(1) != y).mean())),
+                    ("max_train_residual", float(np.abs(f_train - onehot).max())),
+                    ("test_error", float((f_test.argmax(1) != yt).mean())),
+                    ("rkhs_norm", float(np.sqrt(np.sum(model.alpha_ * onehot))))):
+        run.log(name, v)
+    cm = np.zeros((ds.n_classes, ds.n_classes), int)
+    np.add.at(cm, (yt, f_test.argmax(1)), 1)
+    run.save_arrays(confusion=cm, test_margin=np.sort(f_test, 1)[:, -1] - np.sort(f_test, 1)[:, -2])
+
+
+def figures(run, cfg: KernelConfig):
+    cm = run.arrays["confusion"]
+    fig, ax = plt.subplots(1, 2, figsize=(11, 4))
+    im = ax[0].imshow(cm / np.maximum(cm.sum(1, keepdims=True), 1), cmap="viridis", vmin=0, vmax=1)
+    ax[0].set(xlabel="predicted", ylabel="true", title=f"test confusion, n = {int(run.scalar('n_train'))} ({cfg.dataset})")
+    fig.colorbar(im, ax=ax[0])
+    paper, n_paper = PAPER_ERROR.get(cfg.dataset, (np.nan, 0))
+    bars = [run.scalar("train_error"), run.scalar("test_error"), paper]
+    ax[1].bar(["train (ours)", f"test (ours, n={int(run.scalar('n_train'))})", f"test (paper, n={n_paper})"], bars,
+              color=["C0", "C1", "C2"])
+    ax[1].set(ylabel="error", title="exact Gaussian-kernel interpolation")
+    run.save_figure(fig, "kernel")
+
+
+def claims(run, cfg: KernelConfig):
+    n, tr, te = int(run.scalar("n_train")), run.scalar("train_error"), run.scalar("test_error")
+    paper, n_paper = PAPER_ERROR.get(cfg.dataset, (None, None))
+    ref = f"paper: {paper:.1%} with n = {n_paper:,}; " if paper is not None else ""
+    return [
+        Claim("kernel-train-zero", "solving K alpha = y exactly gives zero training error", SOURCE, tr, "== 0",
+              verdict(tr == 0.0), f"max |K alpha - y| = {run.scalar('max_train_residual'):.2e} (float64)"),
+        Claim("kernel-test-error", "the interpolating kernel machine generalizes (low test error without regularization)",
+              SOURCE, te, f"<= {cfg.max_test_error:g}", verdict(te <= cfg.max_test_error),
+              f"{ref}here n = {n:,} training and {int(run.scalar('n_test')):,} test images, "
+              f"sigma = {run.scalar('sigma'):.3g}, solve {run.scalar('solve_seconds'):.1f} s"),
+    ]
+
+
+def _reg(id_, dataset, scales, times):
+    register(Experiment(
+        id=id_, family="memorization", title=f"Kernel interpolation generalizes ({dataset})", source=SOURCE,
+        claim="exact Gaussian-kernel interpolation: zero training error and low test error",
+        config=KernelConfig, scales=scales, times=times, run=run, figures=figures, claims=claims))
+
+
+# quick: 3,000 images; the error of a kernel machine falls with n, so its threshold is looser (stated here).
+_reg("kernel-interpolation", "mnist",
+     {"quick": KernelConfig(n_train=3000, n_test=2000, max_test_error=0.08), "default": KernelConfig(),
+      "paper": KernelConfig(n_train=60000, max_test_error=0.015)},
+     {"quick": "20 s", "default": "4 min", "paper": "30 min, 29 GB"})
+# CIFAR-10: the paper's 46 % on raw pixels is the threshold at every scale; with 5,085 images it may fail.
+_reg("kernel-interpolation-cifar10", "cifar10",
+     {"quick": KernelConfig(dataset="cifar10", n_train=2000, n_test=1017, max_test_error=0.46),
+      "default": KernelConfig(dataset="cifar10", n_train=0, n_test=0, max_test_error=0.46),
+      "paper": KernelConfig(dataset="cifar10", n_train=50000, n_test=0, max_test_error=0.46)},
+     {"quick": "15 s", "default": "1 min", "paper": "20 min, 20 GB"})

@@ -1,0 +1,50 @@
+"""Time to fit: training accuracy once per epoch, and the first epochs at 99.9 % and 100 % (Zhang et al. 2017, Fig. 1b).
+
+A callback for :func:`genlab.train.train` on any classifier ``model(x) -> logits``;
+it stops training at 100 % training accuracy, the paper's "time to overfit".
+"""
+from __future__ import annotations
+
+import torch
+
+from genlab.train import Callback, State
+
+
+class FitMonitor(Callback):
+    """Once per ``per_epoch`` steps: accuracy on the whole training set (x, y); stop at 100 %.
+
+    Records ``train_acc`` (and ``test_err`` when test data are given) in the
+    history; ``epoch_999_`` and ``epoch_100_`` hold the first epochs at 99.9 % and 100 %.
+    """
+
+    def __init__(self, x, y, per_epoch: int, x_test=None, y_test=None, eval_batch: int = 2048):
+        self.x, self.y, self.xt, self.yt, self.eb = x, y, x_test, y_test, eval_batch
+        self.every, self.at_start = per_epoch, False
+        self.epoch_999_, self.epoch_100_ = None, None
+
+    def _acc(self, model, x, y) -> float:
+        hits = sum(int((model(x[i:i + self.eb]).argmax(1) == y[i:i + self.eb]).sum()) for i in range(0, len(x), self.eb))
+        return hits / len(x)
+
+    def __call__(self, state: State):
+        was = state.model.training
+        state.model.eval()
+        with torch.no_grad():
+            acc = self._acc(state.model, self.x, self.y)
+            if self.xt is not None:
+                state.history.record("test_err", state.step, 1.0 - self._acc(state.model, self.xt, self.yt))
+        state.model.train(was)
+        state.history.record("train_acc", state.step, acc)
+        epoch = state.step // self.every
+        if acc >= 0.999 and self.epoch_999_ is None:
+            self.epoch_999_ = epoch
+        if acc >= 1.0:
+            self.epoch_100_ = epoch
+            return f"100 % training accuracy after {epoch} epochs"
+        return None
+
+    def state_dict(self):
+        return {"e999": self.epoch_999_, "e100": self.epoch_100_}
+
+    def load_state_dict(self, d):
+        self.epoch_999_, self.epoch_100_ = d["e999"], d["e100"]

@@ -1,0 +1,147 @@
+"""Memorization family (Zhang et al. 2017): models, kernel interpolation, and each claim at quick scale."""
+import numpy as np
+import pytest
+import torch
+
+from genlab.cli import main as cli_main
+from genlab.errors import GenlabError
+from genlab.experiments import get
+from genlab.models.kernel import KernelInterpolant, check_memory, gaussian_kernel, largest_n, memory_bytes
+from genlab.models.vision import ARCHS, build
+from genlab.runner import execute
+
+
+def claims_of(run):
+    return {c["id"]: c for c in run.claims}
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_every_arch_maps_images_to_logits(arch):
+    net = build(arch, (3, 16, 16), 10, width=0.0625, seed=0)
+    assert net(torch.randn(2, 3, 16, 16)).shape == (2, 10)
+    if arch.startswith("mlp"):
+        assert build(arch, (1, 40), 10, seed=0)(torch.randn(5, 1, 40)).shape == (5, 10)
+
+
+def test_gaussian_kernel_against_direct_formula():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(7, 5)), rng.normal(size=(4, 5))
+    direct = np.exp(-((a[:, None] - b[None]) ** 2).sum(-1) / (2 * 1.3 ** 2))
+    assert np.allclose(gaussian_kernel(a, b, 1.3), direct, atol=1e-13)
+
+
+def test_kernel_interpolates_exactly_and_refuses_what_does_not_fit():
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(300, 20)), rng.integers(0, 10, 300)   # random labels: still interpolated
+    m = KernelInterpolant(chunk=64).fit(x, y)
+    assert (m.predict(x) == y).all()
+    assert np.abs(m.decision_function(x) - np.eye(10)[y]).max() < 1e-8
+    need = memory_bytes(17435, 784)
+    assert 4.8e9 < need < 5.2e9                                      # 2 x 17,435^2 x 8 B plus the data
+    fits = largest_n(1e9, 784)
+    assert memory_bytes(fits, 784) <= 1e9 < memory_bytes(fits + 1, 784)
+    with pytest.raises(GenlabError, match=f"use n_train={fits} or less"):
+        check_memory(60000, 784, limit=1e9)
+
+
+@pytest.mark.slow
+def test_kernel_interpolation_quick_claims(tmp_path):
+    exp = get("kernel-interpolation")
+    run = execute(exp, exp.config_for("quick"), tmp_path / "k")
+    c = claims_of(run)
+    assert c["kernel-train-zero"]["value"] == 0 and c["kernel-train-zero"]["verdict"] == "holds"
+    assert c["kernel-test-error"]["value"] < 0.08 - 0.01              # real generalization, with a margin
+    assert "n = 3,000" in c["kernel-test-error"]["note"]
+
+
+@pytest.mark.slow
+def test_randomization_quick_every_setting_reaches_100_percent(tmp_path):
+    exp = get("mem-randomization")
+    run = execute(exp, exp.config_for("quick", overrides=["n_train=300"]), tmp_path / "r")
+    c = claims_of(run)
+    assert c["mem-fit-100"]["verdict"] == "holds" and c["mem-fit-99.9"]["verdict"] == "holds"
+    e = {k: run.scalar("epoch_100", k) for k in ("true", "random_labels")}
+    assert e["random_labels"] > 1.5 * e["true"]                      # random labels take longer (Fig. 1a)
+    assert (run.path / "figures" / "randomization.png").exists()
+
+
+@pytest.mark.slow
+def test_corruption_grid_quick_slowdown_and_test_error(tmp_path):
+    exp = get("mem-convergence")
+    cfg = exp.config_for("quick", overrides=["archs=mlp1x512", "n_train=300"])
+    run = execute(exp, cfg, tmp_path / "g")
+    t = run.arrays["steps_to_fit"][0]
+    assert t[2] > 1.5 * t[0]                                         # slower at p = 1 than p = 0
+    err = run.arrays["test_error"][0]
+    assert err[0] < 0.3 and err[1] > err[0] + 0.1 and abs(err[2] - 0.9) < 0.04   # rises to chance
+    from genlab.experiments.memorization import claims_test_error
+    ct = {c.id: c for c in claims_test_error(run, cfg)}
+    assert ct["mem-test-error-rises"].verdict == "holds" and ct["mem-test-error-chance"].verdict == "holds"
+
+
+def test_bad_input_is_one_line_exit_2(capsys, tmp_path):
+    cases = [(["run", "mem-test-error", "dataset=svhn"], "unknown dataset 'svhn'"),
+             (["run", "mem-test-error", "levels=0,1.5"], "outside [0, 1]"),
+             (["run", "kernel-interpolation", "max_memory_gb=0.001", "--out", str(tmp_path / "k")], "use n_train=")]
+    for args, text in cases:
+        assert cli_main(args) == 2
+        err = [e for e in capsys.readouterr().err.splitlines() if e.startswith("genlab: error")]
+        assert len(err) == 1 and text in err[0]
+    with pytest.raises(GenlabError, match="arch"):
+        get("mem-convergence").config_for("quick", overrides=["archs=resnet"])
+
+
+def test_readme_snippet(capsys):
+    """The README's 'probes on your own model' snippet, as written in docs/readme-mem.md."""
+    import re
+    from pathlib import Path
+    text = (Path(__file__).resolve().parents[1] / "docs" / "readme-mem.md").read_text()
+    code = re.findall(r"```python\n(.*?)```", text, re.S)[-1]
+    exec(compile(code, "readme-mem", "exec"), {})
+    out = capsys.readouterr().out
+    assert "kernel train error 0.0" in out
+    epochs = out.strip().splitlines()[-1].split(":")[-1].strip()
+    assert epochs != "None" and int(epochs) < 300
+
+
+def test_fit_monitor_against_manual_accuracy():
+    """Oracle: the epoch FitMonitor reports is the first epoch whose manually computed accuracy is 100 %."""
+    import torch.nn.functional as F
+    from genlab.probes.fit import FitMonitor
+    from genlab.train import MiniBatches, supervised, train
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(64, 10, generator=g), torch.randint(0, 4, (64,), generator=g)
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(10, 64), torch.nn.ReLU(), torch.nn.Linear(64, 4))
+    b = MiniBatches(x, y, 16, seed=0)
+    mon = FitMonitor(x, y, b.per_epoch)
+    res = train(net, supervised(F.cross_entropy), steps=400 * b.per_epoch, optimizer="sgd", lr=0.1, momentum=0.9,
+                batches=b, callbacks=[mon], threads=1)
+    acc = res.history.values("train_acc")
+    assert mon.epoch_100_ is not None and acc[-1] == 1.0 and (acc[:-1] < 1.0).all()
+    assert res.steps_done == mon.epoch_100_ * b.per_epoch
+    with torch.no_grad():
+        assert (net(x).argmax(1) == y).all()
+
+
+def test_other_datasets_and_data_dir(tmp_path):
+    """dataset=mnist1d (1-D inputs, MLP) and dataset=fashion-mnist read from data_dir=."""
+    from test_data_vision import SHARED, _write_idx
+    exp = get("mem-test-error")
+    cfg = exp.config_for("quick", overrides=["dataset=mnist1d", "n_train=100", "n_test=200", "levels=0",
+                                             f"data_dir={SHARED}", "max_epochs=300", "lr=0.1"])
+    run = execute(exp, cfg, tmp_path / "m1d")
+    assert run.arrays["final_acc"][0, 0] == 1.0 and run.arrays["test_error"][0, 0] < 0.9
+    f = tmp_path / "data" / "fashion-mnist"
+    f.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", 40), ("t10k", 20)):
+        _write_idx(f / f"{prefix}-images-idx3-ubyte.gz", rng.integers(0, 255, (n, 28, 28)), True)
+        _write_idx(f / f"{prefix}-labels-idx1-ubyte.gz", rng.integers(0, 10, n), True)
+    exp = get("mem-randomization")
+    cfg = exp.config_for("quick", overrides=["dataset=fashion-mnist", f"data_dir={tmp_path / 'data'}",
+                                             "corruptions=true,random_labels", "max_epochs=100"])
+    assert claims_of(execute(exp, cfg, tmp_path / "fm"))["mem-fit-100"]["verdict"] == "holds"
+    with pytest.raises(GenlabError, match="needs images"):
+        execute(get("mem-test-error"), get("mem-test-error").config_for(
+            "quick", overrides=["dataset=mnist1d", "archs=alexnet", "levels=0", "n_train=50"]), tmp_path / "bad")
