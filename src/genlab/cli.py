@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import json
 import signal
 import sys
@@ -243,6 +244,9 @@ def main(argv: list[str] | None = None) -> int:
     old = signal.signal(signal.SIGTERM, _terminate) if in_main else None
     try:
         return _dispatch(args)
+    except BrokenPipeError:  # `genlab list | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     finally:
         if in_main:
             signal.signal(signal.SIGTERM, old)
