@@ -73,7 +73,7 @@ def cmd_list(args) -> int:
     from genlab.experiments import registry
     exps = [e for e in registry().values() if not args.family or e.family == args.family]
     if not exps and args.family:
-        fams = sorted({e.family for e in registry().values()})
+        fams = list(dict.fromkeys(e.family for e in registry().values()))
         raise GenlabError(f"unknown family '{args.family}'; choose one of: {', '.join(fams)}")
     if args.json:
         print(json.dumps([e.describe() for e in exps], indent=2))
@@ -139,7 +139,7 @@ def cmd_reproduce(args) -> int:
         known = {e.family for e in exps} | {e.id for e in exps}
         bad = [o for o in args.only if o not in known]
         if bad:
-            raise GenlabError(f"unknown family or experiment {bad[0]!r}; choose a family ({', '.join(sorted({e.family for e in exps}))}) "
+            raise GenlabError(f"unknown family or experiment {bad[0]!r}; choose a family ({', '.join(dict.fromkeys(e.family for e in exps))}) "
                               "or an experiment id (see genlab list)")
         exps = [e for e in exps if e.family in args.only or e.id in args.only]
     out = args.out or Path(f"atlas-{scale}")
