@@ -133,7 +133,7 @@ def test_report_reproduces_claims(quick, exp_id, tmp_path):
 
 
 def test_readme_snippet_spectrum_probe():
-    # The snippet of docs/readme-fp.md: SpectrumProbe on your own model, through train().
+    # The snippet of docs/frequency-principle.md: SpectrumProbe on your own model, through train().
     import torch
     from torch import nn
 

@@ -75,9 +75,9 @@ def test_saddle_free_newton_escapes_newton_attracted(tmp_path):
 
 
 def test_readme_snippet_runs():
-    text = (Path(__file__).parents[1] / "docs" / "readme-ib.md").read_text()
+    text = (Path(__file__).parents[1] / "docs" / "information-plane-and-saddles.md").read_text()
     code = re.findall(r"```python\n(.*?)```", text, re.S)
-    assert code, "docs/readme-ib.md has no python snippet"
+    assert code, "docs/information-plane-and-saddles.md has no python snippet"
     ns = {}
     exec(compile(code[0], "readme-ib", "exec"), ns)
     assert ns["hess"].eigenvalues_[0] > 0 and ns["mi"].I_xt_ > 0

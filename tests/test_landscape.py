@@ -109,12 +109,12 @@ def test_bad_grid_is_one_line():
 
 
 def test_readme_snippet(tmp_path, monkeypatch):
-    """The README section's code block (docs/readme-land.md), run as written."""
-    text = (Path(__file__).resolve().parents[1] / "docs" / "readme-land.md").read_text()
+    """The README section's code block (docs/loss-surfaces-and-cheap-learning.md), run as written."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "loss-surfaces-and-cheap-learning.md").read_text()
     code = text.split("```python\n", 1)[1].split("```", 1)[0]
     monkeypatch.chdir(tmp_path)
     ns = {}
-    exec(compile(code, "readme-land.md", "exec"), ns)
+    exec(compile(code, "loss-surfaces-and-cheap-learning.md", "exec"), ns)
     ls = ns["ls"]
     assert (tmp_path / "landscape.png").stat().st_size > 1000
     assert ls.losses_.shape == (11, 11) and np.isfinite(ls.losses_).all()

@@ -92,10 +92,10 @@ def test_bad_input_is_one_line_exit_2(capsys, tmp_path):
 
 
 def test_readme_snippet(capsys):
-    """The README's 'probes on your own model' snippet, as written in docs/readme-mem.md."""
+    """The README's 'probes on your own model' snippet, as written in docs/memorization.md."""
     import re
     from pathlib import Path
-    text = (Path(__file__).resolve().parents[1] / "docs" / "readme-mem.md").read_text()
+    text = (Path(__file__).resolve().parents[1] / "docs" / "memorization.md").read_text()
     code = re.findall(r"```python\n(.*?)```", text, re.S)[-1]
     exec(compile(code, "readme-mem", "exec"), {})
     out = capsys.readouterr().out

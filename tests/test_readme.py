@@ -61,12 +61,9 @@ def test_setup_commands_are_in_the_readme_and_ci_runs_the_test_command():
 
 
 def section_code(heading: str) -> str:
-    """The first ```python block under ``heading`` in the README, else in docs/readme-core.md."""
-    for path in (ROOT / "README.md", ROOT / "docs" / "readme-core.md"):
-        text = path.read_text() if path.exists() else ""
-        if heading in text:
-            return re.search(r"```python\n(.*?)```", text[text.index(heading):], re.S).group(1)
-    raise AssertionError(f"no section {heading!r}")
+    """The first ```python block under ``heading`` in the README."""
+    assert heading in README, f"no section {heading!r}"
+    return re.search(r"```python\n(.*?)```", README[README.index(heading):], re.S).group(1)
 
 
 def test_own_model_snippet_shows_low_frequency_first(capsys):
