@@ -32,7 +32,7 @@ def to_tensor(img: np.ndarray) -> torch.Tensor:
 def to_image(t: torch.Tensor) -> np.ndarray:
     """(1, C, H, W) -> (H, W) for one channel, else (H, W, C)."""
     a = t.detach().float()[0].cpu().numpy()
-    return a[0] if a.shape[0] == 1 else np.ascontiguousarray(a.transpose(1, 2, 0))
+    return a[0].copy() if a.shape[0] == 1 else np.ascontiguousarray(a.transpose(1, 2, 0))  # never a view
 
 
 class DIPObjective:
@@ -158,13 +158,14 @@ def fit(y: np.ndarray, physics: Physics, *, net: NetSpec = NetSpec(), out_shape:
         input_scale: float = 0.1, clean: np.ndarray | None = None, weight: np.ndarray | None = None, rule=None,
         record_every: int = 10, snapshot_steps=(), seed: int = 0, threads: int | None = None,
         time_budget: float | None = None, progress: bool = False, bf16: bool = False, channels_last: bool = False,
-        run=None, phase: str = "dip") -> FitResult:
+        callbacks=(), run=None, phase: str = "dip") -> FitResult:
     """Fit a DIP generator to the observation ``y`` (H, W[, C]) under ``physics``.
 
     out_shape: the (H, W) of the image to restore (defaults to y's; SR passes the
     high-resolution size). weight: (h, w) loss weights in measurement space
     (defaults to ``physics.mask``). The network and z are drawn from ``seed``;
-    the per-step noise from torch's global RNG (seeded here too).
+    the per-step noise from torch's global RNG (seeded here too). callbacks: more
+    :class:`~genlab.train.Callback` s for ``train`` (after the monitor).
     """
     torch.manual_seed(seed)
     yt = to_tensor(y)
@@ -181,7 +182,7 @@ def fit(y: np.ndarray, physics: Physics, *, net: NetSpec = NetSpec(), out_shape:
     obj = DIPObjective(z, yt, physics, reg_noise_std, wt, bf16=bf16, channels_last=channels_last)
     mon = DIPMonitor(exp_weight, clean, record_every, snapshot_steps, rule, time_budget, progress, steps)
     try:
-        res = train(model, obj, steps=steps, lr=lr, callbacks=[mon], run=run, phase=phase, threads=threads,
+        res = train(model, obj, steps=steps, lr=lr, callbacks=[mon, *callbacks], run=run, phase=phase, threads=threads,
                     progress=False)
     finally:
         mon.close()

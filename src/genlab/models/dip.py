@@ -140,6 +140,11 @@ class NetSpec:
     in_channels: int = 32
     upsample: str = "bilinear"
 
+    @property
+    def multiple(self) -> int:
+        """Image sides must be divisible by this."""
+        return 2 ** self.depth
+
     def build(self, out_channels: int) -> nn.Module:
         if self.kind == "skip":
             return SkipNet(self.in_channels, out_channels, (self.channels,) * self.depth, (self.channels,) * self.depth,
