@@ -116,3 +116,22 @@ def test_dip_denoise_experiment_tiny(tmp_path):
     claims = {c["id"]: c for c in run.claims}
     assert claims["dip-denoise-gain"]["verdict"] == "holds"
     assert (run.path / "figures" / "dip_denoise.png").exists()
+
+
+def test_readme_snippet(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    from genlab.data.images import save_image as _save
+    _save(GaussianNoise(25 / 255).corrupt(_img(32), np.random.default_rng(0)), "noisy.png")
+    # --- the snippet in docs/readme-dip.md (with a small net and few steps) ---
+    from genlab.data.degradations import GaussianNoise as Noise
+    from genlab.data.images import load_image, save_image
+    from genlab.dipfit import fit
+    from genlab.models.dip import NetSpec
+    from genlab.stopping import HeldOut
+
+    noisy = load_image("noisy.png")
+    result = fit(noisy, Noise(25 / 255), net=NetSpec(channels=16, depth=3, in_channels=8), steps=30,
+                 rule=HeldOut(patience=300), threads=1)
+    save_image(result.x, "clean.png")
+    # ---
+    assert load_image("clean.png").shape == noisy.shape and result.steps_done == 30

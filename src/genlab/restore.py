@@ -257,8 +257,9 @@ def main(args) -> int:
     rule = make_rule(None if args.stop == "none" else args.stop, patience=patience)
     snaps = range(max(1, iters // 10), iters + 1, max(1, iters // 10)) if args.snapshots else ()
     threads = args.threads or default_threads(Hp * Wp)
+    budget = None if args.time_budget is None else max(0.1, args.time_budget - (time.perf_counter() - t_start) - 1.0)
     r = fit(y, physics, net=spec, out_shape=(y.shape[0] * f, y.shape[1] * f), steps=iters, weight=weight, rule=rule,
-            snapshot_steps=snaps, seed=args.seed, threads=threads, time_budget=args.time_budget,
+            snapshot_steps=snaps, seed=args.seed, threads=threads, time_budget=budget,
             progress=not args.quiet and sys.stderr.isatty(), bf16=args.bf16)
     out = r.x[:H0 * f, :W0 * f]
     if alpha is not None:
