@@ -98,22 +98,27 @@ def figures(run, cfg: FittingConfig):
 
 def claims(run, cfg: FittingConfig):
     s = _steps(run)
-    ok = s["natural"] < s["noisy"] < min(s["shuffled"], s["noise"]) or (
-        s["natural"] < s["noisy"] and np.isinf(s["shuffled"]) and np.isinf(s["noise"]) and np.isfinite(s["noisy"]))
-    never = [t for t in TARGETS if np.isinf(s[t])]
     note = ", ".join(f"{t} {'never (> %d)' % cfg.steps if np.isinf(v) else int(v)}" for t, v in s.items())
-    return [Claim("dip-fitting-speed", "iterations to reach the loss: natural < noisy < shuffled, white noise",
-                  f"{SOURCE}, Fig. 2", s["noisy"] / max(s["natural"], 1), "order natural < noisy < shuffled, noise",
-                  verdict(None if np.isinf(s["natural"]) or np.isinf(s["noisy"]) else bool(ok)),
-                  f"steps to MSE {cfg.threshold:g}: {note}" + (f"; {', '.join(never)} did not reach it within the budget" if never else "")
-                  + "; value = noisy / natural")]
+    note = f"steps to MSE {cfg.threshold:g}: {note}"
+    src = f"{SOURCE}, Fig. 2"
+    # A target that never reaches the threshold counts as slower than any that does (inf compares so).
+    ends = s["natural"] < min(s["noisy"], s["shuffled"]) and s["noise"] >= max(s["noisy"], s["shuffled"])
+    mid = s["noisy"] < s["shuffled"]
+    return [
+        Claim("dip-fitting-ends", "the natural image is fitted fastest and white noise slowest", src,
+              min(s["noise"], cfg.steps + 1) / max(s["natural"], 1), "natural < noisy, shuffled <= noise",
+              verdict(None if np.isinf(s["natural"]) else bool(ends)), note + "; value = noise / natural steps (never = steps + 1)"),
+        Claim("dip-fitting-noisy-vs-shuffled", "the image plus noise is fitted before the same image with shuffled pixels",
+              src, s["shuffled"] / max(s["noisy"], 1), "noisy < shuffled (value = shuffled / noisy > 1)",
+              verdict(None if np.isinf(s["noisy"]) and np.isinf(s["shuffled"]) else bool(mid)), note),
+    ]
 
 
 register(Experiment(
     id="dip-fitting-speed", family="deep-image-prior", title="DIP fitting speed: natural image < noisy < shuffled, noise",
     source=f"{SOURCE}, Fig. 2", claim="iterations to reach a loss: natural < noisy < shuffled, white noise",
     config=FittingConfig,
-    scales={"quick": FittingConfig(size=32, steps=2500),
+    scales={"quick": FittingConfig(size=32, steps=1500),
             "default": FittingConfig(size=128, channels=64, depth=5, in_channels=32, steps=4000),
             "paper": FittingConfig(size=512, channels=128, depth=5, in_channels=32, steps=6000)},
     times={"quick": "40 s", "default": "30 min", "paper": "~20 h (GPU: minutes)"},
