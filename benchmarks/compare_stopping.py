@@ -58,6 +58,7 @@ def main():
     ap.add_argument("--images", nargs="+", default=["chelsea", "astronaut", "coffee", "camera"])
     ap.add_argument("--rules", nargs="+", default=["wmv", "heldout"])
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--bf16", action="store_true", help="bfloat16 autocast (to measure its effect on PSNR)")
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
     rows = []
@@ -68,9 +69,10 @@ def main():
         for rname in a.rules:
             rule = Passive(WMV(window=100, patience=a.patience) if rname == "wmv" else HeldOut(patience=a.patience))
             t0 = time.perf_counter()
-            r = fit(y, ph, net=NETS[a.net], steps=a.steps, clean=clean, rule=rule, threads=a.threads, record_every=5)
+            r = fit(y, ph, net=NETS[a.net], steps=a.steps, clean=clean, rule=rule, threads=a.threads, record_every=5,
+                    bf16=a.bf16)
             chosen = psnr(r.x, clean)
-            row = {"image": name, "size": a.size, "net": a.net, "rule": rname, "noisy_psnr": psnr(y, clean),
+            row = {"image": name, "size": a.size, "net": a.net, "bf16": a.bf16, "rule": rname, "noisy_psnr": psnr(y, clean),
                    "oracle_step": r.monitor.oracle_[0], "oracle_psnr": r.monitor.oracle_[1],
                    "stop_at": rule.stop_at_, "chosen_step": r.step, "chosen_psnr": chosen,
                    "gap_db": r.monitor.oracle_[1] - chosen, "seconds": time.perf_counter() - t0}
