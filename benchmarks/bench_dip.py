@@ -27,6 +27,9 @@ CONFIGS = {
     "paper+alloc+bf16": {"net": "paper", "tune": True, "bf16": True, "channels_last": True},
     "restore": {"net": "fast", "tune": True, "bf16": False, "channels_last": False},
     "restore+bf16": {"net": "fast", "tune": True, "bf16": True, "channels_last": True},
+    "lite": {"net": "lite", "tune": True, "bf16": False, "channels_last": False},
+    "lite+bf16": {"net": "lite", "tune": True, "bf16": True, "channels_last": True},
+    "decoder": {"net": "decoder", "tune": True, "bf16": False, "channels_last": False},
 }
 
 

@@ -93,5 +93,12 @@ def test_bad_inputs_give_one_line_exit_2_and_no_file(tmp_path, capsys, monkeypat
     _bad(tmp_path, capsys, [f"{p}/img.png", "-o", "OUT", "--task", "inpaint"], "needs --mask")
     _bad(tmp_path, capsys, [f"{p}/img.png", "-o", f"{p}/no/such/folder/x.png"], "does not exist")
     _bad(tmp_path, capsys, [f"{p}/img.png", "-o", f"{p}/out.txt"], "must end in")
-    monkeypatch.setattr("genlab.restore.available_memory", lambda: 200_000_000)
+    monkeypatch.setattr("genlab.restore.available_memory", lambda: 100_000_000)
     _bad(tmp_path, capsys, [f"{p}/img.png", "-o", "OUT"], "fits")
+
+
+def test_too_large_image_says_what_fits(tmp_path, capsys, monkeypatch):
+    from PIL import Image
+    Image.new("RGB", (3000, 2000)).save(tmp_path / "big.png")  # only the header is read before refusing
+    monkeypatch.setattr("genlab.restore.available_memory", lambda: 2_000_000_000)
+    _bad(tmp_path, capsys, [str(tmp_path / "big.png"), "-o", "OUT"], "at most about")

@@ -30,6 +30,8 @@ NETS = {
     "paper": NetSpec(),
     # restore's default: the same hourglass, narrower; see benchmarks/results-dip.md
     "fast": NetSpec(channels=48, depth=5, skip=4, in_channels=16),
+    # 32 channels: about 2x fewer operations than fast, for large images on small machines
+    "lite": NetSpec(channels=32, depth=5, skip=4, in_channels=8),
     "decoder": NetSpec("decoder", depth=5, channels=64),
     # thumbnails and tests: 3 scales of 16 channels
     "small": NetSpec(channels=16, depth=3, skip=4, in_channels=8),
@@ -116,13 +118,14 @@ def available_memory() -> int:
 
 
 def activation_floats(spec: NetSpec, channels: int, h: int = 64, w: int = 64) -> float:
-    """Output elements of every leaf module per pixel, counted on a small forward pass (scales with H x W)."""
+    """Output elements per pixel of every leaf module that allocates (in-place activations do not),
+    counted on a small forward pass; activations scale with H x W."""
     import torch
     from genlab.models.dip import make_input
     m = spec.build(channels)
     count = [0]
     hooks = [mod.register_forward_hook(lambda _m, _i, o: count.__setitem__(0, count[0] + o.numel()))
-             for mod in m.modules() if not list(mod.children())]
+             for mod in m.modules() if not list(mod.children()) and not getattr(mod, "inplace", False)]
     with torch.no_grad():
         m(make_input(m, h, w))
     for hk in hooks:
@@ -131,18 +134,21 @@ def activation_floats(spec: NetSpec, channels: int, h: int = 64, w: int = 64) ->
 
 
 def estimate_bytes(spec: NetSpec, channels: int, h: int, w: int) -> int:
-    # Autograd keeps about every leaf output for the backward pass, the backward
-    # makes a gradient of each, plus the interpreter and torch (~300 MB).
-    return int(activation_floats(spec, channels) * h * w * 4 * 2.2 + 3e8)
+    # Fitted to peak RSS measured with the tuned allocator (benchmarks/results-dip.md):
+    # about 2.1 bytes of RSS per byte of allocating forward outputs (autograd keeps
+    # them; the backward makes gradients), plus ~450 MB for Python, torch and buffers.
+    return int(activation_floats(spec, channels) * h * w * 4 * 2.2 + 4.5e8)
 
 
 def _check_memory(spec, channels, h, w, name):
     need, have = estimate_bytes(spec, channels, h, w), available_memory()
     if need > 0.85 * have:
-        per_px = (need - 3e8) / (h * w)
-        side = int(math.sqrt(max(0.85 * have - 3e8, 0) / per_px))
+        per_px = (need - 4.5e8) / (h * w)
+        side = int(math.sqrt(max(0.85 * have - 4.5e8, 0) / per_px))
+        fits = f"at most about {side}x{side} fits: crop or downscale it" if side >= 16 else \
+            "no image fits with this network: free memory or try --net small"
         raise GenlabError(f"a {w}x{h} image needs about {need / 1e9:.1f} GB with the '{name}' network but "
-                          f"{have / 1e9:.1f} GB is available; at most about {side}x{side} fits: crop or downscale it")
+                          f"{have / 1e9:.1f} GB is available; {fits}")
 
 
 # ---- input / output -------------------------------------------------------------------------------

@@ -121,5 +121,5 @@ register(Experiment(
     scales={"quick": FittingConfig(size=32, steps=1500),
             "default": FittingConfig(size=128, channels=64, depth=5, in_channels=32, steps=4000),
             "paper": FittingConfig(size=512, channels=128, depth=5, in_channels=32, steps=6000)},
-    times={"quick": "40 s", "default": "30 min", "paper": "~20 h (GPU: minutes)"},
+    times={"quick": "30 s", "default": "30 min", "paper": "~20 h (GPU: minutes)"},
     run=run, figures=figures, claims=claims))
