@@ -102,3 +102,12 @@ def test_too_large_image_says_what_fits(tmp_path, capsys, monkeypatch):
     Image.new("RGB", (3000, 2000)).save(tmp_path / "big.png")  # only the header is read before refusing
     monkeypatch.setattr("genlab.restore.available_memory", lambda: 2_000_000_000)
     _bad(tmp_path, capsys, [str(tmp_path / "big.png"), "-o", "OUT"], "at most about")
+
+
+def test_precision_auto_uses_bf16_only_for_large_images_on_capable_cpus(monkeypatch):
+    from genlab import restore
+    monkeypatch.setattr(restore, "cpu_has_bf16", lambda: True)
+    assert restore.use_bf16("auto", 512 * 512) and not restore.use_bf16("auto", 64 * 64)
+    assert not restore.use_bf16("fp32", 512 * 512) and restore.use_bf16("bf16", 8 * 8)
+    monkeypatch.setattr(restore, "cpu_has_bf16", lambda: False)
+    assert not restore.use_bf16("auto", 512 * 512)

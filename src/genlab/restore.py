@@ -28,15 +28,16 @@ from genlab.models.dip import NetSpec
 NETS = {
     # the paper's hourglass (about 2.2 M parameters)
     "paper": NetSpec(),
-    # restore's default: the same hourglass, narrower; see benchmarks/results-dip.md
+    # the same hourglass with 48 channels (about 6x faster per iteration than paper)
     "fast": NetSpec(channels=48, depth=5, skip=4, in_channels=16),
-    # 32 channels: about 2x fewer operations than fast, for large images on small machines
+    # restore's default: 32 channels (12x faster than paper in fp32, 22x with bf16, at 512x512),
+    # which matched the paper net's peak within 0.3 dB where compared: benchmarks/results-dip.md
     "lite": NetSpec(channels=32, depth=5, skip=4, in_channels=8),
     "decoder": NetSpec("decoder", depth=5, channels=64),
     # thumbnails and tests: 3 scales of 16 channels
     "small": NetSpec(channels=16, depth=3, skip=4, in_channels=8),
 }
-DEFAULT_NET, DEFAULT_STOP = "fast", "heldout"
+DEFAULT_NET, DEFAULT_STOP = "lite", "heldout"
 TASK_ITERS = {"denoise": 3000, "jpeg": 2400, "inpaint": 5000, "sr": 2000}
 
 
@@ -54,7 +55,8 @@ def add_arguments(p) -> None:
                    help=f"automatic stopping rule (default {DEFAULT_STOP}); none: run all iterations")
     p.add_argument("--patience", type=int, default=None, help="iterations without improvement before stopping")
     p.add_argument("--net", choices=list(NETS), default=DEFAULT_NET, help=f"generator (default {DEFAULT_NET})")
-    p.add_argument("--bf16", action="store_true", help="bfloat16 autocast (AMX/AVX-512 CPUs; see results-dip.md)")
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
+                   help="bf16 autocast, or auto: bf16 on CPUs with AVX512-BF16/AMX for images of 128x128 and more")
     p.add_argument("--threads", type=int, default=None, help="intra-op threads (default: all cores)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -87,6 +89,21 @@ def tune_allocator() -> bool:
         return False
     _TUNED = ok
     return ok
+
+
+def cpu_has_bf16() -> bool:
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def use_bf16(precision: str, pixels: int) -> bool:
+    """bf16 where the CPU computes it natively and the image is large enough for it to pay."""
+    if precision != "auto":
+        return precision == "bf16"
+    return pixels >= 128 * 128 and cpu_has_bf16()
 
 
 def default_threads(pixels: int) -> int:
@@ -266,7 +283,8 @@ def main(args) -> int:
     budget = None if args.time_budget is None else max(0.1, args.time_budget - (time.perf_counter() - t_start) - 1.0)
     r = fit(y, physics, net=spec, out_shape=(y.shape[0] * f, y.shape[1] * f), steps=iters, weight=weight, rule=rule,
             snapshot_steps=snaps, seed=args.seed, threads=threads, time_budget=budget,
-            progress=not args.quiet and sys.stderr.isatty(), bf16=args.bf16)
+            progress=not args.quiet and sys.stderr.isatty(), bf16=use_bf16(args.precision, Hp * Wp),
+            channels_last=use_bf16(args.precision, Hp * Wp))
     out = r.x[:H0 * f, :W0 * f]
     if alpha is not None:
         a = alpha if f == 1 else resize(alpha, (H0 * f, W0 * f))
