@@ -25,12 +25,22 @@ CONFIGS = {
     "paper+alloc": {"net": "paper", "tune": True, "bf16": False, "channels_last": False},
     "paper+alloc+cl": {"net": "paper", "tune": True, "bf16": False, "channels_last": True},
     "paper+alloc+bf16": {"net": "paper", "tune": True, "bf16": True, "channels_last": True},
-    "restore": {"net": "fast", "tune": True, "bf16": False, "channels_last": False},
-    "restore+bf16": {"net": "fast", "tune": True, "bf16": True, "channels_last": True},
+    "fast": {"net": "fast", "tune": True, "bf16": False, "channels_last": False},
+    "fast+bf16": {"net": "fast", "tune": True, "bf16": True, "channels_last": True},
     "lite": {"net": "lite", "tune": True, "bf16": False, "channels_last": False},
     "lite+bf16": {"net": "lite", "tune": True, "bf16": True, "channels_last": True},
     "decoder": {"net": "decoder", "tune": True, "bf16": False, "channels_last": False},
 }
+
+
+def _restore_default() -> dict:
+    """What `genlab restore` runs by default on this machine for a large image."""
+    from genlab.restore import DEFAULT_NET, use_bf16
+    bf16 = use_bf16("auto", 512 * 512)
+    return {"net": DEFAULT_NET, "tune": True, "bf16": bf16, "channels_last": bf16}
+
+
+CONFIGS["restore"] = _restore_default()
 
 
 def worker(cfg: dict) -> dict:

@@ -111,3 +111,13 @@ def test_precision_auto_uses_bf16_only_for_large_images_on_capable_cpus(monkeypa
     assert not restore.use_bf16("fp32", 512 * 512) and restore.use_bf16("bf16", 8 * 8)
     monkeypatch.setattr(restore, "cpu_has_bf16", lambda: False)
     assert not restore.use_bf16("auto", 512 * 512)
+
+
+def test_tiny_image_with_the_default_network(tmp_path):
+    save_image(_clean(7, 9), tmp_path / "tiny.png")
+    assert main(["restore", str(tmp_path / "tiny.png"), "-o", str(tmp_path / "t.png"), "--max-iters", "2",
+                 "--threads", "1", "--quiet"]) == 0
+    assert load_image(tmp_path / "t.png").shape == (7, 9, 3)
+    assert main(["restore", str(tmp_path / "tiny.png"), "-o", str(tmp_path / "s.png"), "--task", "sr", "--factor", "3",
+                 "--max-iters", "2", "--threads", "1", "--quiet"]) == 0
+    assert load_image(tmp_path / "s.png").shape == (21, 27, 3)

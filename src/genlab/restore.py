@@ -218,10 +218,11 @@ def _check_output(path: Path, what: str = "output", suffixes=(".png", ".jpg", ".
         raise GenlabError(f"cannot write {what} to {folder}: {e.strerror or e}; choose another path") from None
 
 
-def pad_to(img: np.ndarray, multiple: int) -> tuple[np.ndarray, tuple[int, int]]:
-    """Mirror-pad the bottom and right to a multiple of ``multiple``; returns the padded image and (H, W)."""
+def pad_to(img: np.ndarray, multiple: int, min_size: int = 0) -> tuple[np.ndarray, tuple[int, int]]:
+    """Mirror-pad the bottom and right to a multiple of ``multiple`` (and at least ``min_size``);
+    returns the padded image and the original (H, W)."""
     h, w = img.shape[:2]
-    ph, pw = -h % multiple, -w % multiple
+    ph, pw = max(-h % multiple, min_size - h), max(-w % multiple, min_size - w)
     pads = ((0, ph), (0, pw)) + ((0, 0),) * (img.ndim - 2)
     return np.pad(img, pads, mode="symmetric"), (h, w)
 
@@ -249,7 +250,9 @@ def main(args) -> int:
     W0, H0 = _open_size(args.input, "input")
     f = args.factor if args.task == "sr" else 1
     m_in = spec.multiple if f == 1 else spec.multiple // math.gcd(spec.multiple, f)
-    Hp, Wp = (-(-H0 // m_in) * m_in) * f, (-(-W0 // m_in) * m_in) * f
+    # BatchNorm at the coarsest scale needs more than one value: at least 2 x multiple per side.
+    min_in = -(-(-(-2 * spec.multiple // f)) // m_in) * m_in
+    Hp, Wp = max(-(-H0 // m_in) * m_in, min_in) * f, max(-(-W0 // m_in) * m_in, min_in) * f
     _check_memory(spec, 3, Hp, Wp, args.net)
 
     img, alpha = split_alpha(_load(args.input, "input"))
@@ -271,7 +274,7 @@ def main(args) -> int:
             raise GenlabError(f"reference has shape {ref.shape} but the restored image will have {want}; "
                               "give the clean image at the output's size and colour mode")
 
-    y, (h, w) = pad_to(img, m_in)
+    y, (h, w) = pad_to(img, m_in, min_in)
     weight = np.zeros(y.shape[:2], np.float32)  # the padding is never fitted
     weight[:h, :w] = 1 if mask is None else (mask > 0.5)
     physics = make_physics(args.task, mask=weight if mask is not None else None, factor=max(f, 2))

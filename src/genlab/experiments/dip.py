@@ -5,7 +5,7 @@ Paper: Ulyanov, Vedaldi, Lempitsky, "Deep Image Prior", CVPR 2018: Fig. 4
 (inpainting: text, holes, 50 % of pixels dropped), Fig. 3 / Table 1 (4x SR).
 Commands: ``genlab run dip-denoise --scale quick`` (and dip-jpeg, dip-inpaint,
 dip-sr). Quick: 64x64 crops with a 32-channel, 4-scale hourglass (~115 k
-parameters), 15-60 s each on 2 CPU cores; paper: 512x512, the 2.2 M-parameter
+parameters), 15-35 s each on 2 CPU cores; paper: 512x512, the 2.2 M-parameter
 network and the paper's step counts (hours on a CPU).
 Claim: the averaged output's PSNR against the clean image rises well above the
 corrupted input's, peaks, and falls as the network goes on to fit the
@@ -213,7 +213,7 @@ register(Experiment(
     id="dip-denoise", family="deep-image-prior", title="DIP denoising: PSNR rises, peaks, then falls",
     source=f"{SOURCE}, Fig. 4", claim="peak PSNR well above the noisy input's; the last iterate falls below the peak",
     config=DenoiseConfig, scales=_scales(DenoiseConfig, dict(steps=700), dict(steps=2000), dict(steps=3000)),
-    times={"quick": "40 s", "default": "15 min", "paper": "~9 h (GPU: minutes)"},
+    times={"quick": "20 s", "default": "15 min", "paper": "~9 h (GPU: minutes)"},
     run=run_denoise, figures=figures_denoise, claims=claims_denoise))
 
 register(Experiment(
@@ -221,14 +221,14 @@ register(Experiment(
     source=f"{SOURCE}, Fig. 5", claim="the best iterate beats the JPEG; early and late iterates are worse",
     config=JpegConfig, scales=_scales(JpegConfig, dict(steps=1000), dict(steps=2400, image="astronaut"),
                                       dict(steps=2400, image="astronaut")),
-    times={"quick": "1 min", "default": "15 min", "paper": "~7 h (GPU: minutes)"},
+    times={"quick": "25 s", "default": "15 min", "paper": "~7 h (GPU: minutes)"},
     run=run_jpeg, figures=figures_jpeg, claims=claims_jpeg))
 
 register(Experiment(
     id="dip-inpaint", family="deep-image-prior", title="DIP inpainting: text, large holes, 50 % dropped pixels",
     source=f"{SOURCE}, Fig. 7", claim="from the known pixels alone, the fill beats a mean-colour fill by >= 1 dB",
     config=InpaintConfig, scales=_scales(InpaintConfig, dict(steps=500), dict(steps=3000), dict(steps=5000)),
-    times={"quick": "1.5 min", "default": "1 h", "paper": "~15 h per mask (GPU: minutes)"},
+    times={"quick": "35 s", "default": "1 h", "paper": "~15 h per mask (GPU: minutes)"},
     run=run_inpaint, figures=figures_inpaint, claims=claims_inpaint))
 
 register(Experiment(
@@ -236,5 +236,5 @@ register(Experiment(
     source=f"{SOURCE}, Table 1", claim="the 4x DIP reconstruction beats bicubic upsampling",
     config=SrConfig, scales=_scales(SrConfig, dict(steps=600, size=64, image="astronaut"),
                                     dict(steps=2000, image="astronaut"), dict(steps=2000, image="astronaut")),
-    times={"quick": "40 s", "default": "15 min", "paper": "~6 h (GPU: minutes)"},
+    times={"quick": "15 s", "default": "15 min", "paper": "~6 h (GPU: minutes)"},
     run=run_sr, figures=figures_sr, claims=claims_sr))

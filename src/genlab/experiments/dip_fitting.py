@@ -4,7 +4,7 @@ Paper: Ulyanov, Vedaldi, Lempitsky, "Deep Image Prior", CVPR 2018, Fig. 2:
 learning curves of the reconstruction loss for a natural image, the same plus
 i.i.d. noise, the same with its pixels shuffled, and white noise.
 Command: ``genlab run dip-fitting-speed --scale quick`` (32x32 RGB, a 32-channel
-4-scale hourglass; about 40 s on 2 CPU cores; paper: 512 px, the 2.2 M net).
+4-scale hourglass; about 10 s on 2 CPU cores; paper: 512 px, the 2.2 M net).
 Claim: the iterations to reach a loss threshold order as
 natural < noisy < shuffled, white noise (each target's fit stops at the
 threshold; one that never reaches it counts as slower than any that does).
@@ -121,5 +121,5 @@ register(Experiment(
     scales={"quick": FittingConfig(size=32, steps=1500),
             "default": FittingConfig(size=128, channels=64, depth=5, in_channels=32, steps=4000),
             "paper": FittingConfig(size=512, channels=128, depth=5, in_channels=32, steps=6000)},
-    times={"quick": "30 s", "default": "30 min", "paper": "~20 h (GPU: minutes)"},
+    times={"quick": "10 s", "default": "30 min", "paper": "~20 h (GPU: minutes)"},
     run=run, figures=figures, claims=claims))
