@@ -256,6 +256,8 @@ def main(args) -> int:
     _check_memory(spec, 3, Hp, Wp, args.net)
 
     img, alpha = split_alpha(_load(args.input, "input"))
+    if alpha is not None and args.output.suffix.lower() in (".jpg", ".jpeg"):
+        raise GenlabError(f"{args.input} has an alpha channel that JPEG cannot store; write a .png output instead")
     mask = None
     if args.task == "inpaint":
         if args.mask is None:
