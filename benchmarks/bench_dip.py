@@ -1,0 +1,134 @@
+"""Speed and memory of DIP denoising on a CPU: the paper's configuration vs `genlab restore`'s default.
+
+Each configuration runs in its own subprocess (so its peak resident memory,
+ru_maxrss from os.wait4, is its own) on the same noisy colour image
+(astronaut, sigma = 25/255), and reports seconds per iteration (median after 2
+warm-up steps). With ``--steps N`` large enough to pass the peak it also
+reports the PSNR curve and the time to come within 0.3 dB of the paper
+configuration's peak.
+
+    python benchmarks/bench_dip.py --size 512 --iters 10            # s/iter and memory only
+    python benchmarks/bench_dip.py --size 256 --iters 10 --variants  # allocator / channels_last / bf16 levers
+    python benchmarks/bench_dip.py --size 128 --steps 2000            # whole curves (long)
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+CONFIGS = {
+    "paper": {"net": "paper", "tune": False, "bf16": False, "channels_last": False},
+    "paper+alloc": {"net": "paper", "tune": True, "bf16": False, "channels_last": False},
+    "paper+alloc+cl": {"net": "paper", "tune": True, "bf16": False, "channels_last": True},
+    "paper+alloc+bf16": {"net": "paper", "tune": True, "bf16": True, "channels_last": True},
+    "fast": {"net": "fast", "tune": True, "bf16": False, "channels_last": False},
+    "fast+bf16": {"net": "fast", "tune": True, "bf16": True, "channels_last": True},
+    "lite": {"net": "lite", "tune": True, "bf16": False, "channels_last": False},
+    "lite+bf16": {"net": "lite", "tune": True, "bf16": True, "channels_last": True},
+    "decoder": {"net": "decoder", "tune": True, "bf16": False, "channels_last": False},
+}
+
+
+def _restore_default() -> dict:
+    """What `genlab restore` runs by default on this machine for a large image."""
+    from genlab.restore import DEFAULT_NET, use_bf16
+    bf16 = use_bf16("auto", 512 * 512)
+    return {"net": DEFAULT_NET, "tune": True, "bf16": bf16, "channels_last": bf16}
+
+
+CONFIGS["restore"] = _restore_default()
+
+
+def worker(cfg: dict) -> dict:
+    from genlab.restore import tune_allocator
+    if cfg["tune"]:
+        tune_allocator()  # before the first large allocation
+    import numpy as np
+    from genlab.data.degradations import GaussianNoise
+    from genlab.dipfit import fit
+    from genlab.experiments._dip import square_image
+    from genlab.restore import NETS
+    from genlab.train import Callback
+
+    class Clock(Callback):
+        at_start = False
+
+        def __init__(self):
+            self.t = [time.perf_counter()]
+
+        def __call__(self, state):
+            self.t.append(time.perf_counter())
+
+    spec = NETS[cfg["net"]]
+    clean = square_image("astronaut", cfg["size"], spec.multiple)
+    ph = GaussianNoise(25 / 255)
+    y = ph.corrupt(clean, np.random.default_rng(0))
+    clock = Clock()
+    steps = cfg["steps"] or cfg["iters"] + 2
+    r = fit(y, ph, net=spec, steps=steps, clean=clean if cfg["steps"] else None, threads=cfg["threads"],
+            bf16=cfg["bf16"], channels_last=cfg["channels_last"], callbacks=[clock], record_every=10)
+    dt = np.diff(clock.t)
+    out = {"s_per_iter": float(np.median(dt[2:])) if len(dt) > 2 else float(dt.mean()), "steps": int(len(dt))}
+    if cfg["steps"]:
+        h = r.history
+        out["curve_steps"] = h.steps("psnr_avg").tolist()
+        out["curve_psnr"] = h.values("psnr_avg").tolist()
+        out["curve_time"] = [float(clock.t[s] - clock.t[0]) for s in out["curve_steps"]]
+    return out
+
+
+def run_config(name: str, a) -> dict:
+    cfg = {**CONFIGS[name], "size": a.size, "iters": a.iters, "steps": a.steps, "threads": a.threads}
+    p = subprocess.Popen([sys.executable, __file__, "--worker", json.dumps(cfg)], stdout=subprocess.PIPE, text=True,
+                         env={**os.environ, "TQDM_DISABLE": "1"})
+    out = p.stdout.read()
+    _, status, ru = os.wait4(p.pid, 0)
+    if status != 0:
+        raise SystemExit(f"{name} failed (status {status})")
+    res = json.loads(out.strip().splitlines()[-1])
+    res.update(name=name, peak_rss_gb=ru.ru_maxrss * 1024 / 1e9, size=a.size, threads=a.threads)
+    return res
+
+
+def time_within(res: dict, target: float, tol: float = 0.3):
+    for s, p, t in zip(res.get("curve_steps", []), res.get("curve_psnr", []), res.get("curve_time", [])):
+        if p >= target - tol:
+            return s, t
+    return None, None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--size", type=int, default=512)
+    ap.add_argument("--iters", type=int, default=10, help="timed iterations (after 2 warm-up steps)")
+    ap.add_argument("--steps", type=int, default=0, help="run whole curves of this many steps (with PSNR)")
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--variants", action="store_true", help="also the allocator / channels_last / bf16 variants")
+    ap.add_argument("--configs", nargs="+", default=None, choices=list(CONFIGS))
+    ap.add_argument("--worker", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.worker:
+        print(json.dumps(worker(json.loads(a.worker))))
+        return
+    names = a.configs or (list(CONFIGS) if a.variants else ["paper", "restore"])
+    rows = [run_config(n, a) for n in names]
+    base = rows[0]
+    peak = max(base["curve_psnr"]) if base.get("curve_psnr") else None
+    print(f"DIP denoising, astronaut {a.size}x{a.size} RGB, sigma 25/255, {a.threads} threads")
+    print(f"{'config':<18} {'s/iter':>8} {'x faster':>9} {'peak RSS GB':>12} {'peak dB':>8} {'to peak-0.3 dB':>16}")
+    for r in rows:
+        extra = ""
+        if peak is not None:
+            s, t = time_within(r, peak)
+            extra = f"{max(r['curve_psnr']):8.2f} {'never' if s is None else f'{t:.0f} s (it {s})':>16}"
+        print(f"{r['name']:<18} {r['s_per_iter']:8.3f} {base['s_per_iter'] / r['s_per_iter']:9.2f} "
+              f"{r['peak_rss_gb']:12.2f} {extra}")
+    print(json.dumps(rows if not a.steps else [{k: v for k, v in r.items() if not k.startswith("curve")} for r in rows]))
+
+
+if __name__ == "__main__":
+    main()

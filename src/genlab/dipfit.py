@@ -1,0 +1,192 @@
+"""Fitting a Deep Image Prior to one observation, through :func:`genlab.train.train`.
+
+Ulyanov et al. 2018: minimize ``|| m * (A f_theta(z + reg_noise_std * n_t) - y) ||^2``
+over theta from a random init, with a fixed code z, a fresh Gaussian ``n_t``
+each step (from torch's global RNG, so a checkpointed run resumes exactly) and
+the output averaged as ``x_avg <- exp_weight * x_avg + (1 - exp_weight) * x_t``.
+:class:`DIPMonitor` keeps that average, the PSNR against a clean image when
+one is known, snapshots, and an automatic stopping rule from
+:mod:`genlab.stopping` when none is.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from genlab.data.degradations import Physics
+from genlab.metrics import psnr
+from genlab.models.dip import NetSpec, make_input
+from genlab.train import Callback, State, train
+
+
+def to_tensor(img: np.ndarray) -> torch.Tensor:
+    """(H, W) or (H, W, C) float -> (1, C, H, W)."""
+    t = torch.as_tensor(np.ascontiguousarray(img), dtype=torch.float32)
+    return t[None, None] if t.ndim == 2 else t.permute(2, 0, 1)[None].contiguous()
+
+
+def to_image(t: torch.Tensor) -> np.ndarray:
+    """(1, C, H, W) -> (H, W) for one channel, else (H, W, C)."""
+    a = t.detach().float()[0].cpu().numpy()
+    return a[0].copy() if a.shape[0] == 1 else np.ascontiguousarray(a.transpose(1, 2, 0))  # never a view
+
+
+class DIPObjective:
+    """Objective closure for ``train``: masked MSE between ``A f(z + noise)`` and y; extras carry the output.
+
+    weight: (1, 1, h, w) 0/1 weights in measurement space (known, not held out).
+    """
+
+    def __init__(self, z: torch.Tensor, y: torch.Tensor, physics: Physics, reg_noise_std: float = 1 / 30,
+                 weight: torch.Tensor | None = None, bf16: bool = False, channels_last: bool = False):
+        self.z, self.y, self.physics, self.reg_noise_std = z, y, physics, float(reg_noise_std)
+        self.weight, self.bf16 = weight, bf16
+        self.fmt = torch.channels_last if channels_last else torch.contiguous_format
+        if weight is not None:
+            self.denom = float(weight.sum()) * y.shape[1]
+
+    def __call__(self, model, batch):
+        z = self.z + self.reg_noise_std * torch.randn_like(self.z) if self.reg_noise_std > 0 else self.z
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+            x = model(z.contiguous(memory_format=self.fmt))
+        x = x.float().contiguous()
+        r = self.physics.forward(x) - self.y
+        loss = r.square().mean() if self.weight is None else (r.square() * self.weight).sum() / self.denom
+        return loss, {"x": x.detach()}
+
+
+class DIPMonitor(Callback):
+    """EMA of the outputs, PSNR against ``clean``, snapshots, a stopping rule, a time budget, a progress bar.
+
+    Results: ``x_avg_`` (the running average), ``best_`` (step, image) chosen by
+    the stopping rule (or by the oracle PSNR when there is no rule), ``oracle_``
+    (step, psnr) of the averaged output, ``snapshots_`` {step: (raw, avg)}.
+    """
+
+    at_start = False
+
+    def __init__(self, exp_weight: float = 0.99, clean: np.ndarray | None = None, record_every: int = 10,
+                 snapshot_steps=(), rule=None, time_budget: float | None = None, progress: bool = False,
+                 total: int | None = None, crop=None):
+        self.exp_weight, self.record_every, self.rule = exp_weight, max(1, record_every), rule
+        self.clean = None if clean is None else to_tensor(clean)
+        self.snapshot_steps, self.time_budget, self.crop = set(snapshot_steps), time_budget, crop
+        self.x_avg_, self.best_, self.oracle_, self.snapshots_ = None, (0, None), (0, -math.inf), {}
+        self.t0, self.elapsed_ = None, 0.0
+        self.bar = None
+        if progress:
+            from tqdm.auto import tqdm
+            self.bar = tqdm(total=total, desc="restore", dynamic_ncols=True, mininterval=0.5, leave=False)
+
+    def _psnr(self, x):
+        return psnr(x, self.clean)
+
+    def __call__(self, state: State):
+        if "x" not in state.extras:
+            return None
+        if self.t0 is None:
+            self.t0 = time.perf_counter() - self.elapsed_
+        x = state.extras["x"]
+        w = self.exp_weight
+        self.x_avg_ = x.clone() if self.x_avg_ is None else self.x_avg_.mul_(w).add_(x, alpha=1 - w)
+        s, h = state.step, state.history
+        if self.rule is not None:
+            self.rule.update(s, x, self.x_avg_)
+            if self.rule.improved_:
+                self.best_ = (s, self.x_avg_.clone())
+        if self.clean is not None and s % self.record_every == 0:
+            p_avg, p_raw = self._psnr(self.x_avg_), self._psnr(x)
+            h.record("psnr_avg", s, p_avg)
+            h.record("psnr_raw", s, p_raw)
+            if p_avg > self.oracle_[1]:
+                self.oracle_ = (s, p_avg)
+                if self.rule is None:
+                    self.best_ = (s, self.x_avg_.clone())
+        if self.rule is not None and s % self.record_every == 0 and self.rule.signal_ is not None:
+            h.record("stop_signal", s, self.rule.signal_)
+        if s in self.snapshot_steps:
+            self.snapshots_[s] = (to_image(x), to_image(self.x_avg_))
+        self.elapsed_ = time.perf_counter() - self.t0
+        if self.bar is not None:
+            self.bar.update(1)
+            post = {}
+            if self.rule is not None and self.rule.signal_ is not None:
+                post[self.rule.name] = f"{self.rule.signal_:.3g}"
+                post["best"] = self.best_[0]
+            if self.clean is not None and "psnr_avg" in h:
+                post["psnr"] = f"{h.values('psnr_avg')[-1]:.2f}"
+            self.bar.set_postfix(post, refresh=False)
+        if self.rule is not None and self.rule.should_stop_:
+            return f"stopped by {self.rule.name}: best at step {self.best_[0]}"
+        if self.time_budget is not None and self.elapsed_ >= self.time_budget:
+            return f"time budget of {self.time_budget:g} s reached at step {s}"
+        return None
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+    def state_dict(self):
+        return {"x_avg": self.x_avg_, "best": self.best_, "oracle": self.oracle_, "snapshots": self.snapshots_,
+                "elapsed": self.elapsed_, "rule": self.rule.state_dict() if self.rule is not None else None}
+
+    def load_state_dict(self, d):
+        self.x_avg_, self.best_, self.oracle_, self.snapshots_ = d["x_avg"], d["best"], d["oracle"], d["snapshots"]
+        self.elapsed_ = d["elapsed"]
+        if self.rule is not None and d["rule"] is not None:
+            self.rule.load_state_dict(d["rule"])
+
+
+@dataclass
+class FitResult:
+    x: np.ndarray                  # the chosen restoration (H, W[, C])
+    step: int                      # the step it comes from
+    steps_done: int
+    stopped_reason: str
+    history: object
+    monitor: DIPMonitor
+    model: torch.nn.Module
+    extra: dict = field(default_factory=dict)
+
+
+def fit(y: np.ndarray, physics: Physics, *, net: NetSpec = NetSpec(), out_shape: tuple[int, int] | None = None,
+        steps: int = 3000, lr: float = 0.01, reg_noise_std: float = 1 / 30, exp_weight: float = 0.99,
+        input_scale: float = 0.1, clean: np.ndarray | None = None, weight: np.ndarray | None = None, rule=None,
+        record_every: int = 10, snapshot_steps=(), seed: int = 0, threads: int | None = None,
+        time_budget: float | None = None, progress: bool = False, bf16: bool = False, channels_last: bool = False,
+        callbacks=(), run=None, phase: str = "dip") -> FitResult:
+    """Fit a DIP generator to the observation ``y`` (H, W[, C]) under ``physics``.
+
+    out_shape: the (H, W) of the image to restore (defaults to y's; SR passes the
+    high-resolution size). weight: (h, w) loss weights in measurement space
+    (defaults to ``physics.mask``). The network and z are drawn from ``seed``;
+    the per-step noise from torch's global RNG (seeded here too). callbacks: more
+    :class:`~genlab.train.Callback` s for ``train`` (after the monitor).
+    """
+    torch.manual_seed(seed)
+    yt = to_tensor(y)
+    H, W = out_shape or y.shape[:2]
+    model = net.build(yt.shape[1])
+    z = make_input(model, H, W, input_scale)
+    if weight is None and physics.mask is not None:
+        weight = physics.mask
+    wt = None if weight is None else torch.as_tensor(np.asarray(weight, np.float32))[None, None]
+    if rule is not None:
+        wt = rule.prepare(yt, physics, wt)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    obj = DIPObjective(z, yt, physics, reg_noise_std, wt, bf16=bf16, channels_last=channels_last)
+    mon = DIPMonitor(exp_weight, clean, record_every, snapshot_steps, rule, time_budget, progress, steps)
+    try:
+        res = train(model, obj, steps=steps, lr=lr, callbacks=[mon, *callbacks], run=run, phase=phase, threads=threads,
+                    progress=False)
+    finally:
+        mon.close()
+    step, best = mon.best_
+    if best is None:  # no rule and no reference: the last average
+        step, best = res.steps_done, mon.x_avg_
+    return FitResult(to_image(best), step, res.steps_done, res.stopped_reason, res.history, mon, model)

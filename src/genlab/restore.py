@@ -1,0 +1,311 @@
+"""``genlab restore``: restore one image with the Deep Image Prior, on a CPU, stopping by itself.
+
+    genlab restore noisy.png -o clean.png --task denoise
+    genlab restore photo.jpg -o fixed.png --task jpeg --time-budget 300
+    genlab restore damaged.png -o filled.png --task inpaint --mask mask.png
+    genlab restore small.png -o big.png --task sr --factor 4 --reference truth.png
+
+Any PNG/JPEG, gray, RGB or RGBA (alpha is passed through, resized for SR), any
+size: the image is reflect-padded to the network's multiple and cropped back.
+Without a reference the fit stops at the best iterate by a stopping rule
+(:mod:`genlab.stopping`; default chosen by the comparison in
+benchmarks/results-dip.md). Every input problem is one line, exit status 2, and
+no output file (the output is written to a temporary name and renamed).
+"""
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from genlab.errors import GenlabError
+from genlab.models.dip import NetSpec
+
+NETS = {
+    # the paper's hourglass (about 2.2 M parameters)
+    "paper": NetSpec(),
+    # the same hourglass with 48 channels (about 6x faster per iteration than paper)
+    "fast": NetSpec(channels=48, depth=5, skip=4, in_channels=16),
+    # restore's default: 32 channels (12x faster than paper in fp32, 22x with bf16, at 512x512),
+    # which matched the paper net's peak within 0.3 dB where compared: benchmarks/results-dip.md
+    "lite": NetSpec(channels=32, depth=5, skip=4, in_channels=8),
+    "decoder": NetSpec("decoder", depth=5, channels=64),
+    # thumbnails and tests: 3 scales of 16 channels
+    "small": NetSpec(channels=16, depth=3, skip=4, in_channels=8),
+}
+DEFAULT_NET, DEFAULT_STOP = "lite", "heldout"
+TASK_ITERS = {"denoise": 3000, "jpeg": 2400, "inpaint": 5000, "sr": 2000}
+
+
+def add_arguments(p) -> None:
+    p.add_argument("input", type=Path, help="PNG or JPEG to restore")
+    p.add_argument("-o", "--output", type=Path, required=True, help="where to write the result (.png or .jpg)")
+    p.add_argument("--task", choices=list(TASK_ITERS), default="denoise")
+    p.add_argument("--mask", type=Path, help="inpainting mask, same size as the image: white = known pixels")
+    p.add_argument("--factor", type=int, default=4, help="super-resolution factor (default 4)")
+    p.add_argument("--reference", type=Path, help="the clean image: report PSNR and SSIM against it")
+    p.add_argument("--max-iters", type=int, default=None, help="most iterations (default: the paper's per task)")
+    p.add_argument("--time-budget", type=float, default=None, metavar="SECONDS", help="stop after this long")
+    p.add_argument("--snapshots", type=Path, help="folder for intermediate (averaged) outputs")
+    p.add_argument("--stop", choices=["heldout", "wmv", "none"], default=DEFAULT_STOP,
+                   help=f"automatic stopping rule (default {DEFAULT_STOP}); none: run all iterations")
+    p.add_argument("--patience", type=int, default=None, help="iterations without improvement before stopping")
+    p.add_argument("--net", choices=list(NETS), default=DEFAULT_NET, help=f"generator (default {DEFAULT_NET})")
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
+                   help="bf16 autocast, or auto: bf16 on CPUs with AVX512-BF16/AMX for images of 128x128 and more")
+    p.add_argument("--threads", type=int, default=None, help="intra-op threads (default: all cores)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+# ---- allocator ------------------------------------------------------------------------------------
+_TUNED = False
+
+
+def tune_allocator() -> bool:
+    """Keep freed activation buffers in the process instead of returning them to the OS.
+
+    glibc serves blocks above M_MMAP_THRESHOLD with fresh mmap()s and trims the
+    heap top above M_TRIM_THRESHOLD, so every DIP iteration unmaps its
+    activations and page-faults them back (measured: more than 2x per step).
+    M_MMAP_MAX = 0 sends every block through the heap, a huge M_TRIM_THRESHOLD
+    keeps the freed top, and M_ARENA_MAX = 2 bounds per-thread arenas. Done once,
+    process-wide; a no-op off glibc.
+    """
+    global _TUNED
+    if _TUNED:
+        return True
+    try:
+        import ctypes
+        libc = ctypes.CDLL("libc.so.6")
+        M_TRIM_THRESHOLD, M_MMAP_MAX, M_ARENA_MAX = -1, -4, -8
+        ok = bool(libc.mallopt(M_MMAP_MAX, 0)) & bool(libc.mallopt(M_TRIM_THRESHOLD, 2 ** 31 - 1)) \
+            & bool(libc.mallopt(M_ARENA_MAX, 2))
+    except (OSError, AttributeError):
+        return False
+    _TUNED = ok
+    return ok
+
+
+def cpu_has_bf16() -> bool:
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def use_bf16(precision: str, pixels: int) -> bool:
+    """bf16 where the CPU computes it natively and the image is large enough for it to pay."""
+    if precision != "auto":
+        return precision == "bf16"
+    return pixels >= 128 * 128 and cpu_has_bf16()
+
+
+def default_threads(pixels: int) -> int:
+    """Idle cores, and 1 for small images.
+
+    Measured on a 2-core machine shared with other jobs: two OpenMP threads
+    competing for busy cores ran 20x slower per step than one, and below about
+    128x128 one thread is faster anyway.
+    """
+    n = os.cpu_count() or 1
+    if pixels < 128 * 128:
+        return 1
+    try:
+        busy = os.getloadavg()[0]
+    except OSError:
+        busy = 0.0
+    return max(1, min(n, int(n - busy + 0.5)))
+
+
+# ---- memory estimate ------------------------------------------------------------------------------
+def available_memory() -> int:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES"))
+
+
+def activation_floats(spec: NetSpec, channels: int, h: int = 64, w: int = 64) -> float:
+    """Output elements per pixel of every leaf module that allocates (in-place activations do not),
+    counted on a small forward pass; activations scale with H x W."""
+    import torch
+    from genlab.models.dip import make_input
+    m = spec.build(channels)
+    count = [0]
+    hooks = [mod.register_forward_hook(lambda _m, _i, o: count.__setitem__(0, count[0] + o.numel()))
+             for mod in m.modules() if not list(mod.children()) and not getattr(mod, "inplace", False)]
+    with torch.no_grad():
+        m(make_input(m, h, w))
+    for hk in hooks:
+        hk.remove()
+    return count[0] / (h * w)
+
+
+def estimate_bytes(spec: NetSpec, channels: int, h: int, w: int) -> int:
+    # Fitted to peak RSS measured with the tuned allocator (benchmarks/results-dip.md):
+    # about 2.1 bytes of RSS per byte of allocating forward outputs (autograd keeps
+    # them; the backward makes gradients), plus ~450 MB for Python, torch and buffers.
+    return int(activation_floats(spec, channels) * h * w * 4 * 2.2 + 4.5e8)
+
+
+def _check_memory(spec, channels, h, w, name):
+    need, have = estimate_bytes(spec, channels, h, w), available_memory()
+    if need > 0.85 * have:
+        per_px = (need - 4.5e8) / (h * w)
+        side = int(math.sqrt(max(0.85 * have - 4.5e8, 0) / per_px))
+        fits = f"at most about {side}x{side} fits: crop or downscale it" if side >= 16 else \
+            "no image fits with this network: free memory or try --net small"
+        raise GenlabError(f"a {w}x{h} image needs about {need / 1e9:.1f} GB with the '{name}' network but "
+                          f"{have / 1e9:.1f} GB is available; {fits}")
+
+
+# ---- input / output -------------------------------------------------------------------------------
+def _open_size(path: Path, what: str) -> tuple[int, int]:
+    from PIL import Image, UnidentifiedImageError
+    if not path.exists():
+        raise GenlabError(f"{what} {path} does not exist; give a PNG or JPEG file")
+    if path.is_dir():
+        raise GenlabError(f"{what} {path} is a folder; give a PNG or JPEG file")
+    try:
+        with Image.open(path) as im:
+            return im.size  # (W, H), read from the header without decoding the pixels
+    except Image.DecompressionBombError:
+        raise GenlabError(f"{what} {path} has too many pixels to restore in memory; crop or downscale it") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise GenlabError(f"cannot read {what} {path} as an image; give a PNG or JPEG file") from None
+
+
+def _load(path: Path, what: str, gray: bool | None = None) -> np.ndarray:
+    from genlab.data.images import load_image
+    _open_size(path, what)
+    try:
+        return load_image(path, gray=gray)
+    except GenlabError:
+        raise GenlabError(f"cannot read {what} {path} as an image; give a PNG or JPEG file") from None
+
+
+def split_alpha(img: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """(H, W, 2|4) -> colour and alpha; gray (H, W) and RGB pass through."""
+    if img.ndim == 3 and img.shape[2] in (2, 4):
+        return np.ascontiguousarray(img[..., :-1] if img.shape[2] == 4 else img[..., 0]), img[..., -1]
+    return img, None
+
+
+def _check_output(path: Path, what: str = "output", suffixes=(".png", ".jpg", ".jpeg")) -> None:
+    import tempfile
+    if suffixes and path.suffix.lower() not in suffixes:
+        raise GenlabError(f"{what} {path} must end in {', '.join(suffixes)}")
+    folder = path.parent if suffixes else path
+    if path.is_dir() and suffixes:
+        raise GenlabError(f"{what} {path} is a folder; give a file name ending in .png")
+    if suffixes and not folder.is_dir():
+        raise GenlabError(f"cannot write {what} {path}: folder {folder} does not exist")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".genlab-probe.")
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as e:
+        raise GenlabError(f"cannot write {what} to {folder}: {e.strerror or e}; choose another path") from None
+
+
+def pad_to(img: np.ndarray, multiple: int, min_size: int = 0) -> tuple[np.ndarray, tuple[int, int]]:
+    """Mirror-pad the bottom and right to a multiple of ``multiple`` (and at least ``min_size``);
+    returns the padded image and the original (H, W)."""
+    h, w = img.shape[:2]
+    ph, pw = max(-h % multiple, min_size - h), max(-w % multiple, min_size - w)
+    pads = ((0, ph), (0, pw)) + ((0, 0),) * (img.ndim - 2)
+    return np.pad(img, pads, mode="symmetric"), (h, w)
+
+
+# ---- the command ----------------------------------------------------------------------------------
+def main(args) -> int:
+    from genlab.data.degradations import make_physics
+    from genlab.data.images import resize, save_image
+    from genlab.dipfit import fit
+    from genlab.metrics import CONVENTION, psnr, ssim
+    from genlab.stopping import make_rule
+
+    t_start = time.perf_counter()
+    tune_allocator()
+    if args.max_iters is not None and args.max_iters < 1:
+        raise GenlabError(f"--max-iters {args.max_iters}: give at least 1")
+    if args.time_budget is not None and args.time_budget <= 0:
+        raise GenlabError(f"--time-budget {args.time_budget}: give a positive number of seconds")
+    if args.task == "sr" and args.factor < 2:
+        raise GenlabError(f"--factor {args.factor}: super-resolution needs a factor >= 2")
+    _check_output(args.output)
+    if args.snapshots is not None:
+        _check_output(args.snapshots, "snapshots", suffixes=())
+    spec = NETS[args.net]
+    W0, H0 = _open_size(args.input, "input")
+    f = args.factor if args.task == "sr" else 1
+    m_in = spec.multiple if f == 1 else spec.multiple // math.gcd(spec.multiple, f)
+    # BatchNorm at the coarsest scale needs more than one value: at least 2 x multiple per side.
+    min_in = -(-(-(-2 * spec.multiple // f)) // m_in) * m_in
+    Hp, Wp = max(-(-H0 // m_in) * m_in, min_in) * f, max(-(-W0 // m_in) * m_in, min_in) * f
+    _check_memory(spec, 3, Hp, Wp, args.net)
+
+    img, alpha = split_alpha(_load(args.input, "input"))
+    if alpha is not None and args.output.suffix.lower() in (".jpg", ".jpeg"):
+        raise GenlabError(f"{args.input} has an alpha channel that JPEG cannot store; write a .png output instead")
+    mask = None
+    if args.task == "inpaint":
+        if args.mask is None:
+            raise GenlabError("--task inpaint needs --mask MASK (same size as the image; white = known pixels)")
+        mask = _load(args.mask, "mask", gray=True)
+        if mask.shape != img.shape[:2]:
+            raise GenlabError(f"mask is {mask.shape[1]}x{mask.shape[0]} but the image is {img.shape[1]}x{img.shape[0]}; "
+                              "give a mask of the same size")
+        if not (mask > 0.5).any():
+            raise GenlabError("the mask has no known pixels (all black); white marks the pixels to keep")
+    ref = None
+    if args.reference is not None:
+        ref = split_alpha(_load(args.reference, "reference"))[0]
+        want = (H0 * f, W0 * f) + img.shape[2:]
+        if ref.shape != want:
+            raise GenlabError(f"reference has shape {ref.shape} but the restored image will have {want}; "
+                              "give the clean image at the output's size and colour mode")
+
+    y, (h, w) = pad_to(img, m_in, min_in)
+    weight = np.zeros(y.shape[:2], np.float32)  # the padding is never fitted
+    weight[:h, :w] = 1 if mask is None else (mask > 0.5)
+    physics = make_physics(args.task, mask=weight if mask is not None else None, factor=max(f, 2))
+    iters = args.max_iters or TASK_ITERS[args.task]
+    patience = args.patience or max(100, iters // 10)
+    rule = make_rule(None if args.stop == "none" else args.stop, patience=patience)
+    snaps = range(max(1, iters // 10), iters + 1, max(1, iters // 10)) if args.snapshots else ()
+    threads = args.threads or default_threads(Hp * Wp)
+    budget = None if args.time_budget is None else max(0.1, args.time_budget - (time.perf_counter() - t_start) - 1.0)
+    r = fit(y, physics, net=spec, out_shape=(y.shape[0] * f, y.shape[1] * f), steps=iters, weight=weight, rule=rule,
+            snapshot_steps=snaps, seed=args.seed, threads=threads, time_budget=budget,
+            progress=not args.quiet and sys.stderr.isatty(), bf16=use_bf16(args.precision, Hp * Wp),
+            channels_last=use_bf16(args.precision, Hp * Wp))
+    out = r.x[:H0 * f, :W0 * f]
+    if alpha is not None:
+        a = alpha if f == 1 else resize(alpha, (H0 * f, W0 * f))
+        out = np.concatenate([out.reshape(out.shape[:2] + (-1,)), a[..., None]], axis=2)
+    save_image(out, args.output)
+    if args.snapshots:
+        for s, (_raw, avg) in sorted(r.monitor.snapshots_.items()):
+            save_image(avg[:H0 * f, :W0 * f], args.snapshots / f"iter_{s:05d}.png")
+    msg = (f"restored {args.input} -> {args.output}: {r.steps_done} iterations in {time.perf_counter() - t_start:.1f} s, "
+           f"output from iteration {r.step} ({r.stopped_reason})")
+    print(msg)
+    if ref is not None:
+        col = out[..., :-1] if alpha is not None else out
+        col = col[..., 0] if col.ndim == 3 and col.shape[2] == 1 else col
+        q = (np.clip(col, 0, 1) * 255 + 0.5).astype(np.uint8) / 255.0  # score what was written (8 bit)
+        before = f" (input {psnr(img, ref):.2f} dB)" if f == 1 else ""
+        print(f"PSNR {psnr(q, ref):.2f} dB{before}, SSIM {ssim(q, ref):.4f} [{CONVENTION['colour_space']}, "
+              f"data range {CONVENTION['data_range']:g}, border crop {CONVENTION['border_crop']}]")
+    return 0

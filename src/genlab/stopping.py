@@ -1,0 +1,124 @@
+"""Stopping a Deep Image Prior fit without the clean image.
+
+Two rules, each with ``update(step, x, x_avg)`` called every step, results
+``signal_`` (the latest value), ``improved_`` (this step is the new best),
+``should_stop_`` and ``best_step_``:
+
+- :class:`WMV`: ES-WMV of Wang, Li, Zhuang, Chen, Liang, Sun, "Early stopping
+  for deep image prior" (TMLR 2023): the variance of the last ``window`` raw
+  outputs, ``VAR_t = 1/W sum_w ||x_{t-w} - mean||^2 / N``, dips where the
+  reconstruction is best; stop when it has not reached a new minimum for
+  ``patience`` steps. O(N) memory via running sums (float64).
+- :class:`HeldOut`: hold out a random ``fraction`` of the observed pixels from
+  the loss and score the averaged output on them. For denoising
+  ``E[(x_i - y_i)^2] = (x_i - x*_i)^2 + sigma^2`` on a held-out pixel, so the
+  validation MSE tracks the true MSE up to a constant.
+
+``prepare(weight, shape)`` lets a rule change the loss weights before the fit
+(HeldOut removes its pixels from them).
+"""
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+import torch
+
+
+class _Rule:
+    name = "rule"
+
+    def __init__(self, patience: int):
+        self.patience = int(patience)
+        self.signal_, self.best_value_, self.best_step_ = None, np.inf, 0
+        self.improved_, self.should_stop_ = False, False
+
+    def prepare(self, y: torch.Tensor, physics, weight: torch.Tensor | None) -> torch.Tensor | None:
+        return weight
+
+    def _score(self, step: int, value: float | None) -> None:
+        self.improved_ = False
+        if value is None:
+            return
+        self.signal_ = value
+        if value < self.best_value_:
+            self.best_value_, self.best_step_, self.improved_ = value, step, True
+        self.should_stop_ = step - self.best_step_ >= self.patience
+
+    def state_dict(self):
+        return {k: v for k, v in self.__dict__.items()}
+
+    def load_state_dict(self, d):
+        self.__dict__.update(d)
+
+
+class WMV(_Rule):
+    """ES-WMV: windowed moving variance of the raw outputs (window W, patience P in steps)."""
+
+    name = "wmv"
+
+    def __init__(self, window: int = 100, patience: int = 500):
+        super().__init__(patience)
+        self.window = int(window)
+        self._buf: deque = deque()
+        self._sum, self._sq = None, 0.0
+
+    def update(self, step, x, x_avg):
+        # float16 storage halves the ring buffer; the variance is a mean over N, far above fp16 rounding.
+        v = x.detach().double()
+        self._buf.append(x.detach().half())
+        self._sum = v.clone() if self._sum is None else self._sum.add_(v)
+        self._sq += float(v.square().sum())
+        if len(self._buf) > self.window:
+            old = self._buf.popleft().double()
+            self._sum.sub_(old)
+            self._sq -= float(old.square().sum())
+        if len(self._buf) < self.window:
+            return self._score(step, None)
+        n = self._sum.numel()
+        var = (self._sq / self.window - float((self._sum / self.window).square().sum())) / n
+        self._score(step, max(var, 0.0))
+
+
+class HeldOut(_Rule):
+    """Validation MSE of ``A x_avg`` on a random ``fraction`` of observed pixels kept out of the loss."""
+
+    name = "heldout"
+
+    def __init__(self, fraction: float = 0.05, patience: int = 500, every: int = 5, seed: int = 1234):
+        super().__init__(patience)
+        self.fraction, self.every, self.seed = float(fraction), max(1, int(every)), seed
+        self.val = None
+
+    def prepare(self, y, physics, weight):
+        self.y, self.physics = y, physics
+        h, w = y.shape[-2:]
+        g = torch.Generator().manual_seed(self.seed)
+        hold = (torch.rand(1, 1, h, w, generator=g) < self.fraction).float()
+        known = torch.ones(1, 1, h, w) if weight is None else weight
+        self.val = hold * known
+        if self.val.sum() == 0:  # tiny images: hold out at least one known pixel
+            self.val = known * (torch.arange(h * w).reshape(1, 1, h, w) == int(known.flatten().argmax())).float()
+        self.denom = float(self.val.sum()) * y.shape[1]
+        return known * (1 - self.val)
+
+    def update(self, step, x, x_avg):
+        if step % self.every:
+            return self._score(step, None)
+        r = self.physics.forward(x_avg) - self.y
+        self._score(step, float((r.square() * self.val).sum()) / self.denom)
+
+    def state_dict(self):
+        return {k: v for k, v in self.__dict__.items() if k not in ("y", "physics")}
+
+
+RULES = {"wmv": WMV, "heldout": HeldOut}
+
+
+def make_rule(name: str | None, **kw):
+    if name in (None, "none", "oracle"):
+        return None
+    if name not in RULES:
+        from genlab.errors import GenlabError
+        raise GenlabError(f"unknown stopping rule {name!r}; choose one of: {', '.join(RULES)}, none")
+    return RULES[name](**kw)

@@ -1,0 +1,123 @@
+"""`genlab restore`: restores, keeps the input's exact size and alpha, and fails cleanly on bad input."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from genlab.cli import main
+from genlab.data.degradations import GaussianNoise
+from genlab.data.images import load_image, save_image
+from genlab.metrics import psnr
+
+FAST = ["--net", "small", "--threads", "1", "--quiet"]
+
+
+def _clean(h=29, w=37, gray=False):
+    img = load_image("chelsea", gray=gray, size=max(h, w))
+    return np.ascontiguousarray(img[:h, :w])
+
+
+def _q8(img):  # what a PNG stores
+    return (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8) / 255.0
+
+
+def test_restore_denoise_is_closer_to_the_truth_and_keeps_the_odd_size(tmp_path, capsys):
+    clean = _q8(_clean())
+    noisy = GaussianNoise(25 / 255).corrupt(clean, np.random.default_rng(0))
+    save_image(clean, tmp_path / "clean.png")
+    save_image(noisy, tmp_path / "noisy.png")
+    out = tmp_path / "out.png"
+    rc = main(["restore", str(tmp_path / "noisy.png"), "-o", str(out), "--task", "denoise", "--max-iters", "300",
+               "--reference", str(tmp_path / "clean.png"), *FAST])
+    assert rc == 0
+    res = load_image(out)
+    assert res.shape == clean.shape
+    assert psnr(res, clean) > psnr(_q8(noisy), clean) + 2.0
+    text = capsys.readouterr().out
+    assert "PSNR" in text and "SSIM" in text and "data range 1" in text
+
+
+@pytest.mark.parametrize("mode", ["gray", "rgba"])
+def test_gray_and_rgba_round_trip_with_exact_size(tmp_path, mode):
+    from PIL import Image
+    rgb = _clean(23, 31)
+    if mode == "gray":
+        arr = (_clean(23, 31, gray=True) * 255).astype(np.uint8)
+    else:
+        alpha = np.tile(np.linspace(0, 255, 31, dtype=np.uint8), (23, 1))
+        arr = np.dstack([(rgb * 255).astype(np.uint8), alpha])
+    Image.fromarray(arr).save(tmp_path / "in.png")
+    out = tmp_path / "out.png"
+    assert main(["restore", str(tmp_path / "in.png"), "-o", str(out), "--max-iters", "3", *FAST]) == 0
+    with Image.open(out) as im:
+        got = np.asarray(im)
+        assert im.size == (31, 23) and im.mode == ("L" if mode == "gray" else "RGBA")
+    if mode == "rgba":
+        assert np.array_equal(got[..., 3], arr[..., 3])  # alpha kept exactly
+
+
+def test_inpaint_and_sr_sizes(tmp_path):
+    clean = _clean(24, 28)
+    mask = np.ones(clean.shape[:2], np.float32)
+    mask[8:14, 5:20] = 0
+    save_image(clean * mask[..., None], tmp_path / "holes.png")
+    save_image(mask, tmp_path / "mask.png")
+    assert main(["restore", str(tmp_path / "holes.png"), "-o", str(tmp_path / "a.png"), "--task", "inpaint",
+                 "--mask", str(tmp_path / "mask.png"), "--max-iters", "3", *FAST]) == 0
+    assert load_image(tmp_path / "a.png").shape == clean.shape
+    assert main(["restore", str(tmp_path / "holes.png"), "-o", str(tmp_path / "b.png"), "--task", "sr", "--factor", "2",
+                 "--max-iters", "3", *FAST]) == 0
+    assert load_image(tmp_path / "b.png").shape == (48, 56, 3)
+
+
+def _bad(tmp_path, capsys, argv, needle):
+    out = tmp_path / "never.png"
+    argv = [a.replace("OUT", str(out)) for a in argv]
+    assert main(["restore", *argv, *FAST]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and needle in err, err
+    assert not out.exists() and not list(tmp_path.glob(".never*"))
+
+
+def test_bad_inputs_give_one_line_exit_2_and_no_file(tmp_path, capsys, monkeypatch):
+    img = _clean(20, 20)
+    save_image(img, tmp_path / "img.png")
+    (tmp_path / "notes.txt").write_text("not an image")
+    save_image(np.ones((10, 12)), tmp_path / "small_mask.png")
+    save_image(np.zeros((20, 20)), tmp_path / "black_mask.png")
+    p = str(tmp_path)
+    _bad(tmp_path, capsys, [f"{p}/missing.png", "-o", "OUT"], "does not exist")
+    _bad(tmp_path, capsys, [f"{p}/notes.txt", "-o", "OUT"], "cannot read")
+    _bad(tmp_path, capsys, [f"{p}/img.png", "-o", "OUT", "--task", "inpaint", "--mask", f"{p}/small_mask.png"], "same size")
+    _bad(tmp_path, capsys, [f"{p}/img.png", "-o", "OUT", "--task", "inpaint", "--mask", f"{p}/black_mask.png"], "no known pixels")
+    _bad(tmp_path, capsys, [f"{p}/img.png", "-o", "OUT", "--task", "inpaint"], "needs --mask")
+    _bad(tmp_path, capsys, [f"{p}/img.png", "-o", f"{p}/no/such/folder/x.png"], "does not exist")
+    _bad(tmp_path, capsys, [f"{p}/img.png", "-o", f"{p}/out.txt"], "must end in")
+    monkeypatch.setattr("genlab.restore.available_memory", lambda: 100_000_000)
+    _bad(tmp_path, capsys, [f"{p}/img.png", "-o", "OUT"], "fits")
+
+
+def test_too_large_image_says_what_fits(tmp_path, capsys, monkeypatch):
+    from PIL import Image
+    Image.new("RGB", (3000, 2000)).save(tmp_path / "big.png")  # only the header is read before refusing
+    monkeypatch.setattr("genlab.restore.available_memory", lambda: 2_000_000_000)
+    _bad(tmp_path, capsys, [str(tmp_path / "big.png"), "-o", "OUT"], "at most about")
+
+
+def test_precision_auto_uses_bf16_only_for_large_images_on_capable_cpus(monkeypatch):
+    from genlab import restore
+    monkeypatch.setattr(restore, "cpu_has_bf16", lambda: True)
+    assert restore.use_bf16("auto", 512 * 512) and not restore.use_bf16("auto", 64 * 64)
+    assert not restore.use_bf16("fp32", 512 * 512) and restore.use_bf16("bf16", 8 * 8)
+    monkeypatch.setattr(restore, "cpu_has_bf16", lambda: False)
+    assert not restore.use_bf16("auto", 512 * 512)
+
+
+def test_tiny_image_with_the_default_network(tmp_path):
+    save_image(_clean(7, 9), tmp_path / "tiny.png")
+    assert main(["restore", str(tmp_path / "tiny.png"), "-o", str(tmp_path / "t.png"), "--max-iters", "2",
+                 "--threads", "1", "--quiet"]) == 0
+    assert load_image(tmp_path / "t.png").shape == (7, 9, 3)
+    assert main(["restore", str(tmp_path / "tiny.png"), "-o", str(tmp_path / "s.png"), "--task", "sr", "--factor", "3",
+                 "--max-iters", "2", "--threads", "1", "--quiet"]) == 0
+    assert load_image(tmp_path / "s.png").shape == (21, 27, 3)
