@@ -44,9 +44,12 @@ CONFIGS["restore"] = _restore_default()
 
 
 def worker(cfg: dict) -> dict:
-    from genlab.restore import tune_allocator
+    import os
+    from genlab.train import tune_allocator
     if cfg["tune"]:
-        tune_allocator()  # before the first large allocation
+        tune_allocator(large_buffers=True)  # before the first large allocation
+    else:
+        os.environ["GENLAB_MALLOC"] = "0"  # the untuned baseline: train() must not tune either
     import numpy as np
     from genlab.data.degradations import GaussianNoise
     from genlab.dipfit import fit

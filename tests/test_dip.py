@@ -122,7 +122,7 @@ def test_readme_snippet(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     from genlab.data.images import save_image as _save
     _save(GaussianNoise(25 / 255).corrupt(_img(32), np.random.default_rng(0)), "noisy.png")
-    # --- the snippet in docs/readme-dip.md (with a small net and few steps) ---
+    # --- the snippet in docs/deep-image-prior.md (with a small net and few steps) ---
     from genlab.data.degradations import GaussianNoise as Noise
     from genlab.data.images import load_image, save_image
     from genlab.dipfit import fit

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from genlab.errors import GenlabError
+from genlab.train import tune_allocator
 from genlab.models.dip import NetSpec
 
 NETS = {
@@ -63,34 +64,6 @@ def add_arguments(p) -> None:
 
 
 # ---- allocator ------------------------------------------------------------------------------------
-_TUNED = False
-
-
-def tune_allocator() -> bool:
-    """Keep freed activation buffers in the process instead of returning them to the OS.
-
-    glibc serves blocks above M_MMAP_THRESHOLD with fresh mmap()s and trims the
-    heap top above M_TRIM_THRESHOLD, so every DIP iteration unmaps its
-    activations and page-faults them back (measured: more than 2x per step).
-    M_MMAP_MAX = 0 sends every block through the heap, a huge M_TRIM_THRESHOLD
-    keeps the freed top, and M_ARENA_MAX = 2 bounds per-thread arenas. Done once,
-    process-wide; a no-op off glibc.
-    """
-    global _TUNED
-    if _TUNED:
-        return True
-    try:
-        import ctypes
-        libc = ctypes.CDLL("libc.so.6")
-        M_TRIM_THRESHOLD, M_MMAP_MAX, M_ARENA_MAX = -1, -4, -8
-        ok = bool(libc.mallopt(M_MMAP_MAX, 0)) & bool(libc.mallopt(M_TRIM_THRESHOLD, 2 ** 31 - 1)) \
-            & bool(libc.mallopt(M_ARENA_MAX, 2))
-    except (OSError, AttributeError):
-        return False
-    _TUNED = ok
-    return ok
-
-
 def cpu_has_bf16() -> bool:
     try:
         flags = Path("/proc/cpuinfo").read_text()
@@ -236,7 +209,7 @@ def main(args) -> int:
     from genlab.stopping import make_rule
 
     t_start = time.perf_counter()
-    tune_allocator()
+    tune_allocator(large_buffers=True)  # before the first large allocation
     if args.max_iters is not None and args.max_iters < 1:
         raise GenlabError(f"--max-iters {args.max_iters}: give at least 1")
     if args.time_budget is not None and args.time_budget <= 0:

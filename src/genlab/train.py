@@ -211,30 +211,40 @@ def make_optimizer(name: str, params: Iterable, lr: float, momentum: float = 0.0
     raise ValueError(f"unknown optimizer {name!r}; use adam, sgd or gd")
 
 
-_ALLOCATOR_TUNED = False
+_ALLOCATOR_TUNED: set[str] = set()
 
 
-def tune_allocator() -> bool:
+def tune_allocator(large_buffers: bool = False) -> bool:
     """Keep freed memory in the process instead of returning it to the OS (glibc only; once).
 
     A step allocates and frees the same large activations over and over. glibc
     serves blocks above 128 KiB with mmap and trims the heap on free, so every
     step pays fresh page faults; a stacked ensemble's (M, N, width) activations
     are megabytes. Raising the mmap and trim thresholds cut the CPU time per
-    step of 64 fp-1d networks by about a fifth (benchmarks/results-core.md).
-    Called by :func:`train`; ``GENLAB_MALLOC=0`` leaves the allocator alone.
+    step of 64 fp-1d networks by about a fifth (benchmarks/RESULTS.md).
+
+    large_buffers: also send blocks above the mmap threshold's 32 MiB ceiling
+    through the heap (M_MMAP_MAX=0) and bound the arenas (M_ARENA_MAX=2): conv
+    nets on large images (the DIP at 512x512 has 134 MB activations) then stop
+    page-faulting every iteration (1.4x per step measured), at the price of a
+    higher peak. ``genlab restore`` asks for it. Called by :func:`train`;
+    ``GENLAB_MALLOC=0`` leaves the allocator alone.
     """
-    global _ALLOCATOR_TUNED
-    if _ALLOCATOR_TUNED or os.environ.get("GENLAB_MALLOC", "1") == "0":
-        return _ALLOCATOR_TUNED
-    _ALLOCATOR_TUNED = True
+    mode = "large" if large_buffers else "default"
+    if os.environ.get("GENLAB_MALLOC", "1") == "0":
+        return False
+    if mode in _ALLOCATOR_TUNED or "large" in _ALLOCATOR_TUNED:
+        return True
+    _ALLOCATOR_TUNED.add(mode)
     try:
         import ctypes
         libc = ctypes.CDLL("libc.so.6")
-        M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3
+        M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD, M_MMAP_MAX, M_ARENA_MAX = -1, -2, -3, -4, -8
         ok = libc.mallopt(M_MMAP_THRESHOLD, 32 << 20)          # glibc's maximum on 64-bit
-        ok &= libc.mallopt(M_TRIM_THRESHOLD, 1 << 30)
+        ok &= libc.mallopt(M_TRIM_THRESHOLD, 2 ** 31 - 1 if large_buffers else 1 << 30)
         ok &= libc.mallopt(M_TOP_PAD, 64 << 20)
+        if large_buffers:
+            ok &= libc.mallopt(M_MMAP_MAX, 0) & libc.mallopt(M_ARENA_MAX, 2)
         return bool(ok)
     except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to tune
         return False
