@@ -161,7 +161,7 @@ def _load(path: Path, what: str, gray: bool | None = None) -> np.ndarray:
     from genlab.data.images import load_image
     _open_size(path, what)
     try:
-        return load_image(path, gray=gray)
+        return load_image(path, gray=gray, keep_alpha=not gray)  # alpha passes through restore
     except GenlabError:
         raise GenlabError(f"cannot read {what} {path} as an image; give a PNG or JPEG file") from None
 

@@ -28,10 +28,12 @@ def _to_float(img: np.ndarray) -> np.ndarray:
     return np.clip(img.astype(np.float32), 0, 1)
 
 
-def load_image(source: str | Path, gray: bool | None = None, size: int | tuple[int, int] | None = None) -> np.ndarray:
+def load_image(source: str | Path, gray: bool | None = None, size: int | tuple[int, int] | None = None,
+               keep_alpha: bool = False) -> np.ndarray:
     """Load a file or built-in image as float32 in [0, 1]: (H, W) gray or (H, W, C).
 
     gray=True converts to luminance (ITU-R 601); size resizes (int: the shorter side).
+    keep_alpha=True keeps an alpha channel as the last channel ((H, W, 2) or (H, W, 4)).
     """
     s = str(source)
     if s in BUILTIN and not Path(s).exists():
@@ -44,8 +46,13 @@ def load_image(source: str | Path, gray: bool | None = None, size: int | tuple[i
         try:
             with Image.open(p) as im:
                 im.load()
-                # Networks here see gray or RGB: alpha is dropped (LA -> L, RGBA/P -> RGB).
-                if im.mode in ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV", "RGBA", "RGBa"):
+                # Networks here see gray or RGB: alpha is dropped (LA -> L, RGBA/P -> RGB)
+                # unless the caller keeps it (genlab restore passes it through).
+                if keep_alpha and (im.mode in ("RGBA", "RGBa", "PA") or (im.mode == "P" and "transparency" in im.info)):
+                    im = im.convert("RGBA")
+                elif keep_alpha and im.mode in ("LA", "La"):
+                    im = im.convert("LA")
+                elif im.mode in ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV", "RGBA", "RGBa"):
                     im = im.convert("RGB")
                 elif im.mode in ("LA", "La"):
                     im = im.convert("L")
