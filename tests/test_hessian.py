@@ -8,13 +8,6 @@ from genlab.errors import GenlabError
 from genlab.models.mlp import MLP
 from genlab.probes.hessian import Hessian, index
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny nets: two contended intra-op threads make each H v ~100x slower."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
 
 
 

@@ -11,12 +11,6 @@ from genlab.experiments.saddles import METHODS, escape_step
 from genlab.runner import execute
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
 
 
 def _claims(exp_id, tmp_path):

@@ -174,7 +174,7 @@ def split_alpha(img: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
 
 
 def _check_output(path: Path, what: str = "output", suffixes=(".png", ".jpg", ".jpeg")) -> None:
-    import tempfile
+    from genlab.runs import check_writable
     if suffixes and path.suffix.lower() not in suffixes:
         raise GenlabError(f"{what} {path} must end in {', '.join(suffixes)}")
     folder = path.parent if suffixes else path
@@ -182,13 +182,7 @@ def _check_output(path: Path, what: str = "output", suffixes=(".png", ".jpg", ".
         raise GenlabError(f"{what} {path} is a folder; give a file name ending in .png")
     if suffixes and not folder.is_dir():
         raise GenlabError(f"cannot write {what} {path}: folder {folder} does not exist")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".genlab-probe.")
-        os.close(fd)
-        os.unlink(tmp)
-    except OSError as e:
-        raise GenlabError(f"cannot write {what} to {folder}: {e.strerror or e}; choose another path") from None
+    check_writable(folder, what, "choose another path")
 
 
 def pad_to(img: np.ndarray, multiple: int, min_size: int = 0) -> tuple[np.ndarray, tuple[int, int]]:

@@ -83,8 +83,8 @@ def _json_default(o):
     raise TypeError(f"not JSON serializable: {type(o).__name__}")
 
 
-def check_writable(folder: Path) -> None:
-    """Raise GenlabError unless ``folder`` can be created and written to."""
+def check_writable(folder: Path, what: str = "output folder", fix: str = "choose another with --out") -> None:
+    """Raise GenlabError unless ``folder`` can be created and written to (and leave nothing if not)."""
     folder = Path(folder)
     created = [p for p in (folder, *folder.parents) if not p.exists()]
     try:
@@ -98,7 +98,7 @@ def check_writable(folder: Path) -> None:
                 p.rmdir()
             except OSError:
                 pass
-        raise GenlabError(f"cannot write to output folder {folder}: {e.strerror or e}; choose another with --out") from None
+        raise GenlabError(f"cannot write to {what} {folder}: {e.strerror or e}; {fix}") from None
 
 
 class Run:
