@@ -4,7 +4,7 @@ and the exact kernel solve at n = 17,435.
     python benchmarks/bench_memorization.py            # train() vs plain loop, sweep wall time
     python benchmarks/bench_memorization.py --kernel   # also the kernel solve at n = 17,435 (1-3 min, 2.5 GB)
 
-Prints Markdown lines to paste into benchmarks/results-mem.md.
+Prints Markdown lines to paste into benchmarks/RESULTS.md.
 """
 from __future__ import annotations
 

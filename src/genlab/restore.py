@@ -9,7 +9,7 @@ Any PNG/JPEG, gray, RGB or RGBA (alpha is passed through, resized for SR), any
 size: the image is reflect-padded to the network's multiple and cropped back.
 Without a reference the fit stops at the best iterate by a stopping rule
 (:mod:`genlab.stopping`; default chosen by the comparison in
-benchmarks/results-dip.md). Every input problem is one line, exit status 2, and
+benchmarks/RESULTS.md). Every input problem is one line, exit status 2, and
 no output file (the output is written to a temporary name and renamed).
 """
 from __future__ import annotations
@@ -32,7 +32,7 @@ NETS = {
     # the same hourglass with 48 channels (about 6x faster per iteration than paper)
     "fast": NetSpec(channels=48, depth=5, skip=4, in_channels=16),
     # restore's default: 32 channels (12x faster than paper in fp32, 22x with bf16, at 512x512),
-    # which matched the paper net's peak within 0.3 dB where compared: benchmarks/results-dip.md
+    # which matched the paper net's peak within 0.3 dB where compared: benchmarks/RESULTS.md
     "lite": NetSpec(channels=32, depth=5, skip=4, in_channels=8),
     "decoder": NetSpec("decoder", depth=5, channels=64),
     # thumbnails and tests: 3 scales of 16 channels
@@ -124,7 +124,7 @@ def activation_floats(spec: NetSpec, channels: int, h: int = 64, w: int = 64) ->
 
 
 def estimate_bytes(spec: NetSpec, channels: int, h: int, w: int) -> int:
-    # Fitted to peak RSS measured with the tuned allocator (benchmarks/results-dip.md):
+    # Fitted to peak RSS measured with the tuned allocator (benchmarks/RESULTS.md):
     # about 2.1 bytes of RSS per byte of allocating forward outputs (autograd keeps
     # them; the backward makes gradients), plus ~450 MB for Python, torch and buffers.
     return int(activation_floats(spec, channels) * h * w * 4 * 2.2 + 4.5e8)

@@ -202,7 +202,7 @@ def make_optimizer(name: str, params: Iterable, lr: float, momentum: float = 0.0
     if name == "adam":
         params = list(params)
         # The fused CPU kernel does Adam's update in one pass instead of ~10 ops per tensor:
-        # about a third of a small net's step time (benchmarks/results-core.md).
+        # about a third of a small net's step time (benchmarks/RESULTS.md).
         fused = all(isinstance(p, torch.Tensor) and p.device.type == "cpu" and p.dtype in (torch.float32, torch.float64)
                     for p in params) or None
         return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, fused=fused)
