@@ -132,3 +132,13 @@ def test_progress_bars_only_on_a_tty_unless_disabled(monkeypatch):
     assert progress_disabled(True) is False and progress_disabled(False) is True
     monkeypatch.setenv("TQDM_DISABLE", "1")        # genlab --quiet, CI
     assert progress_disabled(None) is True
+
+
+def test_missing_data_found_inside_the_experiment_leaves_no_run_folder(tmp_path, capsys):
+    empty = tmp_path / "no_data"
+    empty.mkdir()
+    out = tmp_path / "runs" / "r"
+    rc = main(["run", "kernel-interpolation", "--scale", "quick", f"data_dir={empty}", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "missing data file" in err and "Traceback" not in err
+    assert not (tmp_path / "runs").exists()          # nothing half-written, not even the folder

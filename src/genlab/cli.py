@@ -104,7 +104,7 @@ def cmd_run(args) -> int:
         cfg = exp.config_for(scale, args.seed, args.overrides)
     if args.out is not None:
         from genlab.runs import check_writable
-        check_writable(args.out)  # before saying "running": a bad --out is the only line printed
+        check_writable(args.out, keep=False)  # before saying "running": a bad --out is the only line printed
     _progress(args)
     t0 = time.perf_counter()
     print(f"genlab: running {exp.id} ({scale}, seed {cfg.seed})", file=sys.stderr)

@@ -12,7 +12,7 @@ import torch
 from genlab.config import Config
 from genlab.errors import DivergedError, GenlabError
 from genlab.experiments.base import Experiment, get
-from genlab.runs import Run, check_writable, environment
+from genlab.runs import Run, _rmdirs, check_writable, environment
 
 
 def default_folder(exp: Experiment, scale: str, seed: int, root: Path | str = "runs") -> Path:
@@ -29,11 +29,13 @@ def execute(exp: Experiment, cfg: Config, out: Path | str | None = None, scale: 
             root: Path | str = "runs") -> Run:
     """Run ``exp`` with ``cfg`` into ``out`` (resuming if it holds the same unfinished run)."""
     folder = Path(out) if out is not None else default_folder(exp, scale, cfg.seed, root)
+    created = [p for p in (folder, *folder.parents) if not p.exists()]
     check_writable(folder)
     run = Run(folder)
     record = {"experiment": exp.id, "scale": scale, "config": cfg.to_dict()}
     cfg_path = folder / "config.json"
-    if cfg_path.exists():
+    fresh = not cfg_path.exists()
+    if not fresh:
         old = json.loads(cfg_path.read_text())
         if old.get("experiment") != exp.id or old.get("config") != record["config"]:
             raise GenlabError(f"{folder} holds a run of {old.get('experiment')} with another config; "
@@ -61,10 +63,27 @@ def execute(exp: Experiment, cfg: Config, out: Path | str | None = None, scale: 
     except KeyboardInterrupt:
         run.set_status("interrupted", "stopped by the user; run again with the same --out to resume")
         raise
+    except GenlabError:
+        # Bad input found inside the experiment (a missing data file, say) before it trained:
+        # a fresh run leaves nothing behind, as for any other bad input.
+        if fresh and not (folder / "checkpoints").exists():
+            _remove_fresh_run(folder, created)
+        else:
+            run.set_status("failed", "bad input; see the error")
+        raise
     except Exception as e:
         run.set_status("failed", f"{type(e).__name__}: {e}")
         raise
     return run
+
+
+def _remove_fresh_run(folder: Path, created: list[Path]) -> None:
+    """Delete the files this call wrote into a fresh run folder, then the folders it made."""
+    for name in ("config.json", "env.json", "status.json", "metrics.csv", "arrays.npz", "claims.json"):
+        (folder / name).unlink(missing_ok=True)
+    for f in (folder / "figures").glob("*.png") if (folder / "figures").is_dir() else []:
+        f.unlink()
+    _rmdirs([folder / "figures", *created])
 
 
 def finalize(run: Run, exp: Experiment | None = None) -> list[dict]:

@@ -83,8 +83,12 @@ def _json_default(o):
     raise TypeError(f"not JSON serializable: {type(o).__name__}")
 
 
-def check_writable(folder: Path, what: str = "output folder", fix: str = "choose another with --out") -> None:
-    """Raise GenlabError unless ``folder`` can be created and written to (and leave nothing if not)."""
+def check_writable(folder: Path, what: str = "output folder", fix: str = "choose another with --out",
+                   keep: bool = True) -> None:
+    """Raise GenlabError unless ``folder`` can be created and written to (and leave nothing if not).
+
+    keep=False removes the folders the check created, for a check made before the real work.
+    """
     folder = Path(folder)
     created = [p for p in (folder, *folder.parents) if not p.exists()]
     try:
@@ -93,12 +97,19 @@ def check_writable(folder: Path, what: str = "output folder", fix: str = "choose
         os.close(fd)
         os.unlink(tmp)
     except OSError as e:
-        for p in created:  # leave nothing behind (deepest first)
-            try:
-                p.rmdir()
-            except OSError:
-                pass
+        _rmdirs(created)  # leave nothing behind
         raise GenlabError(f"cannot write to {what} {folder}: {e.strerror or e}; {fix}") from None
+    if not keep:
+        _rmdirs(created)
+
+
+def _rmdirs(folders: list[Path]) -> None:
+    """Remove empty folders, deepest first; a folder that is not empty stays."""
+    for p in folders:
+        try:
+            p.rmdir()
+        except OSError:
+            pass
 
 
 class Run:
