@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import json
+import os
 import signal
 import sys
 import threading
@@ -48,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--only", action="append", default=None, metavar="FAMILY", help="only this family (or experiment id); repeatable")
     s.add_argument("--out", type=Path, default=None, help="atlas folder (default: ./atlas-<scale>)")
     s.add_argument("--seed", type=int, default=None)
+    s.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                   help="experiments run at once, one core each (default: the number of cores)")
     s.add_argument("--quiet", action="store_true")
 
     s = sub.add_parser("report", help="redraw figures and claims of finished runs (a run folder or an atlas folder)")
@@ -131,7 +133,6 @@ def _print_claims(run, seconds=None) -> None:
 def cmd_reproduce(args) -> int:
     from genlab.experiments import registry
     from genlab.report import write_atlas
-    from genlab.runner import execute
     from genlab.runs import Run, check_writable
     scale = args.scale or ("quick" if args.quick else "default")
     exps = list(registry().values())
@@ -145,28 +146,45 @@ def cmd_reproduce(args) -> int:
     out = args.out or Path(f"atlas-{scale}")
     check_writable(out)
     _progress(args)
-    dirs, failures, t_all = [], 0, time.perf_counter()
+    dirs, todo, t_all = [], [], time.time()
     for i, e in enumerate(exps, 1):
         folder = out / "runs" / e.id
         dirs.append(folder)
         if Run(folder).status.get("status") == "complete":
             print(f"[{i}/{len(exps)}] {e.id}: already complete, kept", file=sys.stderr)
-            continue
-        print(f"[{i}/{len(exps)}] {e.id} ({scale}, expected {e.times.get(scale, '?')}; "
-              f"{time.perf_counter() - t_all:.0f} s elapsed so far) ...", file=sys.stderr, flush=True)
-        t0 = time.perf_counter()
-        try:
-            cfg = e.config_for(scale, args.seed)
-            run = execute(e, cfg, folder, scale=scale)
-            v = [c["verdict"] for c in run.claims]
-            print(f"[{i}/{len(exps)}] {e.id}: done in {time.perf_counter() - t0:.0f} s; "
-                  f"{v.count('holds')} hold, {v.count('fails')} fail, {v.count('inconclusive')} inconclusive", file=sys.stderr)
-        except Exception as err:  # one broken experiment (or missing data set) must not stop the atlas
-            failures += 1
-            print(f"[{i}/{len(exps)}] {e.id}: {type(err).__name__}: {err}", file=sys.stderr)
+        else:
+            todo.append((i, len(exps), e.id, scale, args.seed, str(folder), t_all))
+    workers = max(1, min(args.workers, len(todo)))
+    if workers > 1:  # experiments use one intra-op thread each: one per core
+        from genlab.parallel import parallel_map
+        ok = parallel_map(_reproduce_one, todo, workers=workers, threads=1, progress=False)
+    else:
+        ok = [_reproduce_one(t) for t in todo]
+    failures = ok.count(False)
+    t_all = time.time() - t_all
     md, html = write_atlas(dirs, out, title=f"genlab atlas ({scale})")
-    print(f"atlas: {html} and {md} ({time.perf_counter() - t_all:.0f} s)")
+    print(f"atlas: {html} and {md} ({t_all:.0f} s)")
     return 1 if failures else 0
+
+
+def _reproduce_one(task) -> bool:
+    """One experiment of ``reproduce`` (in-process or in a worker); False if it broke."""
+    from genlab.experiments import get
+    from genlab.runner import execute
+    i, n, exp_id, scale, seed, folder, t_start = task
+    e = get(exp_id)
+    print(f"[{i}/{n}] {e.id} ({scale}, expected {e.times.get(scale, '?')}; "
+          f"{time.time() - t_start:.0f} s elapsed so far) ...", file=sys.stderr, flush=True)
+    t0 = time.perf_counter()
+    try:
+        run = execute(e, e.config_for(scale, seed), Path(folder), scale=scale)
+    except Exception as err:  # one broken experiment (or missing data set) must not stop the atlas
+        print(f"[{i}/{n}] {e.id}: {type(err).__name__}: {err}", file=sys.stderr, flush=True)
+        return False
+    v = [c["verdict"] for c in run.claims]
+    print(f"[{i}/{n}] {e.id}: done in {time.perf_counter() - t0:.0f} s; {v.count('holds')} hold, "
+          f"{v.count('fails')} fail, {v.count('inconclusive')} inconclusive", file=sys.stderr, flush=True)
+    return True
 
 
 def cmd_report(args) -> int:
