@@ -4,7 +4,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from genlab.experiments.base import get
 from genlab.experiments.saddles import METHODS, escape_step

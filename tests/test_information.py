@@ -3,7 +3,6 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
 from genlab.errors import GenlabError
 from genlab.probes.information import KDEMI, BinningMI, discrete_mi

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from genlab.callbacks import Callback, EarlyStopping, Every, History, State  # noqa: F401  (re-exported)
+from genlab.callbacks import Callback, EarlyStopping, Every, History, State  # noqa: F401  (Every re-exported)
 from genlab.errors import DivergedError
 
 Objective = Callable[[torch.nn.Module, Any], "torch.Tensor | tuple[torch.Tensor, dict]"]
@@ -269,3 +269,7 @@ def _finish(model, callbacks):
     for cb in callbacks:
         if isinstance(cb, EarlyStopping) and cb.restore_best and cb.best_state is not None:
             model.load_state_dict(cb.best_state)
+
+
+__all__ = ["train", "supervised", "MiniBatches", "TrainResult", "make_optimizer", "num_threads", "tune_allocator",
+           "Callback", "Every", "EarlyStopping", "History", "State"]

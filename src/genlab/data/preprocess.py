@@ -55,3 +55,16 @@ def prepare(ds: Dataset, crop: int | None = None) -> tuple[np.ndarray, np.ndarra
             x = x.astype(np.float32) / 255.0
         out.append(to_nchw(per_image_whitening(x)).astype(np.float32))
     return out[0], out[1]
+
+
+def area_downsample(images: np.ndarray, side: int, dtype=None):
+    """(N, H, W) uint8 -> (N, side*side) tensor on [0, 1], each pixel the mean over its area.
+
+    For side dividing H this is average pooling (28 -> 4 pools 7x7 blocks); for other
+    sides (28 -> 10) area interpolation. ``dtype`` defaults to float32.
+    """
+    import torch
+    import torch.nn.functional as F
+    x = torch.tensor(np.asarray(images)[:, None], dtype=dtype or torch.float32) / 255.0  # a copy: IDX arrays are read-only
+    return F.interpolate(x, size=(side, side), mode="area").flatten(1)
+

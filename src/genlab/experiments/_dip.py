@@ -106,7 +106,7 @@ def curve_and_snapshots(run, prefixes: list[str], labels: list[str], name: str, 
     for row, (p, lab) in zip(axes, zip(prefixes, labels)):
         st, pa, pr = a[f"{p}_steps"], a[f"{p}_psnr_avg"], a[f"{p}_psnr_raw"]
         row[0].plot(st, pr, color="0.6", lw=1, label="raw output")
-        row[0].plot(st, pa, "C0", lw=1.5, label=f"averaged (EMA)")
+        row[0].plot(st, pa, "C0", lw=1.5, label="averaged (EMA)")
         obs, clean = a[f"{p}_observed"], a[f"{p}_clean"]
         if obs.shape == clean.shape:
             row[0].axhline(psnr(obs, clean), color="C3", ls="--", lw=1, label=observed_label)

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from genlab.data.preprocess import area_downsample
 from genlab.data.vision import load_dataset
 from genlab.probes.hessian import Hessian
 
@@ -19,8 +20,7 @@ def downsampled_mnist(n: int, pool: int = 7, seed: int = 0, dtype=torch.float64)
     each input standardized; targets one-hot centred (for the squared loss). Returns (x, y_onehot, labels)."""
     d = load_dataset("mnist")
     idx = np.random.default_rng(seed).permutation(len(d.x_train))[:n]
-    x = torch.tensor(d.x_train[idx], dtype=dtype) / 255.0
-    x = nn.functional.avg_pool2d(x[:, None], pool).reshape(n, -1)
+    x = area_downsample(d.x_train[idx], 28 // pool, dtype)
     x = (x - x.mean(0)) / (x.std(0) + 1e-6)
     labels = torch.tensor(d.y_train[idx])
     y = nn.functional.one_hot(labels, 10).to(dtype) - 0.1

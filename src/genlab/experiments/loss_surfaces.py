@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from genlab.config import Config, check
+from genlab.data.preprocess import area_downsample
 from genlab.data.vision import load_dataset
 from genlab.ensemble import StackedMLP
 from genlab.experiments.base import Claim, Experiment, register, verdict
@@ -70,12 +71,6 @@ class SpreadConfig(Config):
         check(self.grid >= 3 and self.span > 0 and self.n_landscape >= 1, "grid >= 3, span > 0, n_landscape >= 1")
 
 
-def downsample(images: np.ndarray, side: int) -> torch.Tensor:
-    """(N, 28, 28) uint8 -> (N, side*side) float, each pixel the average over its area."""
-    x = torch.as_tensor(images[:, None].astype(np.float32) / 255.0)
-    return F.interpolate(x, size=(side, side), mode="area").flatten(1)
-
-
 def stacked_ce(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Per-model mean cross-entropy: out (M, N, C), y (N,) -> (M,)."""
     M, N, C = out.shape
@@ -84,7 +79,7 @@ def stacked_ce(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 def _data(cfg: SpreadConfig):
     ds = load_dataset("mnist", cfg.data_dir or None)
-    xtr, xte = downsample(ds.x_train[:cfg.n_train], cfg.side), downsample(ds.x_test[:cfg.n_test], cfg.side)
+    xtr, xte = area_downsample(ds.x_train[:cfg.n_train], cfg.side), area_downsample(ds.x_test[:cfg.n_test], cfg.side)
     mu, sd = xtr.mean(), xtr.std()
     return ((xtr - mu) / sd, torch.as_tensor(ds.y_train[:cfg.n_train]),
             (xte - mu) / sd, torch.as_tensor(ds.y_test[:cfg.n_test]))

@@ -90,7 +90,7 @@ def _run_index(cfg: SaddleIndexConfig, run):
         res = train(model, supervised(squared_loss, x, y), steps=cfg.steps, optimizer="gd", lr=cfg.lr,
                     callbacks=[Every(every, lambda m, s: flat_params(m), "theta")], run=run, phase=f"traj{t}",
                     threads=cfg.threads, desc=f"trajectory {t}")
-        thetas, losses = res.history.values("theta"), res.history.values("loss")[::every]
+        thetas = res.history.values("theta")
         # Start the root search from the first point and from log-spaced points after step
         # ``first_pick``: from a small init, GD passes saddle after saddle (plateau after plateau).
         picks = np.unique(np.r_[0, np.round(np.logspace(np.log10(cfg.first_pick), np.log10(len(thetas) - 1),
