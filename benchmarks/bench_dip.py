@@ -10,6 +10,14 @@ configuration's peak.
     python benchmarks/bench_dip.py --size 512 --iters 10            # s/iter and memory only
     python benchmarks/bench_dip.py --size 256 --iters 10 --variants  # allocator / channels_last / bf16 levers
     python benchmarks/bench_dip.py --size 128 --steps 2000            # whole curves (long)
+
+The paper configuration's whole curve at 512x512 takes hours on 2 CPU cores;
+on a GPU it takes minutes, and it can be computed once and reused:
+
+    python benchmarks/bench_dip.py --size 512 --steps 3000 --configs paper \
+        --device cuda --save-curve paper512.json                      # on a GPU machine
+    python benchmarks/bench_dip.py --size 512 --steps 2000 --configs restore \
+        --reference paper512.json                                      # here, on the CPU
 """
 from __future__ import annotations
 
@@ -37,7 +45,7 @@ def _restore_default() -> dict:
     """What `genlab restore` runs by default on this machine for a large image."""
     from genlab.restore import DEFAULT_NET, use_bf16
     bf16 = use_bf16("auto", 512 * 512)
-    return {"net": DEFAULT_NET, "tune": True, "bf16": bf16, "channels_last": bf16}
+    return {"net": DEFAULT_NET, "tune": True, "bf16": bf16, "channels_last": bf16, "reg_noise": "default"}
 
 
 CONFIGS["restore"] = _restore_default()
@@ -54,7 +62,7 @@ def worker(cfg: dict) -> dict:
     from genlab.data.degradations import GaussianNoise
     from genlab.dipfit import fit
     from genlab.experiments._dip import square_image
-    from genlab.restore import NETS
+    from genlab.restore import NETS, reg_noise_for
     from genlab.train import Callback
 
     class Clock(Callback):
@@ -72,8 +80,12 @@ def worker(cfg: dict) -> dict:
     y = ph.corrupt(clean, np.random.default_rng(0))
     clock = Clock()
     steps = cfg["steps"] or cfg["iters"] + 2
+    # the paper's input jitter (1/30) unless the config is restore's, which uses its net's default
+    rn = reg_noise_for(cfg["net"]) if cfg.get("reg_noise") == "default" else 1 / 30
+    device = cfg.get("device", "cpu")
     r = fit(y, ph, net=spec, steps=steps, clean=clean if cfg["steps"] else None, threads=cfg["threads"],
-            bf16=cfg["bf16"], channels_last=cfg["channels_last"], callbacks=[clock], record_every=10)
+            bf16=cfg["bf16"], channels_last=cfg["channels_last"] and device == "cpu", callbacks=[clock],
+            record_every=10, reg_noise_std=rn, device=device)
     dt = np.diff(clock.t)
     out = {"s_per_iter": float(np.median(dt[2:])) if len(dt) > 2 else float(dt.mean()), "steps": int(len(dt))}
     if cfg["steps"]:
@@ -85,7 +97,10 @@ def worker(cfg: dict) -> dict:
 
 
 def run_config(name: str, a) -> dict:
-    cfg = {**CONFIGS[name], "size": a.size, "iters": a.iters, "steps": a.steps, "threads": a.threads}
+    cfg = {**CONFIGS[name], "size": a.size, "iters": a.iters, "steps": a.steps, "threads": a.threads,
+           "device": a.device}
+    if a.device != "cpu":
+        cfg["bf16"] = False  # a reference curve on a GPU: the paper's fp32
     p = subprocess.Popen([sys.executable, __file__, "--worker", json.dumps(cfg)], stdout=subprocess.PIPE, text=True,
                          env={**os.environ, "TQDM_DISABLE": "1"})
     out = p.stdout.read()
@@ -93,7 +108,7 @@ def run_config(name: str, a) -> dict:
     if status != 0:
         raise SystemExit(f"{name} failed (status {status})")
     res = json.loads(out.strip().splitlines()[-1])
-    res.update(name=name, peak_rss_gb=ru.ru_maxrss * 1024 / 1e9, size=a.size, threads=a.threads)
+    res.update(name=name, peak_rss_gb=ru.ru_maxrss * 1024 / 1e9, size=a.size, threads=a.threads, device=a.device)
     return res
 
 
@@ -112,6 +127,9 @@ def main():
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--variants", action="store_true", help="also the allocator / channels_last / bf16 variants")
     ap.add_argument("--configs", nargs="+", default=None, choices=list(CONFIGS))
+    ap.add_argument("--device", default="cpu", help="cuda: run the configs on a GPU in fp32 (reference curves)")
+    ap.add_argument("--save-curve", help="write the first config's result (with its curve) to this JSON file")
+    ap.add_argument("--reference", help="a JSON file from --save-curve: the curve whose peak the others are timed to")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.worker:
@@ -119,6 +137,15 @@ def main():
         return
     names = a.configs or (list(CONFIGS) if a.variants else ["paper", "restore"])
     rows = [run_config(n, a) for n in names]
+    if a.save_curve:
+        with open(a.save_curve, "w") as f:
+            json.dump(rows[0], f)
+    if a.reference:
+        with open(a.reference) as f:
+            ref = json.load(f)
+        if ref.get("size") != a.size:
+            raise SystemExit(f"{a.reference} is a {ref.get('size')} px curve; run with --size {ref.get('size')}")
+        rows.insert(0, {**ref, "name": f"{ref['name']} ({a.reference})"})
     base = rows[0]
     peak = max(base["curve_psnr"]) if base.get("curve_psnr") else None
     print(f"DIP denoising, astronaut {a.size}x{a.size} RGB, sigma 25/255, {a.threads} threads")

@@ -1,6 +1,8 @@
 """`genlab restore`: restores, keeps the input's exact size and alpha, and fails cleanly on bad input."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -93,6 +95,7 @@ def test_bad_inputs_give_one_line_exit_2_and_no_file(tmp_path, capsys, monkeypat
     _bad(tmp_path, capsys, [f"{p}/img.png", "-o", "OUT", "--task", "inpaint"], "needs --mask")
     _bad(tmp_path, capsys, [f"{p}/img.png", "-o", f"{p}/no/such/folder/x.png"], "does not exist")
     _bad(tmp_path, capsys, [f"{p}/img.png", "-o", f"{p}/out.txt"], "must end in")
+    _bad(tmp_path, capsys, [f"{p}/img.png", "-o", "OUT", "--reg-noise", "-0.1"], "--reg-noise")
     monkeypatch.setattr("genlab.restore.available_memory", lambda: 100_000_000)
     _bad(tmp_path, capsys, [f"{p}/img.png", "-o", "OUT"], "fits")
 
@@ -111,6 +114,24 @@ def test_precision_auto_uses_bf16_only_for_large_images_on_capable_cpus(monkeypa
     assert not restore.use_bf16("fp32", 512 * 512) and restore.use_bf16("bf16", 8 * 8)
     monkeypatch.setattr(restore, "cpu_has_bf16", lambda: False)
     assert not restore.use_bf16("auto", 512 * 512)
+
+
+def test_default_threads_follow_the_idle_cores(monkeypatch):
+    from genlab import restore
+    monkeypatch.setattr(restore.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(restore, "idle_cores", lambda: 1.9)
+    assert restore.default_threads(512 * 512) == 2 and restore.default_threads(64 * 64) == 1
+    monkeypatch.setattr(restore, "idle_cores", lambda: 0.8)  # another job holds a core
+    assert restore.default_threads(512 * 512) == 1
+    monkeypatch.setattr(restore, "idle_cores", lambda: None)  # no /proc/stat: the load average decides
+    monkeypatch.setattr(restore.os, "getloadavg", lambda: (0.1, 0, 0))
+    assert restore.default_threads(512 * 512) == 2
+
+
+def test_idle_cores_reads_proc_stat():
+    from genlab.restore import idle_cores
+    free = idle_cores(0.05)
+    assert free is None or 0 <= free <= (os.cpu_count() or 1) + 1e-9
 
 
 def test_tiny_image_with_the_default_network(tmp_path):

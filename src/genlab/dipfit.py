@@ -51,7 +51,7 @@ class DIPObjective:
 
     def __call__(self, model, batch):
         z = self.z + self.reg_noise_std * torch.randn_like(self.z) if self.reg_noise_std > 0 else self.z
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+        with torch.autocast(self.z.device.type, dtype=torch.bfloat16, enabled=self.bf16):
             x = model(z.contiguous(memory_format=self.fmt))
         x = x.float().contiguous()
         r = self.physics.forward(x) - self.y
@@ -158,14 +158,16 @@ def fit(y: np.ndarray, physics: Physics, *, net: NetSpec = NetSpec(), out_shape:
         input_scale: float = 0.1, clean: np.ndarray | None = None, weight: np.ndarray | None = None, rule=None,
         record_every: int = 10, snapshot_steps=(), seed: int = 0, threads: int | None = None,
         time_budget: float | None = None, progress: bool = False, bf16: bool = False, channels_last: bool = False,
-        callbacks=(), run=None, phase: str = "dip") -> FitResult:
+        callbacks=(), run=None, phase: str = "dip", device: str = "cpu") -> FitResult:
     """Fit a DIP generator to the observation ``y`` (H, W[, C]) under ``physics``.
 
     out_shape: the (H, W) of the image to restore (defaults to y's; SR passes the
     high-resolution size). weight: (h, w) loss weights in measurement space
     (defaults to ``physics.mask``). The network and z are drawn from ``seed``;
     the per-step noise from torch's global RNG (seeded here too). callbacks: more
-    :class:`~genlab.train.Callback` s for ``train`` (after the monitor).
+    :class:`~genlab.train.Callback` s for ``train`` (after the monitor). device:
+    where to fit ("cpu", or "cuda" for reference curves on a GPU; bf16 then
+    autocasts on that device).
     """
     torch.manual_seed(seed)
     yt = to_tensor(y)
@@ -177,10 +179,18 @@ def fit(y: np.ndarray, physics: Physics, *, net: NetSpec = NetSpec(), out_shape:
     wt = None if weight is None else torch.as_tensor(np.asarray(weight, np.float32))[None, None]
     if rule is not None:
         wt = rule.prepare(yt, physics, wt)
+    dev = torch.device(device)
+    if dev.type != "cpu":  # everything the step touches moves with the model
+        model, z, yt = model.to(dev), z.to(dev), yt.to(dev)
+        wt = None if wt is None else wt.to(dev)
+        if rule is not None:
+            rule.__dict__.update({k: v.to(dev) for k, v in vars(rule).items() if isinstance(v, torch.Tensor)})
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     obj = DIPObjective(z, yt, physics, reg_noise_std, wt, bf16=bf16, channels_last=channels_last)
     mon = DIPMonitor(exp_weight, clean, record_every, snapshot_steps, rule, time_budget, progress, steps)
+    if mon.clean is not None:
+        mon.clean = mon.clean.to(dev)
     try:
         res = train(model, obj, steps=steps, lr=lr, callbacks=[mon, *callbacks], run=run, phase=phase, threads=threads,
                     progress=False)

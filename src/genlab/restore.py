@@ -31,14 +31,22 @@ NETS = {
     "paper": NetSpec(),
     # the same hourglass with 48 channels (about 6x faster per iteration than paper)
     "fast": NetSpec(channels=48, depth=5, skip=4, in_channels=16),
-    # restore's default: 32 channels (12x faster than paper in fp32, 22x with bf16, at 512x512),
-    # which matched the paper net's peak within 0.3 dB where compared: benchmarks/RESULTS.md
+    # 32 channels (12x faster than paper in fp32, 22x with bf16, at 512x512)
     "lite": NetSpec(channels=32, depth=5, skip=4, in_channels=8),
+    # restore's default: lite with 16 skip channels and nearest upsampling, fitted with half the
+    # paper's input jitter; about 2x fewer iterations to its peak than lite (benchmarks/RESULTS.md)
+    "swift": NetSpec(channels=32, depth=5, skip=16, in_channels=8, upsample="nearest"),
     "decoder": NetSpec("decoder", depth=5, channels=64),
     # thumbnails and tests: 3 scales of 16 channels
     "small": NetSpec(channels=16, depth=3, skip=4, in_channels=8),
 }
-DEFAULT_NET, DEFAULT_STOP = "lite", "heldout"
+DEFAULT_NET, DEFAULT_STOP = "swift", "heldout"
+# std of the Gaussian jitter added to the code z at each step (the paper's reg_noise_std is 1/30)
+REG_NOISE = {"swift": 1 / 60}
+
+
+def reg_noise_for(net: str) -> float:
+    return REG_NOISE.get(net, 1 / 30)
 TASK_ITERS = {"denoise": 3000, "jpeg": 2400, "inpaint": 5000, "sr": 2000}
 
 
@@ -56,6 +64,8 @@ def add_arguments(p) -> None:
                    help=f"automatic stopping rule (default {DEFAULT_STOP}); none: run all iterations")
     p.add_argument("--patience", type=int, default=None, help="iterations without improvement before stopping")
     p.add_argument("--net", choices=list(NETS), default=DEFAULT_NET, help=f"generator (default {DEFAULT_NET})")
+    p.add_argument("--reg-noise", type=float, default=None, metavar="STD",
+                   help="input jitter per step (default: 1/60 for swift, the paper's 1/30 for the others)")
     p.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
                    help="bf16 autocast, or auto: bf16 on CPUs with AVX512-BF16/AMX for images of 128x128 and more")
     p.add_argument("--threads", type=int, default=None, help="intra-op threads (default: all cores)")
@@ -79,21 +89,42 @@ def use_bf16(precision: str, pixels: int) -> bool:
     return pixels >= 128 * 128 and cpu_has_bf16()
 
 
-def default_threads(pixels: int) -> int:
-    """Idle cores, and 1 for small images.
+def idle_cores(window: float = 0.25) -> float | None:
+    """Cores idle right now: the idle share of ``/proc/stat`` over ``window`` seconds (None where unreadable)."""
+    def sample():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        return v[3] + (v[4] if len(v) > 4 else 0), sum(v)
+    try:
+        i0, t0 = sample()
+        time.sleep(window)
+        i1, t1 = sample()
+    except (OSError, ValueError, IndexError):
+        return None
+    return (os.cpu_count() or 1) * (i1 - i0) / max(1, t1 - t0)
 
-    Measured on a 2-core machine shared with other jobs: two OpenMP threads
-    competing for busy cores ran 20x slower per step than one, and below about
-    128x128 one thread is faster anyway.
+
+def default_threads(pixels: int) -> int:
+    """The cores idle now, and 1 for small images.
+
+    Measured on a 2-core machine: with both cores idle, 2 threads ran the
+    512x512 default 1.3x faster than 1; shared with other jobs, two OpenMP
+    threads competing for busy cores ran 20x slower per step than one, and
+    below about 128x128 one thread is faster anyway. The load average lags by
+    a minute (a job that just ended still counts), so the idle share of
+    ``/proc/stat`` over a quarter second decides, and the load average only
+    where that cannot be read.
     """
     n = os.cpu_count() or 1
     if pixels < 128 * 128:
         return 1
-    try:
-        busy = os.getloadavg()[0]
-    except OSError:
-        busy = 0.0
-    return max(1, min(n, int(n - busy + 0.5)))
+    free = idle_cores()
+    if free is None:
+        try:
+            free = n - os.getloadavg()[0]
+        except OSError:
+            free = float(n)
+    return max(1, min(n, int(free + 0.5)))
 
 
 # ---- memory estimate ------------------------------------------------------------------------------
@@ -208,6 +239,8 @@ def main(args) -> int:
         raise GenlabError(f"--max-iters {args.max_iters}: give at least 1")
     if args.time_budget is not None and args.time_budget <= 0:
         raise GenlabError(f"--time-budget {args.time_budget}: give a positive number of seconds")
+    if args.reg_noise is not None and not 0 <= args.reg_noise < 1:
+        raise GenlabError(f"--reg-noise {args.reg_noise}: give a std in [0, 1), e.g. 0.033 (the paper's 1/30)")
     if args.task == "sr" and args.factor < 2:
         raise GenlabError(f"--factor {args.factor}: super-resolution needs a factor >= 2")
     _check_output(args.output)
@@ -255,6 +288,7 @@ def main(args) -> int:
     budget = None if args.time_budget is None else max(0.1, args.time_budget - (time.perf_counter() - t_start) - 1.0)
     r = fit(y, physics, net=spec, out_shape=(y.shape[0] * f, y.shape[1] * f), steps=iters, weight=weight, rule=rule,
             snapshot_steps=snaps, seed=args.seed, threads=threads, time_budget=budget,
+            reg_noise_std=reg_noise_for(args.net) if args.reg_noise is None else args.reg_noise,
             progress=not args.quiet and sys.stderr.isatty(), bf16=use_bf16(args.precision, Hp * Wp),
             channels_last=use_bf16(args.precision, Hp * Wp))
     out = r.x[:H0 * f, :W0 * f]

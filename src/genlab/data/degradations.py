@@ -86,6 +86,8 @@ class Inpainting(Physics):
         self._m = torch.from_numpy(self.mask)[None, None]
 
     def forward(self, x):
+        if self._m.device != x.device:
+            self._m = self._m.to(x.device)
         return x * self._m
 
     def corrupt(self, img, rng):
