@@ -62,7 +62,7 @@ def worker(cfg: dict) -> dict:
     from genlab.data.degradations import GaussianNoise
     from genlab.dipfit import fit
     from genlab.experiments._dip import square_image
-    from genlab.restore import NETS, reg_noise_for
+    from genlab.restore import NETS, PAPER_SETTINGS, fit_settings
     from genlab.train import Callback
 
     class Clock(Callback):
@@ -80,12 +80,12 @@ def worker(cfg: dict) -> dict:
     y = ph.corrupt(clean, np.random.default_rng(0))
     clock = Clock()
     steps = cfg["steps"] or cfg["iters"] + 2
-    # the paper's input jitter (1/30) unless the config is restore's, which uses its net's default
-    rn = reg_noise_for(cfg["net"]) if cfg.get("reg_noise") == "default" else 1 / 30
+    # the paper's lr and input jitter unless the config is restore's, which uses its net's settings
+    settings = fit_settings(cfg["net"]) if cfg.get("reg_noise") == "default" else PAPER_SETTINGS
     device = cfg.get("device", "cpu")
     r = fit(y, ph, net=spec, steps=steps, clean=clean if cfg["steps"] else None, threads=cfg["threads"],
             bf16=cfg["bf16"], channels_last=cfg["channels_last"] and device == "cpu", callbacks=[clock],
-            record_every=10, reg_noise_std=rn, device=device)
+            record_every=10, device=device, **settings)
     dt = np.diff(clock.t)
     out = {"s_per_iter": float(np.median(dt[2:])) if len(dt) > 2 else float(dt.mean()), "steps": int(len(dt))}
     if cfg["steps"]:
