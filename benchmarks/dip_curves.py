@@ -1,0 +1,68 @@
+"""One DIP denoising curve for a network and fit settings: the lever table in benchmarks/RESULTS.md.
+
+    python benchmarks/dip_curves.py size=256 steps=2000 channels=32 skip=16 upsample=nearest lr=0.005 rn=0.01667
+    python benchmarks/dip_curves.py size=256 steps=2600 channels=128 in_channels=32 skip=4 threads=1   # the paper net
+
+Astronaut (resized to ``size``), sigma 25/255, seed 0, all pixels in the loss,
+bf16 autocast + channels-last unless ``bf16=0``. Keys: size, steps, lr, rn
+(input jitter), ew (EMA weight), bf16, threads, image, and any NetSpec field
+(channels, depth, skip, in_channels, upsample). Prints one JSON line: s/iter,
+the peak of the averaged output and its step, the first step within 0.3 dB of
+it, and the PSNR at 100 / 250 / 500 / 1000 / 1500 / 2000 / 2500 / 3000.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+from genlab.train import Callback, tune_allocator
+
+
+def main(argv: list[str]) -> dict:
+    tune_allocator(large_buffers=True)  # before the first large allocation
+    import numpy as np
+
+    from genlab.data.degradations import GaussianNoise
+    from genlab.dipfit import fit
+    from genlab.experiments._dip import square_image
+    from genlab.models.dip import NetSpec
+
+    bad = [a for a in argv if "=" not in a]
+    if bad:
+        raise SystemExit(f"arguments are key=value pairs; got {bad[0]!r}")
+    kw = dict(a.split("=", 1) for a in argv)
+    size, steps = int(kw.pop("size", 256)), int(kw.pop("steps", 2000))
+    lr, rn, ew = float(kw.pop("lr", 0.01)), float(kw.pop("rn", 1 / 30)), float(kw.pop("ew", 0.99))
+    bf16, threads, image = kw.pop("bf16", "1") == "1", int(kw.pop("threads", 2)), kw.pop("image", "astronaut")
+    spec = NetSpec(**{k: int(v) if v.isdigit() else v for k, v in kw.items()})
+    clean = square_image(image, size, spec.multiple)
+    ph = GaussianNoise(25 / 255)
+    y = ph.corrupt(clean, np.random.default_rng(0))
+
+    class Clock(Callback):
+        at_start = False
+
+        def __init__(self):
+            self.t0, self.t = time.perf_counter(), {}
+
+        def __call__(self, state):
+            self.t[state.step] = time.perf_counter() - self.t0
+
+    clock = Clock()
+    r = fit(y, ph, net=spec, steps=steps, lr=lr, reg_noise_std=rn, exp_weight=ew, clean=clean, threads=threads,
+            bf16=bf16, channels_last=bf16, callbacks=[clock], record_every=25)
+    st, pa = r.history.steps("psnr_avg"), r.history.values("psnr_avg")
+    i = int(np.argmax(pa))
+    band = next(int(s) for s, p in zip(st, pa) if p >= pa[i] - 0.3)
+    last = max(clock.t)
+    row = {"size": size, "net": str(spec), "lr": lr, "rn": rn, "ew": ew, "bf16": bf16, "threads": threads,
+           "s_per_iter": round(clock.t[last] / last, 3), "peak": round(float(pa[i]), 2), "peak_step": int(st[i]),
+           "band_step": band, "last": round(float(pa[-1]), 2),
+           "at": {int(s): round(float(p), 2) for s, p in zip(st, pa) if s in (100, 250, 500, 1000, 1500, 2000, 2500, 3000)}}
+    print(json.dumps(row))
+    return row
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
