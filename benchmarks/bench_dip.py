@@ -45,7 +45,7 @@ def _restore_default() -> dict:
     """What `genlab restore` runs by default on this machine for a large image."""
     from genlab.restore import DEFAULT_NET, use_bf16
     bf16 = use_bf16("auto", 512 * 512)
-    return {"net": DEFAULT_NET, "tune": True, "bf16": bf16, "channels_last": bf16, "reg_noise": "default"}
+    return {"net": DEFAULT_NET, "tune": True, "bf16": bf16, "channels_last": bf16, "settings": "restore"}
 
 
 CONFIGS["restore"] = _restore_default()
@@ -81,7 +81,7 @@ def worker(cfg: dict) -> dict:
     clock = Clock()
     steps = cfg["steps"] or cfg["iters"] + 2
     # the paper's lr and input jitter unless the config is restore's, which uses its net's settings
-    settings = fit_settings(cfg["net"]) if cfg.get("reg_noise") == "default" else PAPER_SETTINGS
+    settings = fit_settings(cfg["net"]) if cfg.get("settings") == "restore" else PAPER_SETTINGS
     device = cfg.get("device", "cpu")
     r = fit(y, ph, net=spec, steps=steps, clean=clean if cfg["steps"] else None, threads=cfg["threads"],
             bf16=cfg["bf16"], channels_last=cfg["channels_last"] and device == "cpu", callbacks=[clock],
@@ -136,15 +136,24 @@ def main():
         print(json.dumps(worker(json.loads(a.worker))))
         return
     names = a.configs or (list(CONFIGS) if a.variants else ["paper", "restore"])
-    rows = [run_config(n, a) for n in names]
-    if a.save_curve:
-        with open(a.save_curve, "w") as f:
-            json.dump(rows[0], f)
-    if a.reference:
-        with open(a.reference) as f:
-            ref = json.load(f)
+    ref = None
+    if a.reference:  # checked before any config runs
+        try:
+            with open(a.reference) as f:
+                ref = json.load(f)
+            ref["curve_psnr"], ref["size"]
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise SystemExit(f"--reference {a.reference}: not a curve from --save-curve ({e}); "
+                             "make one with --steps N --save-curve FILE") from None
         if ref.get("size") != a.size:
             raise SystemExit(f"{a.reference} is a {ref.get('size')} px curve; run with --size {ref.get('size')}")
+    rows = [run_config(n, a) for n in names]
+    if a.save_curve:
+        from pathlib import Path
+
+        from genlab.runs import atomic_write_json
+        atomic_write_json(Path(a.save_curve), rows[0])  # a killed run leaves no half-written curve
+    if ref is not None:
         rows.insert(0, {**ref, "name": f"{ref['name']} ({a.reference})"})
     base = rows[0]
     peak = max(base["curve_psnr"]) if base.get("curve_psnr") else None
