@@ -97,6 +97,7 @@ def test_bad_inputs_give_one_line_exit_2_and_no_file(tmp_path, capsys, monkeypat
     _bad(tmp_path, capsys, [f"{p}/img.png", "-o", f"{p}/out.txt"], "must end in")
     _bad(tmp_path, capsys, [f"{p}/img.png", "-o", "OUT", "--reg-noise", "-0.1"], "--reg-noise")
     _bad(tmp_path, capsys, [f"{p}/img.png", "-o", "OUT", "--lr", "0"], "--lr")
+    _bad(tmp_path, capsys, [f"{p}/img.png", "-o", "OUT", "--ensemble", "0"], "--ensemble")
     monkeypatch.setattr("genlab.restore.available_memory", lambda: 100_000_000)
     _bad(tmp_path, capsys, [f"{p}/img.png", "-o", "OUT"], "fits")
 

@@ -36,7 +36,8 @@ def to_image(t: torch.Tensor) -> np.ndarray:
 
 
 class DIPObjective:
-    """Objective closure for ``train``: masked MSE between ``A f(z + noise)`` and y; extras carry the output.
+    """Objective closure for ``train``: masked MSE between ``A f(z + noise)`` and y; extras carry the output
+    (the mean over the members of a :class:`~genlab.models.dip.Members` generator).
 
     weight: (1, 1, h, w) 0/1 weights in measurement space (known, not held out).
     """
@@ -54,9 +55,10 @@ class DIPObjective:
         with torch.autocast(self.z.device.type, dtype=torch.bfloat16, enabled=self.bf16):
             x = model(z.contiguous(memory_format=self.fmt))
         x = x.float().contiguous()
-        r = self.physics.forward(x) - self.y
-        loss = r.square().mean() if self.weight is None else (r.square() * self.weight).sum() / self.denom
-        return loss, {"x": x.detach()}
+        r = self.physics.forward(x) - self.y  # members (batch K) broadcast against y: the mean of their losses
+        loss = r.square().mean() if self.weight is None else (r.square() * self.weight).sum() / (self.denom * len(x))
+        x = x.detach()
+        return loss, {"x": x if len(x) == 1 else x.mean(0, keepdim=True)}
 
 
 class DIPMonitor(Callback):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import os
+from dataclasses import replace
 import sys
 import time
 from pathlib import Path
@@ -74,6 +75,9 @@ def add_arguments(p) -> None:
     p.add_argument("--patience", type=int, default=None, help="iterations without improvement before stopping")
     p.add_argument("--net", choices=list(NETS), default=None,
                    help="generator (default: swift for denoise, lite for the other tasks)")
+    p.add_argument("--ensemble", type=int, default=1, metavar="K",
+                   help="fit K independently initialized networks and average them: higher PSNR for K times "
+                        "the time per iteration and K times the memory (default 1)")
     p.add_argument("--reg-noise", type=float, default=None, metavar="STD",
                    help="input jitter per step (default: 1/60 for swift, the paper's 1/30 for the others)")
     p.add_argument("--lr", type=float, default=None,
@@ -173,7 +177,7 @@ def estimate_bytes(spec: NetSpec, channels: int, h: int, w: int) -> int:
     return int(activation_floats(spec, channels) * h * w * 4 * 2.2 + 4.5e8)
 
 
-def _check_memory(spec, channels, h, w, name):
+def _check_memory(spec, channels, h, w, name, hint=""):
     need, have = estimate_bytes(spec, channels, h, w), available_memory()
     if need > 0.85 * have:
         per_px = (need - 4.5e8) / (h * w)
@@ -181,7 +185,7 @@ def _check_memory(spec, channels, h, w, name):
         fits = f"at most about {side}x{side} fits: crop or downscale it" if side >= 16 else \
             "no image fits with this network: free memory or try --net small"
         raise GenlabError(f"a {w}x{h} image needs about {need / 1e9:.1f} GB with the '{name}' network but "
-                          f"{have / 1e9:.1f} GB is available; {fits}")
+                          f"{have / 1e9:.1f} GB is available; {fits}{hint}")
 
 
 # ---- input / output -------------------------------------------------------------------------------
@@ -255,20 +259,23 @@ def main(args) -> int:
         raise GenlabError(f"--reg-noise {args.reg_noise}: give a std in [0, 1), e.g. 0.033 (the paper's 1/30)")
     if args.lr is not None and not 0 < args.lr < 1:
         raise GenlabError(f"--lr {args.lr}: give a learning rate in (0, 1), e.g. 0.01 (the paper's)")
+    if not 1 <= args.ensemble <= 16:
+        raise GenlabError(f"--ensemble {args.ensemble}: give a number of networks from 1 to 16, e.g. 2")
     if args.task == "sr" and args.factor < 2:
         raise GenlabError(f"--factor {args.factor}: super-resolution needs a factor >= 2")
     _check_output(args.output)
     if args.snapshots is not None:
         _check_output(args.snapshots, "snapshots", suffixes=())
     net = args.net or DEFAULT_NETS[args.task]
-    spec = NETS[net]
+    spec = replace(NETS[net], members=args.ensemble)
     W0, H0 = _open_size(args.input, "input")
     f = args.factor if args.task == "sr" else 1
     m_in = spec.multiple if f == 1 else spec.multiple // math.gcd(spec.multiple, f)
     # BatchNorm at the coarsest scale needs more than one value: at least 2 x multiple per side.
     min_in = -(-(-(-2 * spec.multiple // f)) // m_in) * m_in
     Hp, Wp = max(-(-H0 // m_in) * m_in, min_in) * f, max(-(-W0 // m_in) * m_in, min_in) * f
-    _check_memory(spec, 3, Hp, Wp, net)
+    _check_memory(spec, 3, Hp, Wp, net if args.ensemble == 1 else f"{net} x {args.ensemble}",
+                  "" if args.ensemble == 1 else ", or lower --ensemble")
 
     img, alpha = split_alpha(_load(args.input, "input"))
     if alpha is not None and args.output.suffix.lower() in (".jpg", ".jpeg"):

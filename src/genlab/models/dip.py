@@ -12,7 +12,7 @@ pads to that and crops back.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 import torch
@@ -129,9 +129,37 @@ class DeepDecoder(nn.Module):
         return torch.sigmoid(self.net(z))
 
 
+class Members(nn.Module):
+    """K independently initialized generators; input (K, C, H, W), member k fits z[k], output (K, C_out, H, W).
+
+    Each member sees only its own code (BatchNorm statistics stay per member), so
+    one Adam over all parameters on the mean of the members' losses trains K
+    independent fits in one loop; :class:`~genlab.dipfit.DIPObjective` averages
+    their outputs into the estimate.
+    """
+
+    def __init__(self, nets: Sequence[nn.Module]):
+        super().__init__()
+        self.nets = nn.ModuleList(nets)
+        self.members = len(self.nets)
+
+    def input_shape(self, h: int, w: int) -> tuple[int, int, int]:
+        return self.nets[0].input_shape(h, w)
+
+    @property
+    def multiple(self) -> int:
+        return self.nets[0].multiple
+
+    def forward(self, z):
+        if z.shape[0] != self.members:
+            raise ValueError(f"{self.members} members need a batch of {self.members} codes, got {z.shape[0]}")
+        return torch.cat([net(z[k:k + 1]) for k, net in enumerate(self.nets)])
+
+
 @dataclass(frozen=True)
 class NetSpec:
-    """A generator by name and widths: ``kind`` "skip" or "decoder"; ``channels`` per scale."""
+    """A generator by name and widths: ``kind`` "skip" or "decoder"; ``channels`` per scale;
+    ``members`` > 1: that many independently initialized copies whose outputs are averaged."""
 
     kind: str = "skip"
     depth: int = 5
@@ -139,6 +167,7 @@ class NetSpec:
     skip: int = 4
     in_channels: int = 32
     upsample: str = "bilinear"
+    members: int = 1
 
     @property
     def multiple(self) -> int:
@@ -146,6 +175,10 @@ class NetSpec:
         return 2 ** self.depth
 
     def build(self, out_channels: int) -> nn.Module:
+        if self.members < 1:
+            raise ValueError(f"members must be at least 1, got {self.members}")
+        if self.members > 1:
+            return Members([replace(self, members=1).build(out_channels) for _ in range(self.members)])
         if self.kind == "skip":
             return SkipNet(self.in_channels, out_channels, (self.channels,) * self.depth, (self.channels,) * self.depth,
                            (self.skip,) * self.depth, upsample=self.upsample)
@@ -158,9 +191,10 @@ PAPER = NetSpec()  # the paper's denoising network
 
 
 def make_input(model: nn.Module, h: int, w: int, scale: float = 0.1, generator: torch.Generator | None = None) -> torch.Tensor:
-    """The fixed code z: uniform noise in [0, scale) of ``model.input_shape(h, w)`` (the paper's ``INPUT='noise'``)."""
+    """The fixed code z: uniform noise in [0, scale) of ``model.input_shape(h, w)`` (the paper's ``INPUT='noise'``),
+    one per member of a :class:`Members` model."""
     c, hh, ww = model.input_shape(h, w)
-    return torch.rand(1, c, hh, ww, generator=generator) * scale
+    return torch.rand(getattr(model, "members", 1), c, hh, ww, generator=generator) * scale
 
 
 def n_params(model: nn.Module) -> int:
