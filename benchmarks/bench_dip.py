@@ -49,6 +49,8 @@ def _restore_default() -> dict:
 
 
 CONFIGS["restore"] = _restore_default()
+for _k in (2, 3):  # `genlab restore --ensemble K`
+    CONFIGS[f"restore+ens{_k}"] = {**CONFIGS["restore"], "members": _k}
 
 
 def worker(cfg: dict) -> dict:
@@ -58,6 +60,8 @@ def worker(cfg: dict) -> dict:
         tune_allocator(large_buffers=True)  # before the first large allocation
     else:
         os.environ["GENLAB_MALLOC"] = "0"  # the untuned baseline: train() must not tune either
+    from dataclasses import replace
+
     import numpy as np
     from genlab.data.degradations import GaussianNoise
     from genlab.dipfit import fit
@@ -74,7 +78,7 @@ def worker(cfg: dict) -> dict:
         def __call__(self, state):
             self.t.append(time.perf_counter())
 
-    spec = NETS[cfg["net"]]
+    spec = replace(NETS[cfg["net"]], members=cfg.get("members", 1))
     clean = square_image("astronaut", cfg["size"], spec.multiple)
     ph = GaussianNoise(25 / 255)
     y = ph.corrupt(clean, np.random.default_rng(0))

@@ -64,12 +64,13 @@ def test_inpaint_and_sr_sizes(tmp_path):
     mask[8:14, 5:20] = 0
     save_image(clean * mask[..., None], tmp_path / "holes.png")
     save_image(mask, tmp_path / "mask.png")
-    assert main(["restore", str(tmp_path / "holes.png"), "-o", str(tmp_path / "a.png"), "--task", "inpaint",
-                 "--mask", str(tmp_path / "mask.png"), "--max-iters", "3", *FAST]) == 0
-    assert load_image(tmp_path / "a.png").shape == clean.shape
-    assert main(["restore", str(tmp_path / "holes.png"), "-o", str(tmp_path / "b.png"), "--task", "sr", "--factor", "2",
-                 "--max-iters", "3", *FAST]) == 0
-    assert load_image(tmp_path / "b.png").shape == (48, 56, 3)
+    for ens in ("1", "2"):  # an ensemble's members share the masked loss and the SR operator
+        assert main(["restore", str(tmp_path / "holes.png"), "-o", str(tmp_path / "a.png"), "--task", "inpaint",
+                     "--mask", str(tmp_path / "mask.png"), "--max-iters", "3", "--ensemble", ens, *FAST]) == 0
+        assert load_image(tmp_path / "a.png").shape == clean.shape
+        assert main(["restore", str(tmp_path / "holes.png"), "-o", str(tmp_path / "b.png"), "--task", "sr",
+                     "--factor", "2", "--max-iters", "3", "--ensemble", ens, *FAST]) == 0
+        assert load_image(tmp_path / "b.png").shape == (48, 56, 3)
 
 
 def _bad(tmp_path, capsys, argv, needle):
