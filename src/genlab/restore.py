@@ -170,15 +170,17 @@ def activation_floats(spec: NetSpec, channels: int, h: int = 64, w: int = 64) ->
     return count[0] / (h * w)
 
 
-def estimate_bytes(spec: NetSpec, channels: int, h: int, w: int) -> int:
+def estimate_bytes(spec: NetSpec, channels: int, h: int, w: int, bf16: bool = False) -> int:
     # Fitted to peak RSS measured with the tuned allocator (benchmarks/RESULTS.md):
-    # about 2.1 bytes of RSS per byte of allocating forward outputs (autograd keeps
-    # them; the backward makes gradients), plus ~450 MB for Python, torch and buffers.
-    return int(activation_floats(spec, channels) * h * w * 4 * 2.2 + 4.5e8)
+    # in fp32 about 2.2 bytes of RSS per byte of fp32 forward outputs (autograd keeps
+    # them; the backward makes gradients), in bf16 autocast about 1.1 (measured at
+    # 512x512: swift 1.03 GB, lite 0.92, fast 1.13, paper 2.17, three swift 1.75;
+    # this gives 0.99, 0.92, 1.14, 2.23, 2.07), plus ~450 MB for Python, torch and buffers.
+    return int(activation_floats(spec, channels) * h * w * 4 * (1.1 if bf16 else 2.2) + 4.5e8)
 
 
-def _check_memory(spec, channels, h, w, name, hint=""):
-    need, have = estimate_bytes(spec, channels, h, w), available_memory()
+def _check_memory(spec, channels, h, w, name, hint="", bf16=False):
+    need, have = estimate_bytes(spec, channels, h, w, bf16), available_memory()
     if need > 0.85 * have:
         per_px = (need - 4.5e8) / (h * w)
         side = int(math.sqrt(max(0.85 * have - 4.5e8, 0) / per_px))
@@ -274,8 +276,9 @@ def main(args) -> int:
     # BatchNorm at the coarsest scale needs more than one value: at least 2 x multiple per side.
     min_in = -(-(-(-2 * spec.multiple // f)) // m_in) * m_in
     Hp, Wp = max(-(-H0 // m_in) * m_in, min_in) * f, max(-(-W0 // m_in) * m_in, min_in) * f
+    bf16 = use_bf16(args.precision, Hp * Wp)
     _check_memory(spec, 3, Hp, Wp, net if args.ensemble == 1 else f"{net} x {args.ensemble}",
-                  "" if args.ensemble == 1 else ", or lower --ensemble")
+                  "" if args.ensemble == 1 else ", or lower --ensemble", bf16)
 
     img, alpha = split_alpha(_load(args.input, "input"))
     if alpha is not None and args.output.suffix.lower() in (".jpg", ".jpeg"):
@@ -313,8 +316,7 @@ def main(args) -> int:
             snapshot_steps=snaps, seed=args.seed, threads=threads, time_budget=budget,
             reg_noise_std=settings["reg_noise_std"] if args.reg_noise is None else args.reg_noise,
             lr=settings["lr"] if args.lr is None else args.lr,
-            progress=not args.quiet and sys.stderr.isatty(), bf16=use_bf16(args.precision, Hp * Wp),
-            channels_last=use_bf16(args.precision, Hp * Wp))
+            progress=not args.quiet and sys.stderr.isatty(), bf16=bf16, channels_last=bf16)
     out = r.x[:H0 * f, :W0 * f]
     if alpha is not None:
         a = alpha if f == 1 else resize(alpha, (H0 * f, W0 * f))
