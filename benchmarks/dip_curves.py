@@ -6,7 +6,7 @@
 Astronaut (resized to ``size``), sigma 25/255, seed 0, all pixels in the loss,
 bf16 autocast + channels-last unless ``bf16=0``. Keys: size, steps, lr, rn
 (input jitter), ew (EMA weight), bf16, threads, image, and any NetSpec field
-(channels, depth, skip, in_channels, upsample). Prints one JSON line: s/iter,
+(channels, depth, skip, in_channels, upsample, members). Prints one JSON line: s/iter,
 the peak of the averaged output and its step, the first step within 0.3 dB of
 it, and the PSNR at 100 / 250 / 500 / 1000 / 1500 / 2000 / 2500 / 3000.
 """
