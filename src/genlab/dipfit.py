@@ -160,7 +160,8 @@ def fit(y: np.ndarray, physics: Physics, *, net: NetSpec = NetSpec(), out_shape:
         input_scale: float = 0.1, clean: np.ndarray | None = None, weight: np.ndarray | None = None, rule=None,
         record_every: int = 10, snapshot_steps=(), seed: int = 0, threads: int | None = None,
         time_budget: float | None = None, progress: bool = False, bf16: bool = False, channels_last: bool = False,
-        callbacks=(), run=None, phase: str = "dip", device: str = "cpu") -> FitResult:
+        callbacks=(), run=None, phase: str = "dip", device: str = "cpu",
+        checkpoint_every: int | None = None) -> FitResult:
     """Fit a DIP generator to the observation ``y`` (H, W[, C]) under ``physics``.
 
     out_shape: the (H, W) of the image to restore (defaults to y's; SR passes the
@@ -169,7 +170,9 @@ def fit(y: np.ndarray, physics: Physics, *, net: NetSpec = NetSpec(), out_shape:
     the per-step noise from torch's global RNG (seeded here too). callbacks: more
     :class:`~genlab.train.Callback` s for ``train`` (after the monitor). device:
     where to fit ("cpu", or "cuda" for reference curves on a GPU; bf16 then
-    autocasts on that device).
+    autocasts on that device). run, checkpoint_every: a :class:`~genlab.runs.Run`
+    to checkpoint into (every ``checkpoint_every`` steps, default a tenth of
+    ``steps``), so a killed fit resumes where it stopped.
     """
     torch.manual_seed(seed)
     yt = to_tensor(y)
@@ -195,7 +198,7 @@ def fit(y: np.ndarray, physics: Physics, *, net: NetSpec = NetSpec(), out_shape:
         mon.clean = mon.clean.to(dev)
     try:
         res = train(model, obj, steps=steps, lr=lr, callbacks=[mon, *callbacks], run=run, phase=phase, threads=threads,
-                    progress=False)
+                    progress=False, checkpoint_every=checkpoint_every)
     finally:
         mon.close()
     step, best = mon.best_
