@@ -7,7 +7,7 @@
 
 Astronaut (resized to ``size``), sigma 25/255, seed 0, all pixels in the loss,
 bf16 autocast + channels-last unless ``bf16=0``. Keys: size, steps, lr, rn
-(input jitter), ew (EMA weight), bf16, threads, image, run (a folder to
+(input jitter), ew (EMA weight), tv (total-variation weight), bf16, threads, image, run (a folder to
 checkpoint into and resume from), and any NetSpec field (channels, depth, skip,
 in_channels, upsample, members). Prints the PSNR every 25 steps (flushed, for
 long runs), then one JSON line: s/iter (of the steps run in this process),
@@ -39,7 +39,7 @@ def main(argv: list[str]) -> dict:
     size, steps = int(kw.pop("size", 256)), int(kw.pop("steps", 2000))
     lr, rn, ew = float(kw.pop("lr", 0.01)), float(kw.pop("rn", 1 / 30)), float(kw.pop("ew", 0.99))
     bf16, threads, image = kw.pop("bf16", "1") == "1", int(kw.pop("threads", 2)), kw.pop("image", "astronaut")
-    run = kw.pop("run", None)
+    run, tv = kw.pop("run", None), float(kw.pop("tv", 0))
     spec = NetSpec(**{k: int(v) if v.isdigit() else v for k, v in kw.items()})
     clean = square_image(image, size, spec.multiple)
     ph = GaussianNoise(25 / 255)
@@ -62,15 +62,15 @@ def main(argv: list[str]) -> dict:
     if run is not None:
         from genlab.runs import Run
         run = Run(run)
-    r = fit(y, ph, net=spec, steps=steps, lr=lr, reg_noise_std=rn, exp_weight=ew, clean=clean, threads=threads,
-            bf16=bf16, channels_last=bf16, callbacks=[clock], record_every=25,
+    r = fit(y, ph, net=spec, steps=steps, lr=lr, reg_noise_std=rn, exp_weight=ew, tv_weight=tv, clean=clean,
+            threads=threads, bf16=bf16, channels_last=bf16, callbacks=[clock], record_every=25,
             run=run, checkpoint_every=50)
     st, pa = r.history.steps("psnr_avg"), r.history.values("psnr_avg")
     i = int(np.argmax(pa))
     band = next(int(s) for s, p in zip(st, pa) if p >= pa[i] - 0.3)
     first, last = min(clock.t, default=0), max(clock.t, default=0)  # none: a finished run, only reloaded
     spi = round((clock.t[last] - clock.t[first]) / (last - first), 3) if last > first else None
-    row = {"size": size, "net": str(spec), "lr": lr, "rn": rn, "ew": ew, "bf16": bf16, "threads": threads,
+    row = {"size": size, "net": str(spec), "lr": lr, "rn": rn, "ew": ew, "tv": tv, "bf16": bf16, "threads": threads,
            "s_per_iter": spi, "peak": round(float(pa[i]), 2), "peak_step": int(st[i]),
            "band_step": band, "last": round(float(pa[-1]), 2),
            "at": {int(s): round(float(p), 2) for s, p in zip(st, pa) if s in (100, 250, 500, 1000, 1500, 2000, 2500, 3000)}}

@@ -9,7 +9,7 @@ import torch
 
 from genlab.data.degradations import JPEG, Downsampling, GaussianNoise, Inpainting, random_mask, text_mask
 from genlab.data.images import load_image
-from genlab.dipfit import DIPObjective, fit, to_tensor
+from genlab.dipfit import DIPObjective, fit, to_tensor, total_variation
 from genlab.metrics import psnr, ssim
 from genlab.models.dip import PAPER, DeepDecoder, NetSpec, SkipNet, make_input, n_params
 from genlab.stopping import HeldOut
@@ -72,6 +72,25 @@ def test_masked_loss_ignores_masked_pixels():
     assert grads[0][0] == pytest.approx(grads[1][0], rel=1e-6)
     assert torch.allclose(grads[0][1], grads[1][1], atol=1e-7)
     assert extras["x"].shape == (1, 3, 32, 32)
+
+
+def test_total_variation_term_is_the_anisotropic_tv_of_the_output():
+    ramp = torch.arange(8.0).repeat(2, 3, 5, 1) * 0.1  # (2, 3, 5, 8): +0.1 per column, constant down columns
+    assert float(total_variation(ramp)) == pytest.approx(0.1)
+    assert float(total_variation(ramp.transpose(2, 3))) == pytest.approx(0.1)
+    assert float(total_variation(torch.full((1, 3, 4, 4), 0.7))) == 0.0
+    img = _img(32)
+    ph = GaussianNoise(25 / 255)
+    y = to_tensor(ph.corrupt(img, np.random.default_rng(0)))
+    torch.manual_seed(0)
+    m = replace(TINY, members=2).build(3)
+    z = make_input(m, 32, 32)
+    plain, ex = DIPObjective(z, y, ph, reg_noise_std=0.0)(m, None)
+    with_tv, _ = DIPObjective(z, y, ph, reg_noise_std=0.0, tv_weight=0.05)(m, None)
+    with torch.no_grad():
+        x = m(z)  # both members: TV of the (2, 3, 32, 32) outputs, i.e. the mean of the members' TVs
+    assert float((with_tv - plain).detach()) == pytest.approx(0.05 * float(total_variation(x)), rel=1e-3)
+    assert float(total_variation(x)) > float(total_variation(ex["x"]))  # not the TV of the averaged output
 
 
 def test_members_are_independent_fits_whose_outputs_are_averaged():

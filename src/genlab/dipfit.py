@@ -1,6 +1,7 @@
 """Fitting a Deep Image Prior to one observation, through :func:`genlab.train.train`.
 
 Ulyanov et al. 2018: minimize ``|| m * (A f_theta(z + reg_noise_std * n_t) - y) ||^2``
+(plus, optionally, ``tv_weight`` times the total variation of the output: DIP-TV, Liu et al. 2019)
 over theta from a random init, with a fixed code z, a fresh Gaussian ``n_t``
 each step (from torch's global RNG, so a checkpointed run resumes exactly) and
 the output averaged as ``x_avg <- exp_weight * x_avg + (1 - exp_weight) * x_t``.
@@ -35,17 +36,24 @@ def to_image(t: torch.Tensor) -> np.ndarray:
     return a[0].copy() if a.shape[0] == 1 else np.ascontiguousarray(a.transpose(1, 2, 0))  # never a view
 
 
+def total_variation(x: torch.Tensor) -> torch.Tensor:
+    """Anisotropic TV of (N, C, H, W) images: mean |horizontal difference| + mean |vertical difference|."""
+    return (x[..., :, 1:] - x[..., :, :-1]).abs().mean() + (x[..., 1:, :] - x[..., :-1, :]).abs().mean()
+
+
 class DIPObjective:
-    """Objective closure for ``train``: masked MSE between ``A f(z + noise)`` and y; extras carry the output
-    (the mean over the members of a :class:`~genlab.models.dip.Members` generator).
+    """Objective closure for ``train``: masked MSE between ``A f(z + noise)`` and y, plus ``tv_weight`` times
+    the output's :func:`total_variation`; extras carry the output (the mean over the members of a
+    :class:`~genlab.models.dip.Members` generator).
 
     weight: (1, 1, h, w) 0/1 weights in measurement space (known, not held out).
     """
 
     def __init__(self, z: torch.Tensor, y: torch.Tensor, physics: Physics, reg_noise_std: float = 1 / 30,
-                 weight: torch.Tensor | None = None, bf16: bool = False, channels_last: bool = False):
+                 weight: torch.Tensor | None = None, bf16: bool = False, channels_last: bool = False,
+                 tv_weight: float = 0.0):
         self.z, self.y, self.physics, self.reg_noise_std = z, y, physics, float(reg_noise_std)
-        self.weight, self.bf16 = weight, bf16
+        self.weight, self.bf16, self.tv_weight = weight, bf16, float(tv_weight)
         self.fmt = torch.channels_last if channels_last else torch.contiguous_format
         if weight is not None:
             self.denom = float(weight.sum()) * y.shape[1]
@@ -57,6 +65,8 @@ class DIPObjective:
         x = x.float().contiguous()
         r = self.physics.forward(x) - self.y  # members (batch K) broadcast against y: the mean of their losses
         loss = r.square().mean() if self.weight is None else (r.square() * self.weight).sum() / (self.denom * len(x))
+        if self.tv_weight > 0:  # over the whole output, known pixels or not: the mean over the members
+            loss = loss + self.tv_weight * total_variation(x)
         x = x.detach()
         return loss, {"x": x if len(x) == 1 else x.mean(0, keepdim=True)}
 
@@ -157,7 +167,8 @@ class FitResult:
 
 def fit(y: np.ndarray, physics: Physics, *, net: NetSpec = NetSpec(), out_shape: tuple[int, int] | None = None,
         steps: int = 3000, lr: float = 0.01, reg_noise_std: float = 1 / 30, exp_weight: float = 0.99,
-        input_scale: float = 0.1, clean: np.ndarray | None = None, weight: np.ndarray | None = None, rule=None,
+        input_scale: float = 0.1, tv_weight: float = 0.0, clean: np.ndarray | None = None,
+        weight: np.ndarray | None = None, rule=None,
         record_every: int = 10, snapshot_steps=(), seed: int = 0, threads: int | None = None,
         time_budget: float | None = None, progress: bool = False, bf16: bool = False, channels_last: bool = False,
         callbacks=(), run=None, phase: str = "dip", device: str = "cpu",
@@ -167,7 +178,8 @@ def fit(y: np.ndarray, physics: Physics, *, net: NetSpec = NetSpec(), out_shape:
     out_shape: the (H, W) of the image to restore (defaults to y's; SR passes the
     high-resolution size). weight: (h, w) loss weights in measurement space
     (defaults to ``physics.mask``). The network and z are drawn from ``seed``;
-    the per-step noise from torch's global RNG (seeded here too). callbacks: more
+    the per-step noise from torch's global RNG (seeded here too). tv_weight:
+    the weight of the output's total variation in the loss (0: the paper's loss). callbacks: more
     :class:`~genlab.train.Callback` s for ``train`` (after the monitor). device:
     where to fit ("cpu", or "cuda" for reference curves on a GPU; bf16 then
     autocasts on that device). run, checkpoint_every: a :class:`~genlab.runs.Run`
@@ -192,7 +204,8 @@ def fit(y: np.ndarray, physics: Physics, *, net: NetSpec = NetSpec(), out_shape:
             rule.__dict__.update({k: v.to(dev) for k, v in vars(rule).items() if isinstance(v, torch.Tensor)})
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
-    obj = DIPObjective(z, yt, physics, reg_noise_std, wt, bf16=bf16, channels_last=channels_last)
+    obj = DIPObjective(z, yt, physics, reg_noise_std, wt, bf16=bf16, channels_last=channels_last,
+                       tv_weight=tv_weight)
     mon = DIPMonitor(exp_weight, clean, record_every, snapshot_steps, rule, time_budget, progress, steps)
     if mon.clean is not None:
         mon.clean = mon.clean.to(dev)
