@@ -93,6 +93,15 @@ def test_total_variation_term_is_the_anisotropic_tv_of_the_output():
     assert float(total_variation(x)) > float(total_variation(ex["x"]))  # not the TV of the averaged output
 
 
+def test_the_total_variation_term_raises_the_denoising_peak():
+    img = _img(32)
+    ph = GaussianNoise(25 / 255)
+    y = ph.corrupt(img, np.random.default_rng(0))
+    peaks = [fit(y, ph, net=TINY, steps=300, lr=0.005, reg_noise_std=1 / 60, tv_weight=tv, clean=img, threads=1,
+                 record_every=10).monitor.oracle_[1] for tv in (0.0, 0.02)]
+    assert peaks[1] > peaks[0] + 0.4  # measured +0.79 (seed 0) and +0.94 dB (seed 1)
+
+
 def test_members_are_independent_fits_whose_outputs_are_averaged():
     img = _img(32)
     ph = GaussianNoise(25 / 255)

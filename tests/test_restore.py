@@ -6,6 +6,7 @@ import os
 import numpy as np
 import pytest
 
+import genlab.dipfit
 from genlab.cli import main
 from genlab.data.degradations import GaussianNoise
 from genlab.data.images import load_image, save_image
@@ -98,6 +99,7 @@ def test_bad_inputs_give_one_line_exit_2_and_no_file(tmp_path, capsys, monkeypat
     _bad(tmp_path, capsys, [f"{p}/img.png", "-o", f"{p}/out.txt"], "must end in")
     _bad(tmp_path, capsys, [f"{p}/img.png", "-o", "OUT", "--reg-noise", "-0.1"], "--reg-noise")
     _bad(tmp_path, capsys, [f"{p}/img.png", "-o", "OUT", "--lr", "0"], "--lr")
+    _bad(tmp_path, capsys, [f"{p}/img.png", "-o", "OUT", "--tv", "-0.5"], "--tv")
     _bad(tmp_path, capsys, [f"{p}/img.png", "-o", "OUT", "--ensemble", "0"], "--ensemble")
     monkeypatch.setattr("genlab.restore.available_memory", lambda: 100_000_000)
     _bad(tmp_path, capsys, [f"{p}/img.png", "-o", "OUT"], "fits")
@@ -145,3 +147,19 @@ def test_tiny_image_with_the_default_network(tmp_path):
     assert main(["restore", str(tmp_path / "tiny.png"), "-o", str(tmp_path / "s.png"), "--task", "sr", "--factor", "3",
                  "--max-iters", "2", "--threads", "1", "--quiet"]) == 0
     assert load_image(tmp_path / "s.png").shape == (21, 27, 3)
+
+
+def test_tv_weight_defaults_to_the_papers_loss_and_is_passed_to_the_fit(tmp_path, monkeypatch):
+    save_image(_clean(), tmp_path / "img.png")
+    seen = []
+    real_fit = genlab.dipfit.fit
+
+    def spy(*a, **kw):
+        seen.append(kw["tv_weight"])
+        return real_fit(*a, **kw)
+
+    monkeypatch.setattr("genlab.dipfit.fit", spy)  # restore imports it when it runs
+    for extra in ([], ["--tv", "0.02"]):
+        assert main(["restore", str(tmp_path / "img.png"), "-o", str(tmp_path / "o.png"), "--max-iters", "2",
+                     *FAST, *extra]) == 0
+    assert seen == [0.0, 0.02]

@@ -48,12 +48,14 @@ DEFAULT_NET, DEFAULT_STOP = DEFAULT_NETS["denoise"], "heldout"
 # Adam's learning rate and the std of the Gaussian jitter added to the code z at each step:
 # the paper's (0.01, 1/30), except for swift, whose settings were chosen by the measurements
 # in benchmarks/RESULTS.md (at 512x512 lr 0.005 gained 0.3 dB at iteration 1000 over 0.01)
+# --tv (DIP-TV, Liu et al. 2019) is off by default: on swift, a weight of 0.02 raised the peak by 0.4 dB
+# at 256x256 but later, and cost 0.18 dB at 512x512 after the ~1,850 iterations of 10 minutes (RESULTS.md)
 FIT_SETTINGS = {"swift": {"lr": 0.005, "reg_noise_std": 1 / 60}}
-PAPER_SETTINGS = {"lr": 0.01, "reg_noise_std": 1 / 30}
+PAPER_SETTINGS = {"lr": 0.01, "reg_noise_std": 1 / 30, "tv_weight": 0.0}
 
 
 def fit_settings(net: str) -> dict:
-    """``lr`` and ``reg_noise_std`` for a network of NETS."""
+    """``lr``, ``reg_noise_std`` and ``tv_weight`` for a network of NETS."""
     return {**PAPER_SETTINGS, **FIT_SETTINGS.get(net, {})}
 
 
@@ -80,6 +82,9 @@ def add_arguments(p) -> None:
                         "the time per iteration and K times the memory (default 1)")
     p.add_argument("--reg-noise", type=float, default=None, metavar="STD",
                    help="input jitter per step (default: 1/60 for swift, the paper's 1/30 for the others)")
+    p.add_argument("--tv", type=float, default=None, metavar="WEIGHT",
+                   help="weight of the output's total variation in the loss (DIP-TV), e.g. 0.02: a higher, "
+                        "later peak (default 0, the paper's loss)")
     p.add_argument("--lr", type=float, default=None,
                    help="Adam's learning rate (default: 0.005 for swift, the paper's 0.01 for the others)")
     p.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
@@ -259,6 +264,8 @@ def main(args) -> int:
         raise GenlabError(f"--time-budget {args.time_budget}: give a positive number of seconds")
     if args.reg_noise is not None and not 0 <= args.reg_noise < 1:
         raise GenlabError(f"--reg-noise {args.reg_noise}: give a std in [0, 1), e.g. 0.033 (the paper's 1/30)")
+    if args.tv is not None and not 0 <= args.tv < 1:
+        raise GenlabError(f"--tv {args.tv}: give a weight in [0, 1), e.g. 0.02 (0, the default: the paper's loss)")
     if args.lr is not None and not 0 < args.lr < 1:
         raise GenlabError(f"--lr {args.lr}: give a learning rate in (0, 1), e.g. 0.01 (the paper's)")
     if not 1 <= args.ensemble <= 16:
@@ -316,6 +323,7 @@ def main(args) -> int:
             snapshot_steps=snaps, seed=args.seed, threads=threads, time_budget=budget,
             reg_noise_std=settings["reg_noise_std"] if args.reg_noise is None else args.reg_noise,
             lr=settings["lr"] if args.lr is None else args.lr,
+            tv_weight=settings["tv_weight"] if args.tv is None else args.tv,
             progress=not args.quiet and sys.stderr.isatty(), bf16=bf16, channels_last=bf16)
     out = r.x[:H0 * f, :W0 * f]
     if alpha is not None:
