@@ -74,17 +74,21 @@ def test_masked_loss_ignores_masked_pixels():
     assert extras["x"].shape == (1, 3, 32, 32)
 
 
+def _noisy_and_ensemble(members: int):
+    """A noisy 32x32 observation (as a tensor), its physics, a TINY ensemble and its codes."""
+    ph = GaussianNoise(25 / 255)
+    y = to_tensor(ph.corrupt(_img(32), np.random.default_rng(0)))
+    torch.manual_seed(0)
+    ens = replace(TINY, members=members).build(3)
+    return y, ph, ens, make_input(ens, 32, 32)
+
+
 def test_total_variation_term_is_the_anisotropic_tv_of_the_output():
     ramp = torch.arange(8.0).repeat(2, 3, 5, 1) * 0.1  # (2, 3, 5, 8): +0.1 per column, constant down columns
     assert float(total_variation(ramp)) == pytest.approx(0.1)
     assert float(total_variation(ramp.transpose(2, 3))) == pytest.approx(0.1)
     assert float(total_variation(torch.full((1, 3, 4, 4), 0.7))) == 0.0
-    img = _img(32)
-    ph = GaussianNoise(25 / 255)
-    y = to_tensor(ph.corrupt(img, np.random.default_rng(0)))
-    torch.manual_seed(0)
-    m = replace(TINY, members=2).build(3)
-    z = make_input(m, 32, 32)
+    y, ph, m, z = _noisy_and_ensemble(2)
     plain, ex = DIPObjective(z, y, ph, reg_noise_std=0.0)(m, None)
     with_tv, _ = DIPObjective(z, y, ph, reg_noise_std=0.0, tv_weight=0.05)(m, None)
     with torch.no_grad():
@@ -103,12 +107,7 @@ def test_the_total_variation_term_raises_the_denoising_peak():
 
 
 def test_members_are_independent_fits_whose_outputs_are_averaged():
-    img = _img(32)
-    ph = GaussianNoise(25 / 255)
-    y = to_tensor(ph.corrupt(img, np.random.default_rng(0)))
-    torch.manual_seed(0)
-    ens = replace(TINY, members=3).build(3)
-    z = make_input(ens, 32, 32)
+    y, ph, ens, z = _noisy_and_ensemble(3)
     assert z.shape == (3, 8, 32, 32) and len(list(ens.children())[0]) == 3
     loss, extras = DIPObjective(z, y, ph, reg_noise_std=0.0)(ens, None)
     singles = [DIPObjective(z[k:k + 1], y, ph, reg_noise_std=0.0)(net, None) for k, net in enumerate(ens.nets)]
