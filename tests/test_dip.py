@@ -95,6 +95,8 @@ def test_total_variation_term_is_the_anisotropic_tv_of_the_output():
         x = m(z)  # both members: TV of the (2, 3, 32, 32) outputs, i.e. the mean of the members' TVs
     assert float((with_tv - plain).detach()) == pytest.approx(0.05 * float(total_variation(x)), rel=1e-3)
     assert float(total_variation(x)) > float(total_variation(ex["x"]))  # not the TV of the averaged output
+    with pytest.raises(ValueError, match="tv_weight"):
+        DIPObjective(z, y, ph, tv_weight=-0.1)
 
 
 def test_the_total_variation_term_raises_the_denoising_peak():

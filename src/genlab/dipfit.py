@@ -54,6 +54,8 @@ class DIPObjective:
                  tv_weight: float = 0.0):
         self.z, self.y, self.physics, self.reg_noise_std = z, y, physics, float(reg_noise_std)
         self.weight, self.bf16, self.tv_weight = weight, bf16, float(tv_weight)
+        if not self.tv_weight >= 0:
+            raise ValueError(f"tv_weight must be >= 0 (0: the paper's loss), got {tv_weight}")
         self.fmt = torch.channels_last if channels_last else torch.contiguous_format
         if weight is not None:
             self.denom = float(weight.sum()) * y.shape[1]
