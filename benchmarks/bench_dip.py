@@ -163,13 +163,18 @@ def main():
     peak = max(base["curve_psnr"]) if base.get("curve_psnr") else None
     print(f"DIP denoising, astronaut {a.size}x{a.size} RGB, sigma 25/255, {a.threads} threads")
     print(f"{'config':<18} {'s/iter':>8} {'x faster':>9} {'peak RSS GB':>12} {'peak dB':>8} {'to peak-0.3 dB':>16}")
+    def num(v, spec):  # a reference curve from dip_curves.py has no time or memory: "-"
+        return "-" if v is None else format(v, spec)
+
     for r in rows:
         extra = ""
         if peak is not None:
             s, t = time_within(r, peak)
-            extra = f"{max(r['curve_psnr']):8.2f} {'never' if s is None else f'{t:.0f} s (it {s})':>16}"
-        print(f"{r['name']:<18} {r['s_per_iter']:8.3f} {base['s_per_iter'] / r['s_per_iter']:9.2f} "
-              f"{r['peak_rss_gb']:12.2f} {extra}")
+            when = "-" if "curve_time" not in r else "never" if s is None else f"{t:.0f} s (it {s})"
+            extra = f"{max(r['curve_psnr']):8.2f} {when:>16}"
+        spi, b = r.get("s_per_iter"), base.get("s_per_iter")
+        print(f"{r['name']:<18} {num(spi, '.3f'):>8} {num(b / spi if b and spi else None, '.2f'):>9} "
+              f"{num(r.get('peak_rss_gb'), '.2f'):>12} {extra}")
     print(json.dumps(rows if not a.steps else [{k: v for k, v in r.items() if not k.startswith("curve")} for r in rows]))
 
 

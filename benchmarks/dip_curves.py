@@ -3,7 +3,8 @@
     python benchmarks/dip_curves.py size=256 steps=2000 channels=32 skip=16 upsample=nearest lr=0.005 rn=0.01667
     python benchmarks/dip_curves.py size=256 steps=2600 channels=128 in_channels=32 skip=4 threads=1   # the paper net
     python benchmarks/dip_curves.py size=512 steps=3000 channels=128 in_channels=32 skip=4 threads=1 run=/work/paper512
-        # hours on a CPU: checkpoints every 50 steps into run=DIR; the same command resumes a killed run
+        # hours on a CPU: checkpoints every 50 steps into run=DIR; the same command resumes a killed run;
+        # at the end DIR/curve.json can be bench_dip.py's --reference
 
 Astronaut (resized to ``size``), sigma 25/255, seed 0, all pixels in the loss,
 bf16 autocast + channels-last unless ``bf16=0``. Keys: size, steps, lr, rn
@@ -75,6 +76,11 @@ def main(argv: list[str]) -> dict:
            "band_step": band, "last": round(float(pa[-1]), 2),
            "at": {int(s): round(float(p), 2) for s, p in zip(st, pa) if s in (100, 250, 500, 1000, 1500, 2000, 2500, 3000)}}
     print(json.dumps(row))
+    if run is not None:  # the whole curve, in bench_dip.py's --save-curve format: usable as its --reference
+        from genlab.runs import atomic_write_json
+        atomic_write_json(run.path / "curve.json", {
+            "name": f"dip_curves {spec.channels} ch", "size": size, "s_per_iter": spi, "peak_rss_gb": None,
+            "curve_steps": [int(s) for s in st], "curve_psnr": [float(p) for p in pa]})
     return row
 
 
