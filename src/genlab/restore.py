@@ -83,8 +83,8 @@ def add_arguments(p) -> None:
     p.add_argument("--reg-noise", type=float, default=None, metavar="STD",
                    help="input jitter per step (default: 1/60 for swift, the paper's 1/30 for the others)")
     p.add_argument("--tv", type=float, default=None, metavar="WEIGHT",
-                   help="weight of the output's total variation in the loss (DIP-TV), e.g. 0.02: a higher, "
-                        "later peak (default 0, the paper's loss)")
+                   help="weight of the output's total variation in the loss (DIP-TV), e.g. 0.02: +0.4 dB at "
+                        "256x256 but a later peak, no gain at 512x512 in 10 min (default 0, the paper's loss)")
     p.add_argument("--lr", type=float, default=None,
                    help="Adam's learning rate (default: 0.005 for swift, the paper's 0.01 for the others)")
     p.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
