@@ -163,3 +163,54 @@ def test_tv_weight_defaults_to_the_papers_loss_and_is_passed_to_the_fit(tmp_path
         assert main(["restore", str(tmp_path / "img.png"), "-o", str(tmp_path / "o.png"), "--max-iters", "2",
                      *FAST, *extra]) == 0
     assert seen == [0.0, 0.02]
+
+
+@pytest.mark.parametrize("n,size,overlap,multiple", [(512, 256, 32, 32), (480, 256, 32, 32), (1024, 256, 32, 32),
+                                                     (800, 300, 16, 8), (96, 256, 32, 32), (384, 256, 32, 32)])
+def test_tile_layout_covers_the_side_with_overlapping_windows(n, size, overlap, multiple):
+    from genlab.dipfit import tile_layout
+    length, starts = tile_layout(n, size, overlap, multiple)
+    assert length % multiple == 0 and length <= n and len(starts) == max(1, round(n / size))
+    assert starts[0] == 0 and starts[-1] + length == n
+    assert all(b - a <= length - overlap for a, b in zip(starts, starts[1:]))  # neighbours overlap enough
+
+
+def test_tiles_blend_back_to_the_image_when_each_window_is_fitted_exactly(monkeypatch):
+    from genlab import dipfit
+    from genlab.models.dip import NetSpec
+    rng = np.random.default_rng(0)
+    y = rng.random((96, 160, 3)).astype(np.float32)
+    seen = []
+
+    def exact(obs, physics, **kw):  # a "fit" that returns its window unchanged
+        seen.append(obs.shape)
+        return dipfit.FitResult(obs.copy(), 7, 9, "completed", None, dipfit.DIPMonitor(), None)
+
+    monkeypatch.setattr(dipfit, "fit", exact)
+    r = dipfit.fit_tiles(y, GaussianNoise(0.1), tile=64, overlap=16, net=NetSpec(channels=8, depth=3, in_channels=4))
+    assert len(r.tiles) == len(seen) == 2 * 2 and r.steps_done == 36 and r.step == "7 in 4 windows"
+    assert np.allclose(r.x, y, atol=1e-6)
+    with pytest.raises(ValueError, match="multiples"):
+        dipfit.fit_tiles(y[:90], GaussianNoise(0.1), tile=64, net=NetSpec(channels=8, depth=3, in_channels=4))
+
+
+def test_restore_in_windows_is_closer_to_the_truth_and_keeps_the_size(tmp_path, capsys):
+    clean = _q8(_clean(61, 141))
+    noisy = GaussianNoise(25 / 255).corrupt(clean, np.random.default_rng(0))
+    save_image(clean, tmp_path / "clean.png")
+    save_image(noisy, tmp_path / "noisy.png")
+    out = tmp_path / "out.png"
+    assert main(["restore", str(tmp_path / "noisy.png"), "-o", str(out), "--max-iters", "300", "--tile", "64",
+                 "--reference", str(tmp_path / "clean.png"), "--snapshots", str(tmp_path / "snaps"), *FAST]) == 0
+    res = load_image(out)
+    assert res.shape == clean.shape
+    assert psnr(res, clean) > psnr(_q8(noisy), clean) + 2.0
+    assert "in 2 windows" in capsys.readouterr().out  # 64x144 padded: one row of two windows
+    assert len(list((tmp_path / "snaps").glob("iter_*.png"))) == 10
+
+
+def test_tile_bad_input(tmp_path, capsys):
+    save_image(_clean(20, 20), tmp_path / "img.png")
+    p = str(tmp_path)
+    _bad(tmp_path, capsys, [f"{p}/img.png", "-o", "OUT", "--tile", "10"], "--tile")
+    _bad(tmp_path, capsys, [f"{p}/img.png", "-o", "OUT", "--tile", "256", "--task", "sr"], "--tile")

@@ -12,6 +12,7 @@ one is known, snapshots, and an automatic stopping rule from
 from __future__ import annotations
 
 import math
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -85,7 +86,7 @@ class DIPMonitor(Callback):
 
     def __init__(self, exp_weight: float = 0.99, clean: np.ndarray | None = None, record_every: int = 10,
                  snapshot_steps=(), rule=None, time_budget: float | None = None, progress: bool = False,
-                 total: int | None = None, crop=None):
+                 total: int | None = None, crop=None, desc: str = "restore"):
         self.exp_weight, self.record_every, self.rule = exp_weight, max(1, record_every), rule
         self.clean = None if clean is None else to_tensor(clean)
         self.snapshot_steps, self.time_budget, self.crop = set(snapshot_steps), time_budget, crop
@@ -94,7 +95,7 @@ class DIPMonitor(Callback):
         self.bar = None
         if progress:
             from tqdm.auto import tqdm
-            self.bar = tqdm(total=total, desc="restore", dynamic_ncols=True, mininterval=0.5, leave=False)
+            self.bar = tqdm(total=total, desc=desc, dynamic_ncols=True, mininterval=0.5, leave=False)
 
     def _psnr(self, x):
         return psnr(x, self.clean)
@@ -174,7 +175,7 @@ def fit(y: np.ndarray, physics: Physics, *, net: NetSpec = NetSpec(), out_shape:
         record_every: int = 10, snapshot_steps=(), seed: int = 0, threads: int | None = None,
         time_budget: float | None = None, progress: bool = False, bf16: bool = False, channels_last: bool = False,
         callbacks=(), run=None, phase: str = "dip", device: str = "cpu",
-        checkpoint_every: int | None = None) -> FitResult:
+        checkpoint_every: int | None = None, desc: str = "restore") -> FitResult:
     """Fit a DIP generator to the observation ``y`` (H, W[, C]) under ``physics``.
 
     out_shape: the (H, W) of the image to restore (defaults to y's; SR passes the
@@ -208,7 +209,7 @@ def fit(y: np.ndarray, physics: Physics, *, net: NetSpec = NetSpec(), out_shape:
         model = model.to(memory_format=torch.channels_last)
     obj = DIPObjective(z, yt, physics, reg_noise_std, wt, bf16=bf16, channels_last=channels_last,
                        tv_weight=tv_weight)
-    mon = DIPMonitor(exp_weight, clean, record_every, snapshot_steps, rule, time_budget, progress, steps)
+    mon = DIPMonitor(exp_weight, clean, record_every, snapshot_steps, rule, time_budget, progress, steps, desc=desc)
     if mon.clean is not None:
         mon.clean = mon.clean.to(dev)
     try:
@@ -220,3 +221,85 @@ def fit(y: np.ndarray, physics: Physics, *, net: NetSpec = NetSpec(), out_shape:
     if best is None:  # no rule and no reference: the last average
         step, best = res.steps_done, mon.x_avg_
     return FitResult(to_image(best), step, res.steps_done, res.stopped_reason, res.history, mon, model)
+
+
+# ---- tiles ----------------------------------------------------------------------------------------
+def tile_layout(n: int, size: int, overlap: int, multiple: int) -> tuple[int, list[int]]:
+    """Windows along one side of length ``n`` (a multiple of ``multiple``): about ``size`` long, a multiple of
+    ``multiple``, neighbours overlapping by at least ``overlap``. Returns (window length, offsets)."""
+    k = max(1, round(n / size))
+    if k == 1:
+        return n, [0]
+    length = min(n, -(-(n + (k - 1) * overlap) // (k * multiple)) * multiple)
+    return length, [int(round(i * (n - length) / (k - 1))) for i in range(k)]
+
+
+def _ramp(length: int, overlap: int) -> np.ndarray:
+    """Blending weight along one side of a tile: rising linearly over ``overlap`` pixels at each end."""
+    i = np.arange(length, dtype=np.float64)
+    return np.minimum(1.0, np.minimum(i + 0.5, length - i - 0.5) / max(overlap, 1))
+
+
+@dataclass
+class TiledResult:
+    x: np.ndarray          # the blended restoration (H, W[, C])
+    tiles: list            # ((top, left, size_h, size_w), FitResult) per tile
+    steps_done: int        # iterations over all tiles
+    step: str              # where the windows' outputs come from, e.g. "640-910 in 4 windows"
+    stopped_reason: str
+    snapshots: dict        # {step: blended averaged output}; a tile that stopped earlier gives its last
+
+
+def fit_tiles(y: np.ndarray, physics: Physics, *, tile: int, overlap: int = 32, net: NetSpec = NetSpec(),
+              clean: np.ndarray | None = None, weight: np.ndarray | None = None, rule_factory=None,
+              time_budget: float | None = None, snapshot_steps=(), progress: bool = False,
+              **kw) -> TiledResult:
+    """Fit one DIP per overlapping window of about ``tile`` x ``tile`` pixels of ``y``, and blend them
+    (linear ramps over the overlaps).
+
+    For observations measured pixel by pixel (denoising, JPEG): each window is
+    fitted by :func:`fit` with its own network, stopping rule (a fresh one from
+    ``rule_factory()``) and an equal share of what is left of ``time_budget``.
+    Each side of length n gets round(n / tile) windows (at least one), each a
+    multiple of ``net.multiple``, so y's sides must be multiples of it too (pad
+    first). More keywords go to :func:`fit`.
+    """
+    H, W = y.shape[:2]
+    if H % net.multiple or W % net.multiple:
+        raise ValueError(f"the image's sides ({H}x{W}) must be multiples of {net.multiple}: pad it first")
+    if getattr(physics, "factor", None) is not None or physics.mask is not None:
+        raise ValueError("tiles need an unmasked observation measured pixel by pixel (denoising, JPEG); "
+                         "pass a mask as weight=")
+    (th, tops), (tw, lefts) = (tile_layout(n, tile, overlap, net.multiple) for n in (H, W))
+    boxes = [(t, l, th, tw) for t in tops for l in lefts]
+    acc = np.zeros(y.shape, np.float64)
+    norm = np.zeros(y.shape[:2] + (1,) * (y.ndim - 2), np.float64)
+    results, t0, reasons = [], time.perf_counter(), set()
+    for k, (t, l, h, w) in enumerate(boxes):
+        sl = (slice(t, t + h), slice(l, l + w))
+        budget = None
+        if time_budget is not None:
+            budget = max(0.1, (time_budget - (time.perf_counter() - t0)) / (len(boxes) - k))
+        r = fit(y[sl], physics, net=net, clean=None if clean is None else clean[sl],
+                weight=None if weight is None else weight[sl], rule=rule_factory() if rule_factory else None,
+                time_budget=budget, snapshot_steps=snapshot_steps, progress=progress,
+                desc=f"tile {k + 1}/{len(boxes)}", **kw)
+        wgt = np.outer(_ramp(h, overlap if h < H else 0), _ramp(w, overlap if w < W else 0))
+        wgt = wgt.reshape(wgt.shape + (1,) * (y.ndim - 2))
+        acc[sl] += wgt * r.x
+        norm[sl] += wgt
+        results.append(((t, l, h, w), r))
+        reasons.add(re.sub(r":.*| of [0-9.e+]+ s| at step.*", "", r.stopped_reason))
+    snaps = {}
+    for s in sorted({s for _, r in results for s in r.monitor.snapshots_}):
+        a = np.zeros(y.shape, np.float64)
+        for (t, l, h, w), r in results:
+            have = [q for q in r.monitor.snapshots_ if q <= s]
+            img = r.monitor.snapshots_[max(have)][1] if have else r.x
+            wgt = np.outer(_ramp(h, overlap if h < H else 0), _ramp(w, overlap if w < W else 0))
+            a[t:t + h, l:l + w] += wgt.reshape(wgt.shape + (1,) * (y.ndim - 2)) * img
+        snaps[s] = (a / norm).astype(np.float32)
+    steps = [r.step for _, r in results]
+    where = str(steps[0]) if min(steps) == max(steps) else f"{min(steps)}-{max(steps)}"
+    return TiledResult((acc / norm).astype(np.float32), results, sum(r.steps_done for _, r in results),
+                       f"{where} in {len(boxes)} windows", "; ".join(sorted(reasons)), snaps)

@@ -59,6 +59,11 @@ def fit_settings(net: str) -> dict:
     return {**PAPER_SETTINGS, **FIT_SETTINGS.get(net, {})}
 
 
+# --tile: one network per overlapping window of about this size (0: one for the whole image); windows
+# overlap by at least TILE_OVERLAP pixels and are blended linearly
+DEFAULT_TILE = {"denoise": 0, "jpeg": 0}
+TILE_OVERLAP = 32
+
 TASK_ITERS = {"denoise": 3000, "jpeg": 2400, "inpaint": 5000, "sr": 2000}
 
 
@@ -80,6 +85,9 @@ def add_arguments(p) -> None:
     p.add_argument("--ensemble", type=int, default=1, metavar="K",
                    help="fit K independently initialized networks and average them: higher PSNR for K times "
                         "the time per iteration and K times the memory (default 1)")
+    p.add_argument("--tile", type=int, default=None, metavar="SIZE",
+                   help="denoise/jpeg: fit one network per overlapping window of about SIZE x SIZE pixels "
+                        "and blend them (0: one network for the whole image)")
     p.add_argument("--reg-noise", type=float, default=None, metavar="STD",
                    help="input jitter per step (default: 1/60 for swift, the paper's 1/30 for the others)")
     p.add_argument("--tv", type=float, default=None, metavar="WEIGHT",
@@ -270,6 +278,10 @@ def main(args) -> int:
         raise GenlabError(f"--lr {args.lr}: give a learning rate in (0, 1), e.g. 0.01 (the paper's)")
     if not 1 <= args.ensemble <= 16:
         raise GenlabError(f"--ensemble {args.ensemble}: give a number of networks from 1 to 16, e.g. 2")
+    if args.tile is not None and args.tile != 0 and args.tile < 64:
+        raise GenlabError(f"--tile {args.tile}: give a window side of at least 64 pixels, e.g. 256, or 0 for none")
+    if args.tile and args.task in ("inpaint", "sr"):
+        raise GenlabError(f"--tile works for denoise and jpeg; --task {args.task} fits the whole image, drop --tile")
     if args.task == "sr" and args.factor < 2:
         raise GenlabError(f"--factor {args.factor}: super-resolution needs a factor >= 2")
     _check_output(args.output)
@@ -283,9 +295,17 @@ def main(args) -> int:
     # BatchNorm at the coarsest scale needs more than one value: at least 2 x multiple per side.
     min_in = -(-(-(-2 * spec.multiple // f)) // m_in) * m_in
     Hp, Wp = max(-(-H0 // m_in) * m_in, min_in) * f, max(-(-W0 // m_in) * m_in, min_in) * f
-    bf16 = use_bf16(args.precision, Hp * Wp)
-    _check_memory(spec, 3, Hp, Wp, net if args.ensemble == 1 else f"{net} x {args.ensemble}",
-                  "" if args.ensemble == 1 else ", or lower --ensemble", bf16)
+    tile = DEFAULT_TILE.get(args.task, 0) if args.tile is None else args.tile
+    tiled = bool(tile) and max(Hp, Wp) >= 1.5 * tile
+    if tiled:  # memory is that of one window
+        from genlab.dipfit import tile_layout
+        Ht, Wt = (tile_layout(n, tile, TILE_OVERLAP, spec.multiple)[0] for n in (Hp, Wp))
+    else:
+        Ht, Wt = Hp, Wp
+    bf16 = use_bf16(args.precision, Ht * Wt)
+    _check_memory(spec, 3, Ht, Wt, net if args.ensemble == 1 else f"{net} x {args.ensemble}",
+                  ("" if args.ensemble == 1 else ", or lower --ensemble")
+                  + ("" if tiled or args.task in ("inpaint", "sr") else ", or fit it in windows with --tile 256"), bf16)
 
     img, alpha = split_alpha(_load(args.input, "input"))
     if alpha is not None and args.output.suffix.lower() in (".jpg", ".jpeg"):
@@ -316,22 +336,30 @@ def main(args) -> int:
     patience = args.patience or max(100, iters // 10)
     rule = make_rule(None if args.stop == "none" else args.stop, patience=patience)
     snaps = range(max(1, iters // 10), iters + 1, max(1, iters // 10)) if args.snapshots else ()
-    threads = args.threads or default_threads(Hp * Wp)
+    threads = args.threads or default_threads(Ht * Wt)
     settings = fit_settings(net)
     budget = None if args.time_budget is None else max(0.1, args.time_budget - (time.perf_counter() - t_start) - 1.0)
-    r = fit(y, physics, net=spec, out_shape=(y.shape[0] * f, y.shape[1] * f), steps=iters, weight=weight, rule=rule,
-            snapshot_steps=snaps, seed=args.seed, threads=threads, time_budget=budget,
-            reg_noise_std=settings["reg_noise_std"] if args.reg_noise is None else args.reg_noise,
-            lr=settings["lr"] if args.lr is None else args.lr,
-            tv_weight=settings["tv_weight"] if args.tv is None else args.tv,
-            progress=not args.quiet and sys.stderr.isatty(), bf16=bf16, channels_last=bf16)
+    common = dict(net=spec, steps=iters, weight=weight, snapshot_steps=snaps, seed=args.seed, threads=threads,
+                  time_budget=budget, reg_noise_std=settings["reg_noise_std"] if args.reg_noise is None else args.reg_noise,
+                  lr=settings["lr"] if args.lr is None else args.lr,
+                  tv_weight=settings["tv_weight"] if args.tv is None else args.tv,
+                  progress=not args.quiet and sys.stderr.isatty(), bf16=bf16, channels_last=bf16)
+    if tiled:
+        from genlab.dipfit import fit_tiles
+        r = fit_tiles(y, physics, tile=tile, overlap=TILE_OVERLAP,
+                      rule_factory=lambda: make_rule(None if args.stop == "none" else args.stop, patience=patience),
+                      **common)
+        snapshots = r.snapshots
+    else:
+        r = fit(y, physics, out_shape=(y.shape[0] * f, y.shape[1] * f), rule=rule, **common)
+        snapshots = {s: avg for s, (_raw, avg) in r.monitor.snapshots_.items()}
     out = r.x[:H0 * f, :W0 * f]
     if alpha is not None:
         a = alpha if f == 1 else resize(alpha, (H0 * f, W0 * f))
         out = np.concatenate([out.reshape(out.shape[:2] + (-1,)), a[..., None]], axis=2)
     save_image(out, args.output)
     if args.snapshots:
-        for s, (_raw, avg) in sorted(r.monitor.snapshots_.items()):
+        for s, avg in sorted(snapshots.items()):
             save_image(avg[:H0 * f, :W0 * f], args.snapshots / f"iter_{s:05d}.png")
     msg = (f"restored {args.input} -> {args.output}: {r.steps_done} iterations in {time.perf_counter() - t_start:.1f} s, "
            f"output from iteration {r.step} ({r.stopped_reason})")
