@@ -214,3 +214,15 @@ def test_tile_bad_input(tmp_path, capsys):
     p = str(tmp_path)
     _bad(tmp_path, capsys, [f"{p}/img.png", "-o", "OUT", "--tile", "10"], "--tile")
     _bad(tmp_path, capsys, [f"{p}/img.png", "-o", "OUT", "--tile", "256", "--task", "sr"], "--tile")
+
+
+def test_windows_in_two_worker_processes_give_the_same_image_as_one_by_one(tmp_path):
+    noisy = GaussianNoise(25 / 255).corrupt(_clean(40, 100), np.random.default_rng(1))
+    save_image(noisy, tmp_path / "noisy.png")
+    outs = []
+    for threads in ("1", "2"):  # --threads 2: two windows at once, one thread each
+        out = tmp_path / f"out{threads}.png"
+        assert main(["restore", str(tmp_path / "noisy.png"), "-o", str(out), "--max-iters", "40", "--tile", "64",
+                     "--net", "small", "--threads", threads, "--quiet"]) == 0
+        outs.append(np.asarray(load_image(out)))
+    assert outs[0].shape == (40, 100, 3) and np.array_equal(outs[0], outs[1])

@@ -250,19 +250,40 @@ class TiledResult:
     snapshots: dict        # {step: blended averaged output}; a tile that stopped earlier gives its last
 
 
+def _fit_window(item: dict) -> tuple:
+    """One window of :func:`fit_tiles` (module level, so worker processes can run it)."""
+    from genlab.train import tune_allocator
+    tune_allocator(large_buffers=True)
+    budget = None
+    if item["deadline"] is not None:  # an equal share of what is left for this worker's remaining windows
+        budget = max(0.1, (item["deadline"] - time.time()) / item["left"])
+    rf = item["rule_factory"]
+    r = fit(item["y"], item["physics"], clean=item["clean"], weight=item["weight"], rule=rf() if rf else None,
+            time_budget=budget, desc=item["desc"], **item["kw"])
+    if item["strip"]:  # what crosses the process boundary: the images and the history, not the network
+        r.model = None
+        r.monitor.rule, r.monitor.x_avg_, r.monitor.best_ = None, None, (r.monitor.best_[0], None)
+    return item["box"], r
+
+
 def fit_tiles(y: np.ndarray, physics: Physics, *, tile: int, overlap: int = 32, net: NetSpec = NetSpec(),
               clean: np.ndarray | None = None, weight: np.ndarray | None = None, rule_factory=None,
               time_budget: float | None = None, snapshot_steps=(), progress: bool = False,
-              **kw) -> TiledResult:
+              workers: int = 1, threads: int | None = None, **kw) -> TiledResult:
     """Fit one DIP per overlapping window of about ``tile`` x ``tile`` pixels of ``y``, and blend them
     (linear ramps over the overlaps).
 
     For observations measured pixel by pixel (denoising, JPEG): each window is
-    fitted by :func:`fit` with its own network, stopping rule (a fresh one from
-    ``rule_factory()``) and an equal share of what is left of ``time_budget``.
-    Each side of length n gets round(n / tile) windows (at least one), each a
-    multiple of ``net.multiple``, so y's sides must be multiples of it too (pad
-    first). More keywords go to :func:`fit`.
+    fitted by :func:`fit` with its own network and stopping rule (a fresh one
+    from ``rule_factory()``, which must pickle when workers > 1: a
+    ``functools.partial`` of :func:`genlab.stopping.make_rule`, say). Each side of length n gets
+    round(n / tile) windows (at least one), each a multiple of
+    ``net.multiple``, so y's sides must be multiples of it too (pad first).
+    workers > 1 fits that many windows at once in worker processes of
+    ``threads // workers`` threads each (on 2 cores, two 1-thread workers
+    make more iterations than one 2-thread process). ``time_budget`` is
+    shared out: each window gets an equal part of what is left to its worker.
+    More keywords go to :func:`fit`.
     """
     H, W = y.shape[:2]
     if H % net.multiple or W % net.multiple:
@@ -272,34 +293,42 @@ def fit_tiles(y: np.ndarray, physics: Physics, *, tile: int, overlap: int = 32, 
                          "pass a mask as weight=")
     (th, tops), (tw, lefts) = (tile_layout(n, tile, overlap, net.multiple) for n in (H, W))
     boxes = [(t, l, th, tw) for t in tops for l in lefts]
-    acc = np.zeros(y.shape, np.float64)
-    norm = np.zeros(y.shape[:2] + (1,) * (y.ndim - 2), np.float64)
-    results, t0, reasons = [], time.perf_counter(), set()
+    workers = max(1, min(int(workers), len(boxes)))
+    per = max(1, (threads or torch.get_num_threads()) // workers)
+    deadline = None if time_budget is None else time.time() + time_budget
+    items = []
     for k, (t, l, h, w) in enumerate(boxes):
         sl = (slice(t, t + h), slice(l, l + w))
-        budget = None
-        if time_budget is not None:
-            budget = max(0.1, (time_budget - (time.perf_counter() - t0)) / (len(boxes) - k))
-        r = fit(y[sl], physics, net=net, clean=None if clean is None else clean[sl],
-                weight=None if weight is None else weight[sl], rule=rule_factory() if rule_factory else None,
-                time_budget=budget, snapshot_steps=snapshot_steps, progress=progress,
-                desc=f"tile {k + 1}/{len(boxes)}", **kw)
-        wgt = np.outer(_ramp(h, overlap if h < H else 0), _ramp(w, overlap if w < W else 0))
-        wgt = wgt.reshape(wgt.shape + (1,) * (y.ndim - 2))
-        acc[sl] += wgt * r.x
-        norm[sl] += wgt
-        results.append(((t, l, h, w), r))
-        reasons.add(re.sub(r":.*| of [0-9.e+]+ s| at step.*", "", r.stopped_reason))
+        items.append({"box": (t, l, h, w), "y": y[sl], "physics": physics, "clean": None if clean is None else clean[sl],
+                      "weight": None if weight is None else weight[sl], "rule_factory": rule_factory,
+                      "deadline": deadline, "left": -(-(len(boxes) - k) // workers), "strip": workers > 1,
+                      "desc": f"window {k + 1}/{len(boxes)}",
+                      "kw": {**kw, "net": net, "snapshot_steps": snapshot_steps, "threads": per,
+                             "progress": progress and workers == 1}})
+    if workers == 1:
+        results = [_fit_window(it) for it in items]
+    else:
+        from genlab.parallel import parallel_map
+        results = parallel_map(_fit_window, items, workers=workers, threads=per, progress=progress, desc="windows")
+
+    def ramp(h, w):
+        g = np.outer(_ramp(h, overlap if h < H else 0), _ramp(w, overlap if w < W else 0))
+        return g.reshape(g.shape + (1,) * (y.ndim - 2))
+
+    acc = np.zeros(y.shape, np.float64)
+    norm = np.zeros(y.shape[:2] + (1,) * (y.ndim - 2), np.float64)
+    for (t, l, h, w), r in results:
+        acc[t:t + h, l:l + w] += ramp(h, w) * r.x
+        norm[t:t + h, l:l + w] += ramp(h, w)
     snaps = {}
     for s in sorted({s for _, r in results for s in r.monitor.snapshots_}):
         a = np.zeros(y.shape, np.float64)
-        for (t, l, h, w), r in results:
+        for (t, l, h, w), r in results:  # a window that stopped earlier gives its last snapshot
             have = [q for q in r.monitor.snapshots_ if q <= s]
-            img = r.monitor.snapshots_[max(have)][1] if have else r.x
-            wgt = np.outer(_ramp(h, overlap if h < H else 0), _ramp(w, overlap if w < W else 0))
-            a[t:t + h, l:l + w] += wgt.reshape(wgt.shape + (1,) * (y.ndim - 2)) * img
+            a[t:t + h, l:l + w] += ramp(h, w) * (r.monitor.snapshots_[max(have)][1] if have else r.x)
         snaps[s] = (a / norm).astype(np.float32)
     steps = [r.step for _, r in results]
     where = str(steps[0]) if min(steps) == max(steps) else f"{min(steps)}-{max(steps)}"
+    reasons = sorted({re.sub(r":.*| of [0-9.e+]+ s| at step.*", "", r.stopped_reason) for _, r in results})
     return TiledResult((acc / norm).astype(np.float32), results, sum(r.steps_done for _, r in results),
-                       f"{where} in {len(boxes)} windows", "; ".join(sorted(reasons)), snaps)
+                       f"{where} in {len(boxes)} windows", "; ".join(reasons), snaps)

@@ -61,7 +61,10 @@ def fit_settings(net: str) -> dict:
 
 # --tile: one network per overlapping window of about this size (0: one for the whole image); windows
 # overlap by at least TILE_OVERLAP pixels and are blended linearly
-DEFAULT_TILE = {"denoise": 0, "jpeg": 0}
+DEFAULT_TILE = {"denoise": 256, "jpeg": 0}
+# --ensemble: networks averaged per image or window. Denoising defaults to 2: with 256-px windows that
+# is what reached within 0.3 dB of the paper network's 512x512 peak in 10 minutes on 2 cores
+DEFAULT_ENSEMBLE = {"denoise": 2}
 TILE_OVERLAP = 32
 
 TASK_ITERS = {"denoise": 3000, "jpeg": 2400, "inpaint": 5000, "sr": 2000}
@@ -82,12 +85,13 @@ def add_arguments(p) -> None:
     p.add_argument("--patience", type=int, default=None, help="iterations without improvement before stopping")
     p.add_argument("--net", choices=list(NETS), default=None,
                    help="generator (default: swift for denoise, lite for the other tasks)")
-    p.add_argument("--ensemble", type=int, default=1, metavar="K",
+    p.add_argument("--ensemble", type=int, default=None, metavar="K",
                    help="fit K independently initialized networks and average them: higher PSNR for K times "
-                        "the time per iteration and K times the memory (default 1)")
+                        "the time per iteration and K times the memory (default 2 for denoise, 1 for the others)")
     p.add_argument("--tile", type=int, default=None, metavar="SIZE",
-                   help="denoise/jpeg: fit one network per overlapping window of about SIZE x SIZE pixels "
-                        "and blend them (0: one network for the whole image)")
+                   help="denoise/jpeg: fit one network per overlapping window of about SIZE x SIZE pixels, "
+                        "side by side on the idle cores, and blend them (default 256 for denoise, 0 for jpeg: "
+                        "one network for the whole image)")
     p.add_argument("--reg-noise", type=float, default=None, metavar="STD",
                    help="input jitter per step (default: 1/60 for swift, the paper's 1/30 for the others)")
     p.add_argument("--tv", type=float, default=None, metavar="WEIGHT",
@@ -192,8 +196,8 @@ def estimate_bytes(spec: NetSpec, channels: int, h: int, w: int, bf16: bool = Fa
     return int(activation_floats(spec, channels) * h * w * 4 * (1.1 if bf16 else 2.2) + 4.5e8)
 
 
-def _check_memory(spec, channels, h, w, name, hint="", bf16=False):
-    need, have = estimate_bytes(spec, channels, h, w, bf16), available_memory()
+def _check_memory(spec, channels, h, w, name, hint="", bf16=False, copies=1):
+    need, have = copies * estimate_bytes(spec, channels, h, w, bf16), available_memory()
     if need > 0.85 * have:
         per_px = (need - 4.5e8) / (h * w)
         side = int(math.sqrt(max(0.85 * have - 4.5e8, 0) / per_px))
@@ -276,6 +280,8 @@ def main(args) -> int:
         raise GenlabError(f"--tv {args.tv}: give a weight in [0, 1), e.g. 0.02 (0, the default: the paper's loss)")
     if args.lr is not None and not 0 < args.lr < 1:
         raise GenlabError(f"--lr {args.lr}: give a learning rate in (0, 1), e.g. 0.01 (the paper's)")
+    if args.ensemble is None:
+        args.ensemble = DEFAULT_ENSEMBLE.get(args.task, 1)
     if not 1 <= args.ensemble <= 16:
         raise GenlabError(f"--ensemble {args.ensemble}: give a number of networks from 1 to 16, e.g. 2")
     if args.tile is not None and args.tile != 0 and args.tile < 64:
@@ -297,15 +303,20 @@ def main(args) -> int:
     Hp, Wp = max(-(-H0 // m_in) * m_in, min_in) * f, max(-(-W0 // m_in) * m_in, min_in) * f
     tile = DEFAULT_TILE.get(args.task, 0) if args.tile is None else args.tile
     tiled = bool(tile) and max(Hp, Wp) >= 1.5 * tile
-    if tiled:  # memory is that of one window
+    workers = 1
+    if tiled:  # memory is that of one window per worker process
         from genlab.dipfit import tile_layout
-        Ht, Wt = (tile_layout(n, tile, TILE_OVERLAP, spec.multiple)[0] for n in (Hp, Wp))
+        (Ht, tops), (Wt, lefts) = (tile_layout(n, tile, TILE_OVERLAP, spec.multiple) for n in (Hp, Wp))
     else:
         Ht, Wt = Hp, Wp
     bf16 = use_bf16(args.precision, Ht * Wt)
+    threads = args.threads or default_threads(Ht * Wt)
+    if tiled:
+        workers = min(threads, len(tops) * len(lefts))
     _check_memory(spec, 3, Ht, Wt, net if args.ensemble == 1 else f"{net} x {args.ensemble}",
                   ("" if args.ensemble == 1 else ", or lower --ensemble")
-                  + ("" if tiled or args.task in ("inpaint", "sr") else ", or fit it in windows with --tile 256"), bf16)
+                  + ("" if tiled or args.task in ("inpaint", "sr") else ", or fit it in windows with --tile 256")
+                  + ("" if workers == 1 else ", or use fewer --threads"), bf16, copies=workers)
 
     img, alpha = split_alpha(_load(args.input, "input"))
     if alpha is not None and args.output.suffix.lower() in (".jpg", ".jpeg"):
@@ -336,7 +347,6 @@ def main(args) -> int:
     patience = args.patience or max(100, iters // 10)
     rule = make_rule(None if args.stop == "none" else args.stop, patience=patience)
     snaps = range(max(1, iters // 10), iters + 1, max(1, iters // 10)) if args.snapshots else ()
-    threads = args.threads or default_threads(Ht * Wt)
     settings = fit_settings(net)
     budget = None if args.time_budget is None else max(0.1, args.time_budget - (time.perf_counter() - t_start) - 1.0)
     common = dict(net=spec, steps=iters, weight=weight, snapshot_steps=snaps, seed=args.seed, threads=threads,
@@ -346,8 +356,11 @@ def main(args) -> int:
                   progress=not args.quiet and sys.stderr.isatty(), bf16=bf16, channels_last=bf16)
     if tiled:
         from genlab.dipfit import fit_tiles
-        r = fit_tiles(y, physics, tile=tile, overlap=TILE_OVERLAP,
-                      rule_factory=lambda: make_rule(None if args.stop == "none" else args.stop, patience=patience),
+        from functools import partial
+        # windows are fitted side by side, one thread each: on 2 idle cores two 1-thread fits make
+        # more iterations than one 2-thread fit (benchmarks/RESULTS.md)
+        r = fit_tiles(y, physics, tile=tile, overlap=TILE_OVERLAP, workers=workers,
+                      rule_factory=partial(make_rule, None if args.stop == "none" else args.stop, patience=patience),
                       **common)
         snapshots = r.snapshots
     else:
