@@ -109,7 +109,9 @@ def test_too_large_image_says_what_fits(tmp_path, capsys, monkeypatch):
     from PIL import Image
     Image.new("RGB", (3000, 2000)).save(tmp_path / "big.png")  # only the header is read before refusing
     monkeypatch.setattr("genlab.restore.available_memory", lambda: 2_000_000_000)
-    _bad(tmp_path, capsys, [str(tmp_path / "big.png"), "-o", "OUT"], "at most about")
+    _bad(tmp_path, capsys, [str(tmp_path / "big.png"), "-o", "OUT", "--tile", "0"], "at most about")
+    monkeypatch.setattr("genlab.restore.available_memory", lambda: 200_000_000)  # not even one window fits
+    _bad(tmp_path, capsys, [str(tmp_path / "big.png"), "-o", "OUT"], "no image fits")
 
 
 def test_precision_auto_uses_bf16_only_for_large_images_on_capable_cpus(monkeypatch):
