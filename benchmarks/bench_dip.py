@@ -1,4 +1,9 @@
-"""Speed and memory of DIP denoising on a CPU: the paper's configuration vs `genlab restore`'s default.
+"""Speed and memory of DIP denoising on a CPU: the paper's configuration vs `genlab restore`'s network.
+
+``restore`` here is one fit of the whole image with restore's network and
+settings (swift, bf16): restore's default before session 5. Its default now
+fits 256-px windows with 2 networks each in parallel workers; time that end
+to end with ``benchmarks/bench_restore.py``.
 
 Each configuration runs in its own subprocess (so its peak resident memory,
 ru_maxrss from os.wait4, is its own) on the same noisy colour image
@@ -42,7 +47,7 @@ CONFIGS = {
 
 
 def _restore_default() -> dict:
-    """What `genlab restore` runs by default on this machine for a large image."""
+    """`genlab restore`'s network, precision and settings on the whole image (``--tile 0 --ensemble 1``)."""
     from genlab.restore import DEFAULT_NET, use_bf16
     bf16 = use_bf16("auto", 512 * 512)
     return {"net": DEFAULT_NET, "tune": True, "bf16": bf16, "channels_last": bf16, "settings": "restore"}
