@@ -49,7 +49,7 @@ def main(argv=None):
     ap.add_argument("--reference", help="curve.json of the paper network on the same image and size")
     ap.add_argument("--paper-s-per-iter", type=float, default=None,
                     help="the paper configuration's seconds per iteration here (bench_dip.py --configs paper): "
-                         "prints its time to within 0.3 dB of its peak and the ratio (default: the reference's own)")
+                         "prints its time to within 0.3 dB of its peak and the ratio")
     a = ap.parse_args(argv[:argv.index("--")] if "--" in argv else argv)
     import numpy as np
 
@@ -58,7 +58,12 @@ def main(argv=None):
     from genlab.experiments._dip import square_image
     ref_peak = None
     if a.reference:
-        ref = json.loads(Path(a.reference).read_text())
+        try:
+            ref = json.loads(Path(a.reference).read_text())
+            ref["curve_psnr"], ref["curve_steps"]
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise SystemExit(f"--reference {a.reference}: not a curve.json from dip_curves.py run=DIR "
+                             f"or bench_dip.py --save-curve ({e})") from None
         if ref.get("size") != a.size:
             raise SystemExit(f"{a.reference} is a {ref.get('size')} px curve; run with --size {ref.get('size')}")
         ref_peak = max(ref["curve_psnr"])
@@ -85,8 +90,8 @@ def main(argv=None):
     if ref_peak is not None:
         row.update(paper_peak=round(ref_peak, 2), gap_db=round(ref_peak - got, 2), within_0_3=ref_peak - got <= 0.3,
                    paper_band_step=band)
-        spi = a.paper_s_per_iter or ref.get("s_per_iter")
-        if spi:
+        if a.paper_s_per_iter:  # not the reference's own s/iter: a resumed curve times only its last part
+            spi = a.paper_s_per_iter
             row.update(paper_s_per_iter=spi, paper_time_to_band_s=round(band * spi), ratio=round(band * spi / wall, 1))
     print(json.dumps(row))
     return row

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import os
+from functools import partial
 import sys
 import time
 from dataclasses import replace
@@ -349,7 +350,7 @@ def main(args) -> int:
     physics = make_physics(args.task, mask=weight if mask is not None else None, factor=max(f, 2))
     iters = args.max_iters or TASK_ITERS[args.task]
     patience = args.patience or max(100, iters // 10)
-    rule = make_rule(None if args.stop == "none" else args.stop, patience=patience)
+    rule_factory = partial(make_rule, None if args.stop == "none" else args.stop, patience=patience)
     snaps = range(max(1, iters // 10), iters + 1, max(1, iters // 10)) if args.snapshots else ()
     settings = fit_settings(net)
     budget = None if args.time_budget is None else max(0.1, args.time_budget - (time.perf_counter() - t_start) - 1.0)
@@ -360,15 +361,13 @@ def main(args) -> int:
                   progress=not args.quiet and sys.stderr.isatty(), bf16=bf16, channels_last=bf16)
     if tiled:
         from genlab.dipfit import fit_tiles
-        from functools import partial
         # windows are fitted side by side, one thread each: on 2 idle cores two 1-thread fits make
         # more iterations than one 2-thread fit (benchmarks/RESULTS.md)
         r = fit_tiles(y, physics, tile=tile, overlap=TILE_OVERLAP, workers=workers,
-                      rule_factory=partial(make_rule, None if args.stop == "none" else args.stop, patience=patience),
-                      **common)
+                      rule_factory=rule_factory, **common)
         snapshots = r.snapshots
     else:
-        r = fit(y, physics, out_shape=(y.shape[0] * f, y.shape[1] * f), rule=rule, **common)
+        r = fit(y, physics, out_shape=(y.shape[0] * f, y.shape[1] * f), rule=rule_factory(), **common)
         snapshots = {s: avg for s, (_raw, avg) in r.monitor.snapshots_.items()}
     out = r.x[:H0 * f, :W0 * f]
     if alpha is not None:
