@@ -60,7 +60,7 @@ for _k in (2, 3):  # `genlab restore --ensemble K`
 
 def worker(cfg: dict) -> dict:
     import os
-    from genlab.train import tune_allocator
+    from genlab.runtime import tune_allocator
     if cfg["tune"]:
         tune_allocator(large_buffers=True)  # before the first large allocation
     else:
@@ -160,7 +160,7 @@ def main():
     if a.save_curve:
         from pathlib import Path
 
-        from genlab.runs import atomic_write_json
+        from genlab.io import atomic_write_json
         atomic_write_json(Path(a.save_curve), rows[0])  # a killed run leaves no half-written curve
     if ref is not None:
         rows.insert(0, {**ref, "name": f"{ref['name']} ({a.reference})"})

@@ -21,7 +21,8 @@ import json
 import sys
 import time
 
-from genlab.train import Callback, tune_allocator
+from genlab.runtime import tune_allocator
+from genlab.train import Callback
 
 
 def main(argv: list[str]) -> dict:
@@ -77,7 +78,7 @@ def main(argv: list[str]) -> dict:
            "at": {int(s): round(float(p), 2) for s, p in zip(st, pa) if s in (100, 250, 500, 1000, 1500, 2000, 2500, 3000)}}
     print(json.dumps(row))
     if run is not None:  # the whole curve, in bench_dip.py's --save-curve format: usable as its --reference
-        from genlab.runs import atomic_write_json
+        from genlab.io import atomic_write_json
         atomic_write_json(run.path / "curve.json", {
             "name": f"dip_curves {spec.channels} ch", "size": size, "s_per_iter": spi, "peak_rss_gb": None,
             "curve_steps": [int(s) for s in st], "curve_psnr": [float(p) for p in pa]})

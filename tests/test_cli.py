@@ -126,7 +126,7 @@ def test_atlas_links_resolve_and_every_claim_is_listed(finished, tmp_path):
 
 
 def test_progress_bars_only_on_a_tty_unless_disabled(monkeypatch):
-    from genlab.train import progress_disabled
+    from genlab.runtime import progress_disabled
     monkeypatch.delenv("TQDM_DISABLE", raising=False)
     assert progress_disabled(None) is None          # tqdm: a bar on a TTY, none in a pipe or a log
     assert progress_disabled(True) is False and progress_disabled(False) is True

@@ -18,7 +18,8 @@ from genlab.errors import DivergedError
 from genlab.experiments.base import Experiment, get
 from genlab.models.mlp import MLP
 from genlab.runner import execute
-from genlab.runs import Run, atomic_write_json, atomic_write_text
+from genlab.io import atomic_write_json, atomic_write_text
+from genlab.runs import Run
 from genlab.train import supervised, train
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")

@@ -17,17 +17,27 @@ import torch
 
 
 class History:
-    """Named series recorded during training: ``values(name)`` stacks them."""
+    """Named series recorded during training: ``values(name)`` stacks them along a first axis, the step.
+
+    ``axes(name)`` names the axes of one recorded value (after the step), as the
+    probe that recorded it declared them; the run store keeps them with the series.
+    """
 
     def __init__(self):
         self._steps: dict[str, list[int]] = {}
         self._values: dict[str, list[Any]] = {}
+        self._axes: dict[str, tuple[str, ...]] = {}
 
-    def record(self, name: str, step: int, value) -> None:
+    def record(self, name: str, step: int, value, axes: tuple[str, ...] | None = None) -> None:
         if isinstance(value, torch.Tensor):
             value = value.detach().cpu().numpy()
         self._steps.setdefault(name, []).append(int(step))
         self._values.setdefault(name, []).append(value)
+        if axes is not None:
+            self._axes[name] = tuple(axes)
+
+    def axes(self, name: str) -> tuple[str, ...]:
+        return self._axes.get(name, ())
 
     def __contains__(self, name: str) -> bool:
         return name in self._values
@@ -42,10 +52,10 @@ class History:
         return np.asarray(self._values.get(name, []))
 
     def state_dict(self) -> dict:
-        return {"steps": self._steps, "values": self._values}
+        return {"steps": self._steps, "values": self._values, "axes": self._axes}
 
     def load_state_dict(self, d: dict) -> None:
-        self._steps, self._values = d["steps"], d["values"]
+        self._steps, self._values, self._axes = d["steps"], d["values"], d.get("axes", {})
 
 
 @dataclass
@@ -64,6 +74,8 @@ class Callback:
     """Base callback: called every ``every`` steps (and at step 0 if ``at_start``).
 
     Return a string from :meth:`__call__` to stop training with that reason.
+    :meth:`on_end` runs once when training ends (completed, stopped, or a
+    finished phase found on resume), for work such as restoring the best weights.
     Callbacks that keep state override ``state_dict``/``load_state_dict`` so a
     resumed run continues exactly.
     """
@@ -73,6 +85,9 @@ class Callback:
 
     def __call__(self, state: State) -> str | None:  # pragma: no cover - interface
         return None
+
+    def on_end(self, model: torch.nn.Module) -> None:
+        """Called once after the last step."""
 
     def state_dict(self) -> dict:
         return {}
@@ -86,10 +101,16 @@ class Every(Callback):
 
     ``fn`` may return a number, an array or a dict of them (each recorded as
     ``name/key``). The model is in eval mode and gradients are off inside.
+    ``fn`` is usually a probe (:mod:`genlab.probes`): ``name`` and ``axes``
+    default to the probe's own, so its series reach the run under its name with
+    named axes (the step axis comes first and is implied).
     """
 
-    def __init__(self, every: int, fn: Callable, name: str, at_start: bool = True):
-        self.every, self.fn, self.name, self.at_start = max(1, int(every)), fn, name, at_start
+    def __init__(self, every: int, fn: Callable, name: str | None = None, at_start: bool = True,
+                 axes: tuple[str, ...] | None = None):
+        self.every, self.fn, self.at_start = max(1, int(every)), fn, at_start
+        self.name = name or getattr(fn, "name", None) or getattr(fn, "__name__", "probe")
+        self.axes = tuple(axes) if axes is not None else tuple(getattr(fn, "axes", ()))
 
     def __call__(self, state: State):
         was = state.model.training
@@ -99,9 +120,9 @@ class Every(Callback):
         state.model.train(was)
         if isinstance(out, dict):
             for k, v in out.items():
-                state.history.record(f"{self.name}/{k}", state.step, v)
+                state.history.record(f"{self.name}/{k}", state.step, v, self.axes)
         else:
-            state.history.record(self.name, state.step, out)
+            state.history.record(self.name, state.step, out, self.axes)
         return None
 
 
@@ -136,6 +157,10 @@ class EarlyStopping(Callback):
             if self.bad >= self.patience:
                 return f"early stopping: {self.name} did not improve for {self.patience} checks (best {self.best_value:.4g} at step {self.best_step})"
         return None
+
+    def on_end(self, model: torch.nn.Module) -> None:
+        if self.restore_best and self.best_state is not None:
+            model.load_state_dict(self.best_state)
 
     def state_dict(self):
         return {"best_value": self.best_value, "best_step": self.best_step, "bad": self.bad, "best_state": self.best_state}

@@ -105,7 +105,7 @@ def cmd_run(args) -> int:
     else:
         cfg = exp.config_for(scale, args.seed, args.overrides)
     if args.out is not None:
-        from genlab.runs import check_writable
+        from genlab.io import check_writable
         check_writable(args.out, keep=False)  # before saying "running": a bad --out is the only line printed
     _progress(args)
     t0 = time.perf_counter()
@@ -117,8 +117,8 @@ def cmd_run(args) -> int:
 
 def _progress(args):
     if getattr(args, "quiet", False):
-        import os
-        os.environ["TQDM_DISABLE"] = "1"
+        from genlab.runtime import set_quiet
+        set_quiet()
 
 
 def _print_claims(run, seconds=None) -> None:
@@ -133,7 +133,8 @@ def _print_claims(run, seconds=None) -> None:
 def cmd_reproduce(args) -> int:
     from genlab.experiments import registry
     from genlab.report import write_atlas
-    from genlab.runs import Run, check_writable
+    from genlab.io import check_writable
+    from genlab.runs import Run
     scale = args.scale or ("quick" if args.quick else "default")
     exps = list(registry().values())
     if args.only:

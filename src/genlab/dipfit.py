@@ -252,7 +252,7 @@ class TiledResult:
 
 def _fit_window(item: dict) -> tuple:
     """One window of :func:`fit_tiles` (module level, so worker processes can run it)."""
-    from genlab.train import tune_allocator
+    from genlab.runtime import tune_allocator
     tune_allocator(large_buffers=True)
     budget = None
     if item["deadline"] is not None:  # an equal share of what is left for this worker's remaining windows

@@ -16,13 +16,14 @@ from typing import Any, Callable, Iterable
 
 from tqdm.auto import tqdm
 
-from genlab.train import progress_disabled
+from genlab.runtime import is_quiet, progress_disabled, set_quiet
 
 
-def _init_worker(threads: int):
+def _init_worker(threads: int, quiet: bool):
     import torch
     os.environ["OMP_NUM_THREADS"] = str(threads)
     torch.set_num_threads(threads)
+    set_quiet(quiet)
 
 
 def default_workers() -> int:
@@ -37,7 +38,7 @@ def parallel_map(fn: Callable[[Any], Any], items: Iterable[Any], workers: int | 
         return [fn(it) for it in tqdm(items, desc=desc, disable=progress_disabled(progress), leave=False)]
     out: list[Any] = [None] * len(items)
     with ProcessPoolExecutor(max_workers=min(workers, len(items)), mp_context=get_context("spawn"),
-                             initializer=_init_worker, initargs=(threads,)) as ex:
+                             initializer=_init_worker, initargs=(threads, is_quiet())) as ex:
         futs = {ex.submit(fn, it): i for i, it in enumerate(items)}
         for f in tqdm(as_completed(futs), total=len(futs), desc=desc, leave=False,
                       disable=progress_disabled(progress)):

@@ -7,7 +7,8 @@ import time
 from pathlib import Path
 
 from genlab.experiments.base import registry
-from genlab.runs import Run, atomic_write_text
+from genlab.io import atomic_write_text
+from genlab.runs import Run
 
 MARK = {"holds": "holds", "fails": "FAILS", "inconclusive": "inconclusive"}
 

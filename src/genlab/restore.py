@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from genlab.errors import GenlabError
-from genlab.train import tune_allocator
+from genlab.runtime import available_memory, cpu_has_bf16, idle_cores, tune_allocator
 from genlab.models.dip import NetSpec
 
 NETS = {
@@ -112,12 +112,6 @@ def add_arguments(p) -> None:
 
 
 # ---- allocator ------------------------------------------------------------------------------------
-def cpu_has_bf16() -> bool:
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def use_bf16(precision: str, pixels: int) -> bool:
@@ -127,19 +121,6 @@ def use_bf16(precision: str, pixels: int) -> bool:
     return pixels >= 128 * 128 and cpu_has_bf16()
 
 
-def idle_cores(window: float = 0.25) -> float | None:
-    """Cores idle right now: the idle share of ``/proc/stat`` over ``window`` seconds (None where unreadable)."""
-    def sample():
-        with open("/proc/stat") as f:
-            v = [int(x) for x in f.readline().split()[1:]]
-        return v[3] + (v[4] if len(v) > 4 else 0), sum(v)
-    try:
-        i0, t0 = sample()
-        time.sleep(window)
-        i1, t1 = sample()
-    except (OSError, ValueError, IndexError):
-        return None
-    return (os.cpu_count() or 1) * (i1 - i0) / max(1, t1 - t0)
 
 
 def default_threads(pixels: int) -> int:
@@ -166,14 +147,6 @@ def default_threads(pixels: int) -> int:
 
 
 # ---- memory estimate ------------------------------------------------------------------------------
-def available_memory() -> int:
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES"))
 
 
 def activation_floats(spec: NetSpec, channels: int, h: int = 64, w: int = 64) -> float:
@@ -245,7 +218,7 @@ def split_alpha(img: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
 
 
 def _check_output(path: Path, what: str = "output", suffixes=(".png", ".jpg", ".jpeg")) -> None:
-    from genlab.runs import check_writable
+    from genlab.io import check_writable
     if suffixes and path.suffix.lower() not in suffixes:
         raise GenlabError(f"{what} {path} must end in {', '.join(suffixes)}")
     folder = path.parent if suffixes else path

@@ -12,7 +12,8 @@ import torch
 from genlab.config import Config
 from genlab.errors import DivergedError, GenlabError
 from genlab.experiments.base import Experiment, get
-from genlab.runs import Run, _rmdirs, check_writable, environment
+from genlab.io import check_writable, rmdirs
+from genlab.runs import LAYOUT, Run, environment
 
 
 def default_folder(exp: Experiment, scale: str, seed: int, root: Path | str = "runs") -> Path:
@@ -32,7 +33,7 @@ def execute(exp: Experiment, cfg: Config, out: Path | str | None = None, scale: 
     created = [p for p in (folder, *folder.parents) if not p.exists()]
     check_writable(folder)
     run = Run(folder)
-    record = {"experiment": exp.id, "scale": scale, "config": cfg.to_dict()}
+    record = {"experiment": exp.id, "scale": scale, "layout": LAYOUT, "config": cfg.to_dict()}
     cfg_path = folder / "config.json"
     fresh = not cfg_path.exists()
     if not fresh:
@@ -83,7 +84,7 @@ def _remove_fresh_run(folder: Path, created: list[Path]) -> None:
         (folder / name).unlink(missing_ok=True)
     for f in (folder / "figures").glob("*.png") if (folder / "figures").is_dir() else []:
         f.unlink()
-    _rmdirs([folder / "figures", *created])
+    rmdirs([folder / "figures", *created])
 
 
 def finalize(run: Run, exp: Experiment | None = None) -> list[dict]:
@@ -102,6 +103,9 @@ def redraw(folder: Path | str) -> list[dict]:
     run = Run(folder)
     if not (run.path / "config.json").exists():
         raise GenlabError(f"{folder} is not a genlab run folder (no config.json); give a folder made by genlab run")
+    if run.config.get("layout", 1) < LAYOUT:
+        raise GenlabError(f"{folder} was written by genlab before the redesign (run-folder layout 1, now {LAYOUT}); "
+                          f"its figures cannot be redrawn: run it again with genlab run {run.config.get('experiment')}")
     st = run.status.get("status")
     if st not in ("complete",):
         raise GenlabError(f"run {folder} is {st}, not complete; resume it with genlab run {run.config['experiment']} --out {folder}")

@@ -26,90 +26,26 @@ import pickle
 import platform
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from genlab.errors import GenlabError
+from genlab.io import atomic_write_bytes, atomic_write_json, atomic_write_text
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+# Series are stored in arrays.npz as NAME (values) and NAME@step (steps); @axes holds every series' axis names.
+_STEP, _AXES = "@step", "@axes"
+# The layout written by this version. 1: before series were recorded by the loop (arrays under experiments' own keys).
+LAYOUT = 2
 
 
-_UMASK = _umask()
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        # mkstemp makes the file private (0600); results are ordinary files (0666 & ~umask).
-        os.fchmod(fd, 0o666 & ~_UMASK)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def atomic_write_json(path: Path, obj: Any) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
-
-
-def _json_default(o):
-    if isinstance(o, (np.floating, np.integer)):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"not JSON serializable: {type(o).__name__}")
-
-
-def check_writable(folder: Path, what: str = "output folder", fix: str = "choose another with --out",
-                   keep: bool = True) -> None:
-    """Raise GenlabError unless ``folder`` can be created and written to (and leave nothing if not).
-
-    keep=False removes the folders the check created, for a check made before the real work.
-    """
-    folder = Path(folder)
-    created = [p for p in (folder, *folder.parents) if not p.exists()]
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".probe.")
-        os.close(fd)
-        os.unlink(tmp)
-    except OSError as e:
-        _rmdirs(created)  # leave nothing behind
-        raise GenlabError(f"cannot write to {what} {folder}: {e.strerror or e}; {fix}") from None
-    if not keep:
-        _rmdirs(created)
-
-
-def _rmdirs(folders: list[Path]) -> None:
-    """Remove empty folders, deepest first; a folder that is not empty stays."""
-    for p in folders:
-        try:
-            p.rmdir()
-        except OSError:
-            pass
+class Series(NamedTuple):
+    steps: np.ndarray
+    values: np.ndarray
+    axes: tuple[str, ...]
 
 
 class Run:
@@ -219,6 +155,37 @@ class Run:
         for k, v in values.items():
             self.save_array(k, v)
 
+    # ---- series: what probes recorded over training ---------------------
+    def record(self, name: str, steps, values, axes: tuple[str, ...] = ()) -> None:
+        """Store a series: ``values[i]`` was measured at ``steps[i]``; ``axes`` name the axes after the step.
+
+        The training loop calls this for every series in its history (``<phase>/<name>``);
+        experiments read them back with :meth:`series`.
+        """
+        values = np.asarray(values)
+        self.arrays[name] = values
+        self.arrays[f"{name}{_STEP}"] = np.asarray(steps, dtype=np.int64)
+        axes = ("step", *axes)
+        if len(axes) != values.ndim:  # a probe that declared no (or other) axes: name them by position
+            axes = ("step", *(f"axis{i}" for i in range(1, values.ndim)))
+        table = self._axes()
+        table[name] = list(axes)
+        self.arrays[_AXES] = np.asarray(json.dumps(table, sort_keys=True))
+
+    def _axes(self) -> dict[str, list[str]]:
+        a = self.arrays.get(_AXES)
+        return json.loads(str(a)) if a is not None else {}
+
+    def series(self, name: str) -> Series:
+        """A recorded series: ``(steps, values, axes)``, with ``axes[0] == "step"``."""
+        if f"{name}{_STEP}" not in self.arrays:
+            have = ", ".join(self.series_names()) or "none"
+            raise GenlabError(f"series {name!r} is not recorded in {self.path}; recorded: {have}")
+        return Series(self.arrays[f"{name}{_STEP}"], self.arrays[name], tuple(self._axes().get(name, ("step",))))
+
+    def series_names(self) -> list[str]:
+        return [k[: -len(_STEP)] for k in self.arrays if k.endswith(_STEP)]
+
     def flush(self) -> None:
         """Write metrics and arrays atomically."""
         if self._metrics is not None:
@@ -259,13 +226,8 @@ class Run:
 
     def save_figure(self, fig, name: str) -> Path:
         """Save a matplotlib figure atomically as figures/<name>.png and close it."""
-        import matplotlib.pyplot as plt
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-        plt.close(fig)
-        p = self.figures_dir / f"{name}.png"
-        atomic_write_bytes(p, buf.getvalue())
-        return p
+        from genlab.plot import save_figure
+        return save_figure(fig, self.figures_dir / f"{name}.png")
 
     @property
     def claims(self) -> list[dict]:

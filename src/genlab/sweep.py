@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Callable, Protocol, get_origin
 
 from genlab.errors import GenlabError
-from genlab.runs import atomic_write_text, check_writable
+from genlab.io import atomic_write_text, check_writable
 
 
 class Backend(Protocol):
@@ -180,8 +180,8 @@ def write_table(rows: list[dict], out: Path) -> None:
 
 def main(args) -> int:
     if getattr(args, "quiet", False):
-        import os
-        os.environ["TQDM_DISABLE"] = "1"
+        from genlab.runtime import set_quiet
+        set_quiet()
     backend = BACKENDS[args.backend](args.workers) if args.backend == "local" else RayBackend()
     t0 = time.perf_counter()
     rows, out = sweep(args.experiment, args.grid, args.scale, args.out, backend)

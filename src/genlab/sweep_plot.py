@@ -4,13 +4,10 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
-import matplotlib
 import numpy as np
 
-from genlab.runs import atomic_write_bytes
+from genlab.plot import plt, save_figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
 
 def _num(v) -> float | None:
@@ -55,10 +52,5 @@ def plot_sweep(rows: list[dict], keys: list[str], path: Path, title: str = "") -
         ax.legend(fontsize=7)
     fig.tight_layout()
     fig.suptitle(f"sweep of {title}" + (" (mean ± sd over seeds)" if "seed" in keys else ""))
-    import io
-    buf = io.BytesIO()
     fig.subplots_adjust(top=0.88)
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    atomic_write_bytes(path, buf.getvalue())
-    return path
+    return save_figure(fig, path, dpi=100)

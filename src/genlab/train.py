@@ -14,9 +14,7 @@ one from a loss function and (x, y) data.
 """
 from __future__ import annotations
 
-import contextlib
 import math
-import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -24,8 +22,9 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from genlab.callbacks import Callback, EarlyStopping, Every, History, State  # noqa: F401  (Every re-exported)
+from genlab.callbacks import Callback, EarlyStopping, Every, History, State
 from genlab.errors import DivergedError
+from genlab.runtime import num_threads, progress_disabled, tune_allocator
 
 Objective = Callable[[torch.nn.Module, Any], "torch.Tensor | tuple[torch.Tensor, dict]"]
 
@@ -84,79 +83,12 @@ def make_optimizer(name: str, params: Iterable, lr: float, momentum: float = 0.0
     raise ValueError(f"unknown optimizer {name!r}; use adam, sgd or gd")
 
 
-_ALLOCATOR_TUNED: set[str] = set()
-
-
-def tune_allocator(large_buffers: bool = False) -> bool:
-    """Keep freed memory in the process instead of returning it to the OS (glibc only; once).
-
-    A step allocates and frees the same large activations over and over. glibc
-    serves blocks above 128 KiB with mmap and trims the heap on free, so every
-    step pays fresh page faults; a stacked ensemble's (M, N, width) activations
-    are megabytes. Raising the mmap and trim thresholds cut the CPU time per
-    step of 64 fp-1d networks by about a fifth (benchmarks/RESULTS.md).
-
-    large_buffers: also send blocks above the mmap threshold's 32 MiB ceiling
-    through the heap (M_MMAP_MAX=0) and bound the arenas (M_ARENA_MAX=2): conv
-    nets on large images (the DIP at 512x512 has 134 MB activations) then stop
-    page-faulting every iteration (1.4x per step measured), at the price of a
-    higher peak. ``genlab restore`` asks for it. Called by :func:`train`;
-    ``GENLAB_MALLOC=0`` leaves the allocator alone.
-    """
-    mode = "large" if large_buffers else "default"
-    if os.environ.get("GENLAB_MALLOC", "1") == "0":
-        return False
-    if mode in _ALLOCATOR_TUNED or "large" in _ALLOCATOR_TUNED:
-        return True
-    _ALLOCATOR_TUNED.add(mode)
-    try:
-        import ctypes
-        libc = ctypes.CDLL("libc.so.6")
-        M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD, M_MMAP_MAX, M_ARENA_MAX = -1, -2, -3, -4, -8
-        ok = libc.mallopt(M_MMAP_THRESHOLD, 32 << 20)          # glibc's maximum on 64-bit
-        ok &= libc.mallopt(M_TRIM_THRESHOLD, 2 ** 31 - 1 if large_buffers else 1 << 30)
-        ok &= libc.mallopt(M_TOP_PAD, 64 << 20)
-        if large_buffers:
-            ok &= libc.mallopt(M_MMAP_MAX, 0) & libc.mallopt(M_ARENA_MAX, 2)
-        return bool(ok)
-    except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to tune
-        return False
-
-
-def progress_disabled(progress: bool | None) -> bool | None:
-    """tqdm's ``disable`` for a ``progress`` setting: None means a bar on a TTY only.
-
-    ``TQDM_DISABLE=1`` (set by ``genlab --quiet`` and by CI) is read here, at call
-    time: tqdm itself reads it only once, at import, and an explicit ``disable``
-    argument overrides it anyway.
-    """
-    if progress is not None:
-        return not progress
-    if os.environ.get("TQDM_DISABLE", "").lower() in ("1", "true", "yes", "on"):
-        return True
-    return None
-
-
-@contextlib.contextmanager
-def num_threads(n: int | None):
-    """Set torch's intra-op threads for a workload, then restore them."""
-    if not n:
-        yield
-        return
-    old = torch.get_num_threads()
-    torch.set_num_threads(int(n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
-
-
 def train(model: torch.nn.Module, objective: Objective, *, steps: int, optimizer: str | Callable = "adam",
           lr: float = 1e-3, momentum: float = 0.0, weight_decay: float = 0.0,
           lr_schedule: Callable[[int], float] | None = None, batches: Callable[[int], Any] | None = None,
           callbacks: Iterable[Callback] = (), run=None, phase: str = "train", checkpoint_every: int | None = None,
           on_diverge: str = "raise", loss_every: int = 1, threads: int | None = None,
-          progress: bool | None = None, desc: str | None = None) -> TrainResult:
+          progress: bool | None = None, desc: str | None = None, record: bool = True) -> TrainResult:
     """Train ``model`` for ``steps`` optimizer steps.
 
     optimizer: "adam", "sgd"/"gd" (plain, full batch), or ``params -> torch.optim.Optimizer``.
@@ -165,6 +97,9 @@ def train(model: torch.nn.Module, objective: Objective, *, steps: int, optimizer
     run, phase: with a run, checkpoints go to ``run/checkpoints/<phase>.pt`` every
         ``checkpoint_every`` steps and at the end; a finished phase is not trained again.
     on_diverge: "raise" a DivergedError, or "stop" and return with the reason.
+    record: with a run, every series in the history (the loss and what each probe recorded) is written
+        into the run as ``<phase>/<name>`` when the phase ends, with the probe's named axes; read it back
+        with ``run.series("<phase>/<name>")``.
     """
     tune_allocator()
     callbacks = list(callbacks)
@@ -212,7 +147,7 @@ def train(model: torch.nn.Module, objective: Objective, *, steps: int, optimizer
         return None
 
     if reason is not None:  # the phase finished before; nothing to train
-        _finish(model, callbacks)
+        _finish(model, callbacks, history, run, phase, record)
         return TrainResult(model, history, start, reason, resumed_from)
 
     with num_threads(threads):
@@ -241,6 +176,7 @@ def train(model: torch.nn.Module, objective: Objective, *, steps: int, optimizer
                     save(step, msg, diverged=True)
                     if on_diverge == "stop":
                         bar.close()
+                        _record(history, run, phase, record)
                         return TrainResult(model, history, step, msg, resumed_from)
                     raise DivergedError(msg)
                 loss.backward()
@@ -261,15 +197,23 @@ def train(model: torch.nn.Module, objective: Objective, *, steps: int, optimizer
             bar.close()
     reason = reason or "completed"
     save(step, reason)
-    _finish(model, callbacks)
+    _finish(model, callbacks, history, run, phase, record)
     return TrainResult(model, history, step, reason, resumed_from)
 
 
-def _finish(model, callbacks):
+def _record(history, run, phase, record):
+    """Every recorded series goes into the run as ``<phase>/<name>``, with its named axes."""
+    if run is not None and record:
+        for name in history.names():
+            run.record(f"{phase}/{name}", history.steps(name), history.values(name), history.axes(name))
+
+
+def _finish(model, callbacks, history, run, phase, record):
+    """End of a phase: the series into the run, then each callback's end hook."""
+    _record(history, run, phase, record)
     for cb in callbacks:
-        if isinstance(cb, EarlyStopping) and cb.restore_best and cb.best_state is not None:
-            model.load_state_dict(cb.best_state)
+        cb.on_end(model)
 
 
-__all__ = ["train", "supervised", "MiniBatches", "TrainResult", "make_optimizer", "num_threads", "tune_allocator",
+__all__ = ["train", "supervised", "MiniBatches", "TrainResult", "make_optimizer",
            "Callback", "Every", "EarlyStopping", "History", "State"]

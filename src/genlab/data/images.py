@@ -90,7 +90,7 @@ def save_image(img: np.ndarray, path: str | Path) -> None:
     import io
     from PIL import Image
 
-    from genlab.runs import atomic_write_bytes
+    from genlab.io import atomic_write_bytes
     p = Path(path)
     a = (np.clip(np.asarray(img), 0, 1) * 255 + 0.5).astype(np.uint8)
     if a.ndim == 3 and a.shape[2] == 1:

@@ -1,4 +1,7 @@
-"""One module per phenomenon family; each registers its experiments on import."""
-from genlab.experiments.base import Claim, Experiment, families, get, register, registry, verdict
+"""Experiments, one folder per phenomenon family: ``experiments/<family>/<name>.py``.
 
-__all__ = ["Claim", "Experiment", "register", "registry", "get", "families", "verdict"]
+Each module declares its experiment with :func:`experiment` (see experiments/README.md).
+"""
+from genlab.experiments.base import Claim, Experiment, claim, experiment, families, get, register, registry, verdict
+
+__all__ = ["Claim", "Experiment", "claim", "experiment", "register", "registry", "get", "families", "verdict"]

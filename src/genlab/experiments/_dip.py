@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import matplotlib
 import numpy as np
 
 from genlab.config import Config, check
@@ -11,9 +10,8 @@ from genlab.data.images import load_image
 from genlab.dipfit import fit
 from genlab.metrics import psnr
 from genlab.models.dip import NetSpec
+from genlab.plot import plt
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
 SOURCE = "Ulyanov, Vedaldi, Lempitsky, Deep Image Prior, CVPR 2018"
 

@@ -1,23 +1,30 @@
 """What an experiment is: a config with three scales, a run function, figures and claims.
 
-An experiment module defines one or more :class:`Experiment` objects and
-passes each to :func:`register`. The registry discovers every module in
-``genlab.experiments`` on first use, so adding a family is adding a module.
+An experiment lives in ``genlab/experiments/<family>/<name>.py`` (the family's
+shared recipe in ``common.py``) and is declared by one call to
+:func:`experiment`; experiments/README.md shows the template.
 
-- ``run(cfg, run)`` trains and measures, writing metrics and arrays through the
-  :class:`~genlab.runs.Run`. Training goes through :func:`genlab.train.train`
-  with ``run=run`` and a distinct ``phase`` per training, so a killed run resumes.
-- ``figures(run)`` draws from the stored results alone (``run.arrays``,
-  ``run.metrics``, ``run.config``) and saves with ``run.save_figure``.
-- ``claims(run)`` returns a list of :class:`Claim`, also from stored results.
+- The config dataclass's defaults are the paper's own settings (the ``paper``
+  scale); ``quick`` and ``default`` are written as deltas from it. A claim's
+  threshold is a config field, so one number sets both the verdict and the text.
+- ``run(cfg, run)`` trains and measures. Training goes through
+  :func:`genlab.train.train` with ``run=run`` and a distinct ``phase`` per
+  training: the probes' series land in the run as ``<phase>/<name>`` and a killed
+  run resumes.
+- ``figures(run, cfg)`` draws from the stored results alone (``run.series``,
+  ``run.arrays``, ``run.metrics``) and saves with ``run.save_figure``.
+- ``claims(run, cfg)`` returns a list of :class:`Claim` built with :func:`claim`,
+  also from stored results.
 """
 from __future__ import annotations
 
 import importlib
+import inspect
 import math
 import pkgutil
-from dataclasses import asdict, dataclass, field
-from typing import Callable, Literal
+import sys
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Callable, Literal
 
 import numpy as np
 
@@ -30,7 +37,11 @@ SCALES = ("quick", "default", "paper")
 
 @dataclass
 class Claim:
-    """A paper's statement, where it is from, what we measured and the verdict."""
+    """A paper's statement, where it is from, what we measured, the threshold and the verdict.
+
+    paper_value: the paper's own number for the same quantity, where it has one
+    (with ``paper_setting``: data size, network, iterations, metric convention).
+    """
 
     id: str
     statement: str
@@ -39,20 +50,58 @@ class Claim:
     threshold: str
     verdict: Verdict
     note: str = ""
+    paper_value: float | str | None = None
+    paper_setting: str = ""
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        v = d["value"]
-        if isinstance(v, np.integer):
-            d["value"] = int(v)
-        elif isinstance(v, (float, np.floating)):
-            # NaN/inf are not JSON: a value that could not be measured is recorded as null.
-            d["value"] = float(f"{float(v):.6g}") if math.isfinite(float(v)) else None
+        for k in ("value", "paper_value"):
+            v = d[k]
+            if isinstance(v, np.integer):
+                d[k] = int(v)
+            elif isinstance(v, (float, np.floating)):
+                # NaN/inf are not JSON: a value that could not be measured is recorded as null.
+                d[k] = float(f"{float(v):.6g}") if math.isfinite(float(v)) else None
         return d
 
 
 def verdict(ok: bool | None) -> Verdict:
     return "inconclusive" if ok is None else ("holds" if ok else "fails")
+
+
+def _num(x: float) -> str:
+    return f"{x:g}"
+
+
+def claim(id: str, statement: str, value: float | None, *, source: str, at_least: float | None = None,
+          at_most: float | None = None, above: float | None = None, below: float | None = None,
+          within: tuple[float, float] | None = None, unit: str = "", require: bool = True,
+          inconclusive: bool = False, note: str = "", paper_value: float | str | None = None,
+          paper_setting: str = "") -> Claim:
+    """A :class:`Claim` whose verdict and threshold text come from the same number.
+
+    Give exactly one comparison: ``at_least`` (>=), ``at_most`` (<=), ``above`` (>),
+    ``below`` (<) or ``within`` (lo <= value <= hi). ``unit`` follows the number in
+    the threshold text (">= 0.9 of seeds"). ``require`` is a further condition the
+    claim needs (stated in ``unit`` or ``note``); ``inconclusive`` (or a value that
+    is None or NaN) makes the verdict inconclusive: the effect could not be measured.
+    """
+    given = {k: v for k, v in (("at_least", at_least), ("at_most", at_most), ("above", above),
+                               ("below", below), ("within", within)) if v is not None}
+    if len(given) != 1:
+        raise ValueError(f"claim {id}: give exactly one of at_least, at_most, above, below, within (got {list(given)})")
+    (op, bound), = given.items()
+    text = {"at_least": ">= {}", "at_most": "<= {}", "above": "> {}", "below": "< {}"}.get(op, "in [{}]")
+    text = text.format(", ".join(map(_num, bound)) if op == "within" else _num(bound))  # type: ignore[arg-type]
+    if unit:
+        text = f"{text} {unit}"
+    measurable = value is not None and not (isinstance(value, float) and math.isnan(value)) and not inconclusive
+    ok = None
+    if measurable:
+        v = float(value)  # type: ignore[arg-type]
+        ok = {"at_least": lambda: v >= bound, "at_most": lambda: v <= bound, "above": lambda: v > bound,
+              "below": lambda: v < bound, "within": lambda: bound[0] <= v <= bound[1]}[op]() and bool(require)
+    return Claim(id, statement, source, value, text, verdict(ok), note, paper_value, paper_setting)
 
 
 @dataclass
@@ -64,10 +113,11 @@ class Experiment:
     claim: str             # the claim in one sentence
     config: type[Config]
     scales: dict[str, Config]
-    times: dict[str, str]  # expected CPU time per scale, e.g. {"quick": "10 s", ...}
+    times: dict[str, str]  # expected CPU time per scale: the one place it is written
     run: Callable
     figures: Callable
     claims: Callable
+    doc: str = ""          # the module's docstring as written (paper, figure, command, claim)
     tags: tuple[str, ...] = field(default_factory=tuple)
 
     def config_for(self, scale: str, seed: int | None = None, overrides: list[str] | None = None) -> Config:
@@ -92,8 +142,41 @@ _REGISTRY: dict[str, Experiment] = {}
 _DISCOVERED = False
 
 
+def experiment(*, id: str, title: str, source: str, claim: str, config: type[Config], times: dict[str, str],
+               run: Callable, figures: Callable, claims: Callable, quick: dict[str, Any] | None = None,
+               default: dict[str, Any] | None = None, base: dict[str, Any] | None = None,
+               family: str | None = None, tags: tuple[str, ...] = ()) -> Experiment:
+    """Declare and register one experiment.
+
+    The ``paper`` scale is ``config(**base)``: the dataclass defaults (the paper's
+    settings) with ``base`` applied (a variant's fixed settings, for example another
+    data set); ``quick`` and ``default`` are deltas from it. ``times`` gives the
+    expected CPU time per scale; it is appended to the module's docstring, so the
+    docstring and ``genlab list`` cannot disagree. The family defaults to the
+    module's folder (``experiments/frequency_principle/`` -> ``frequency-principle``).
+    """
+    module = sys.modules[run.__module__]
+    if family is None:
+        pkg = (module.__package__ or "").split(".")
+        family = pkg[-1].replace("_", "-") if len(pkg) > 2 else ""
+    if not family:
+        raise ValueError(f"{id}: put the module in experiments/<family>/ or give family=")
+    paper = config(**(base or {}))
+    scales = {"quick": replace(paper, **(quick or {})), "default": replace(paper, **(default or {})), "paper": paper}
+    missing = [s for s in SCALES if s not in times]
+    if missing:
+        raise ValueError(f"{id}: times for scales {missing} missing")
+    doc = inspect.cleandoc(module.__doc__ or "")
+    exp = Experiment(id=id, family=family, title=title, source=source, claim=claim, config=config, scales=scales,
+                     times=dict(times), run=run, figures=figures, claims=claims, doc=doc, tags=tuple(tags))
+    line = f"Time on 2 CPU cores ({id}): " + ", ".join(f"{s} {times[s]}" for s in SCALES) + "."
+    if line not in (module.__doc__ or ""):
+        module.__doc__ = (module.__doc__ or "").rstrip() + "\n\n" + line + "\n"
+    return register(exp)
+
+
 def register(exp: Experiment) -> Experiment:
-    if exp.id in _REGISTRY and _REGISTRY[exp.id] is not exp:
+    if exp.id in _REGISTRY and _REGISTRY[exp.id] is not exp and _REGISTRY[exp.id].run is not exp.run:
         raise ValueError(f"experiment id {exp.id!r} registered twice")
     missing = [s for s in SCALES if s not in exp.scales]
     if missing:
@@ -107,14 +190,21 @@ FAMILY_ORDER = ("frequency-principle", "deep-image-prior", "memorization", "info
                 "saddle-points", "cheap-learning")
 
 
+def _import_all() -> None:
+    """Import every experiment module: ``experiments/<family>/<name>.py`` (not ``common`` or ``_*``)."""
+    import genlab.experiments as pkg
+    for m in sorted(pkgutil.walk_packages(pkg.__path__, "genlab.experiments."), key=lambda m: m.name):
+        leaf = m.name.rsplit(".", 1)[1]
+        if leaf.startswith("_") or leaf in ("base", "common") or m.ispkg:
+            continue
+        importlib.import_module(m.name)
+
+
 def registry() -> dict[str, Experiment]:
     """Every experiment, by id, grouped by family in FAMILY_ORDER (then registration order)."""
     global _DISCOVERED, _REGISTRY
     if not _DISCOVERED:
-        import genlab.experiments as pkg
-        for m in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
-            if not m.name.startswith("_") and m.name != "base":
-                importlib.import_module(f"genlab.experiments.{m.name}")
+        _import_all()
         rank = {f: i for i, f in enumerate(FAMILY_ORDER)}
         order = sorted(_REGISTRY.values(), key=lambda e: rank.get(e.family, len(rank)))  # stable
         _REGISTRY = {e.id: e for e in order}

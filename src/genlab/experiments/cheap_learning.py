@@ -26,7 +26,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import matplotlib
 import numpy as np
 import torch
 
@@ -35,9 +34,8 @@ from genlab.ensemble import StackedMLP, stacked_mse
 from genlab.experiments._cheap import MaskedWidths, product_data, product_net
 from genlab.experiments.base import Claim, Experiment, register, verdict
 from genlab.train import train
+from genlab.plot import plt
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
 SOURCE = "Lin, Tegmark & Rolnick 2017, Fig. 2 and Sec. III"
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import matplotlib
 import numpy as np
 
 from genlab.config import check
@@ -22,9 +21,8 @@ from genlab.dipfit import fit
 from genlab.experiments._dip import SOURCE, DipConfig, square_image
 from genlab.experiments.base import Claim, Experiment, register, verdict
 from genlab.train import Callback
+from genlab.plot import plt
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
 TARGETS = ("natural", "noisy", "shuffled", "noise")
 

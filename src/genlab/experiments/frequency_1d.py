@@ -12,15 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import matplotlib
 import numpy as np
 
 from genlab.config import Config, check
 from genlab.experiments._fp import error_at_first_convergence, ordering, plot_heatmap, sine_data, train_seeds
 from genlab.experiments.base import Claim, Experiment, register, verdict
+from genlab.plot import plt
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
 SOURCE = "Xu et al. 2019 (CiCP), Fig. 1"
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import matplotlib
 import numpy as np
 import torch
 
@@ -26,9 +25,8 @@ from genlab.data.targets import grid, sines
 from genlab.experiments._fp import band_error, mse_per_model, train_seeds
 from genlab.experiments.base import Claim, Experiment, register, verdict
 from genlab.train import Every
+from genlab.plot import plt
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
 SOURCE = "Xu et al. 2018 (arXiv:1807.01251), early stopping"
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import matplotlib
 import numpy as np
 import torch
 
@@ -28,9 +27,8 @@ from genlab.experiments._fp import (concordance, error_at_first_convergence, mse
 from genlab.experiments.base import Claim, Experiment, register, verdict
 from genlab.probes.spectrum import dft, select_peaks
 from genlab.train import Every
+from genlab.plot import plt
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
 SOURCE = "Xu et al. 2018 (arXiv:1807.01251), random data and large initialization"
 GROUPS = ("small", "large", "random")

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import matplotlib
 import numpy as np
 import torch
 
@@ -29,9 +28,8 @@ from genlab.experiments.base import Claim, Experiment, register, verdict
 from genlab.probes.filtering import FilterProbe
 from genlab.probes.spectrum import first_below
 from genlab.train import Every, supervised, train
+from genlab.plot import plt
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
 SOURCE = "Xu et al. 2019 (CiCP), filtering method, MNIST"
 

@@ -20,16 +20,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import matplotlib
 import numpy as np
 
 from genlab.config import Config, check
 from genlab.data.targets import grid, sines
 from genlab.experiments._fp import oscillation, plot_heatmap, train_seeds
 from genlab.experiments.base import Claim, Experiment, register, verdict
+from genlab.plot import plt
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
 SOURCE = "Xu et al. 2018 (arXiv:1807.01251), Fig. 4"
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import matplotlib
 import numpy as np
 import torch
 
@@ -25,9 +24,8 @@ from genlab.ensemble import StackedMLP, stacked_mse
 from genlab.experiments.base import Claim, Experiment, register, verdict
 from genlab.probes.spectrum import first_below, radial_band_errors
 from genlab.train import Every, supervised, train
+from genlab.plot import plt
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
 SOURCE = "Xu et al. 2018 (arXiv:1807.01251), Fig. 2"
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import matplotlib
 import numpy as np
 import torch
 
@@ -32,9 +31,8 @@ from genlab.experiments._fp import ordering, plot_heatmap, train_seeds
 from genlab.experiments.base import Claim, Experiment, register, verdict
 from genlab.probes.weights import relative_change, spectral_norms
 from genlab.train import Every
+from genlab.plot import plt
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
 SOURCE = "Xu et al. 2018 (arXiv:1807.01251), Fig. 3"
 

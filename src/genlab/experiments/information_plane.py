@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import matplotlib
 import numpy as np
 import torch
 from torch import nn
@@ -32,9 +31,8 @@ from genlab.data.ib import load_var_u
 from genlab.experiments.base import Claim, Experiment, register, verdict
 from genlab.probes.information import KDEMI, BinningMI
 from genlab.train import Callback, MiniBatches, train
+from genlab.plot import plt
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
 SOURCE_TANH = "Shwartz-Ziv & Tishby 2017, Fig. 3"
 SOURCE_RELU = "Saxe et al. 2018 (ICLR), Fig. 1"

@@ -20,16 +20,14 @@ import resource
 import time
 from dataclasses import dataclass
 
-import matplotlib
 import numpy as np
 
 from genlab.config import Config, check
 from genlab.data.vision import DATASETS, load_dataset
 from genlab.experiments.base import Claim, Experiment, register, verdict
 from genlab.models.kernel import KernelInterpolant, check_memory
+from genlab.plot import plt
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
 SOURCE = "Zhang et al., Understanding deep learning requires rethinking generalization, ICLR 2017, Section 5"
 PAPER_ERROR = {"mnist": (0.012, 60000), "cifar10": (0.46, 50000)}  # (test error, training-set size)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import matplotlib
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -34,9 +33,8 @@ from genlab.ensemble import StackedMLP
 from genlab.experiments.base import Claim, Experiment, register, verdict
 from genlab.probes.landscape import Landscape, plot_contour, plot_slice
 from genlab.train import MiniBatches, train
+from genlab.plot import plt
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
 SOURCE = "Choromanska et al. 2015, Fig. 2"
 

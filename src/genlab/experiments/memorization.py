@@ -16,16 +16,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import matplotlib
 import numpy as np
 
 from genlab.config import check
 from genlab.data.corruptions import CORRUPTIONS
 from genlab.experiments._mem import PAPER, MemConfig, check_archs, check_levels, corrupted, fit, load, spearman
 from genlab.experiments.base import Claim, Experiment, register, verdict
+from genlab.plot import plt
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
 LEVELS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 

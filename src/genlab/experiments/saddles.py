@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import matplotlib
 import numpy as np
 import torch
 from scipy.stats import spearmanr
@@ -34,10 +33,10 @@ from genlab.experiments._saddle import SecondOrder, downsampled_mnist, find_crit
 from genlab.experiments.base import Claim, Experiment, register, verdict
 from genlab.models.mlp import MLP
 from genlab.probes.hessian import Hessian, index
-from genlab.train import Every, num_threads, supervised, train
+from genlab.runtime import num_threads
+from genlab.train import Every, supervised, train
+from genlab.plot import plt
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
 SOURCE_INDEX = "Dauphin et al. 2014, Fig. 1"
 SOURCE_SFN = "Dauphin et al. 2014, Fig. 4"

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from genlab.errors import GenlabError
+from genlab.runtime import available_memory
 
 
 def memory_bytes(n: int, d: int, n_classes: int = 10, chunk: int = 1024) -> int:
@@ -35,22 +36,11 @@ def largest_n(budget: float, d: int, n_classes: int = 10, chunk: int = 1024) -> 
     return max(0, n)
 
 
-def available_bytes() -> int:
-    """MemAvailable from /proc/meminfo (else total physical memory)."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-
 
 def check_memory(n: int, d: int, n_classes: int = 10, chunk: int = 1024, limit: float | None = None) -> int:
     """Raise GenlabError (before allocating) if the solve would not fit; return the estimate in bytes."""
     need = memory_bytes(n, d, n_classes, chunk)
-    limit = 0.8 * available_bytes() if limit is None else float(limit)
+    limit = 0.8 * available_memory() if limit is None else float(limit)
     if need > limit:
         raise GenlabError(f"kernel problem with n={n} needs {need / 2**30:.3g} GiB but {limit / 2**30:.3g} GiB is available; "
                           f"use n_train={largest_n(limit, d, n_classes, chunk)} or less")

@@ -37,7 +37,7 @@ from torch.func import functional_call
 
 from genlab.errors import GenlabError
 from genlab.parallel import parallel_map
-from genlab.train import num_threads
+from genlab.runtime import num_threads
 
 Directions = dict[str, torch.Tensor]
 

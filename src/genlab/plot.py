@@ -1,0 +1,31 @@
+"""Shared figure helpers. The matplotlib backend is chosen here, once, for every figure genlab draws.
+
+Figures are pure functions of stored results; they are saved atomically as PNG
+(:func:`save_figure`), whether they belong to a run, a sweep or the atlas.
+"""
+from __future__ import annotations
+
+import io as _io
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display: figures are files
+import matplotlib.pyplot as plt  # noqa: E402
+
+from genlab.io import atomic_write_bytes  # noqa: E402
+
+DPI = 110
+
+
+def save_figure(fig, path: Path | str, dpi: int = DPI) -> Path:
+    """Save ``fig`` atomically as a PNG at ``path`` and close it."""
+    buf = _io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    path = Path(path)
+    atomic_write_bytes(path, buf.getvalue())
+    return path
+
+
+__all__ = ["plt", "save_figure", "DPI"]
