@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from genlab.data.targets import grid, sines
-from genlab.ensemble import StackedMLP, stacked_mse
+from genlab.losses import stacked_mse
+from genlab.models.stacked import StackedMLP
 from genlab.models.mlp import MLP
 from genlab.probes.weights import spectral_norms
 from genlab.train import supervised, train

@@ -9,7 +9,8 @@ import pytest
 
 from genlab.errors import GenlabError
 from genlab.experiments import get
-from genlab.experiments._fp import band_error, concordance, oscillation
+from genlab.probes.spectrum import band_error
+from genlab.probes.statistics import concordance, oscillation
 from genlab.runner import execute, redraw
 
 _RUNS: dict = {}

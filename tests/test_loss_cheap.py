@@ -5,7 +5,8 @@ import torch
 
 from genlab.errors import GenlabError
 from genlab.experiments.base import get
-from genlab.experiments._cheap import MaskedWidths, product_net
+from genlab.models.product import product_net
+from genlab.models.stacked import MaskedWidths
 from genlab.runner import execute
 
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from genlab.data.targets import grid, sines
-from genlab.ensemble import StackedMLP
+from genlab.models.stacked import StackedMLP
 from genlab.probes.spectrum import (SpectrumProbe, dft, first_below, radial_band_errors, relative_error,
                                     select_peaks)
 

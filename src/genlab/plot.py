@@ -8,6 +8,8 @@ from __future__ import annotations
 import io as _io
 from pathlib import Path
 
+import numpy as np
+
 import matplotlib
 
 matplotlib.use("Agg")  # no display: figures are files
@@ -28,4 +30,16 @@ def save_figure(fig, path: Path | str, dpi: int = DPI) -> Path:
     return path
 
 
-__all__ = ["plt", "save_figure", "DPI"]
+def heatmap(ax, steps, err, peak_labels, title=""):
+    """Relative error per peak (rows, lowest at the bottom) over training (columns)."""
+    im = ax.imshow(np.asarray(err).T, aspect="auto", origin="lower", cmap="viridis_r", vmin=0, vmax=1,
+                   extent=[steps[0], steps[-1], -0.5, len(peak_labels) - 0.5], interpolation="nearest")
+    ax.set_yticks(range(len(peak_labels)))
+    ax.set_yticklabels(peak_labels)
+    ax.set_xlabel("step")
+    ax.set_ylabel("frequency")
+    ax.set_title(title)
+    return im
+
+
+__all__ = ["plt", "save_figure", "heatmap", "DPI"]

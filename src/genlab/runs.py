@@ -42,6 +42,14 @@ _STEP, _AXES = "@step", "@axes"
 LAYOUT = 2
 
 
+def _name_axes(declared: tuple[str, ...], ndim: int) -> tuple[str, ...]:
+    """A probe names the trailing axes of one measurement; a stack adds a leading one, its "model" axis."""
+    declared = declared[len(declared) - ndim:] if len(declared) > ndim else declared
+    lead = ndim - len(declared)
+    extra = ("model",) if lead == 1 else tuple(f"axis{i}" for i in range(lead))
+    return extra + declared
+
+
 class Series(NamedTuple):
     steps: np.ndarray
     values: np.ndarray
@@ -157,7 +165,8 @@ class Run:
 
     # ---- series: what probes recorded over training ---------------------
     def record(self, name: str, steps, values, axes: tuple[str, ...] = ()) -> None:
-        """Store a series: ``values[i]`` was measured at ``steps[i]``; ``axes`` name the axes after the step.
+        """Store a series: ``values[i]`` was measured at ``steps[i]``; ``axes`` name the trailing axes of
+        one measurement (an extra leading axis, from a stacked model, is named "model").
 
         The training loop calls this for every series in its history (``<phase>/<name>``);
         experiments read them back with :meth:`series`.
@@ -165,9 +174,7 @@ class Run:
         values = np.asarray(values)
         self.arrays[name] = values
         self.arrays[f"{name}{_STEP}"] = np.asarray(steps, dtype=np.int64)
-        axes = ("step", *axes)
-        if len(axes) != values.ndim:  # a probe that declared no (or other) axes: name them by position
-            axes = ("step", *(f"axis{i}" for i in range(1, values.ndim)))
+        axes = ("step", *_name_axes(tuple(axes), values.ndim - 1))
         table = self._axes()
         table[name] = list(axes)
         self.arrays[_AXES] = np.asarray(json.dumps(table, sort_keys=True))

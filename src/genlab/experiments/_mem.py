@@ -99,12 +99,3 @@ def fit(run, phase: str, cfg: MemConfig, arch: str, data, seed: int) -> dict:
             "final_acc": float(h.values("train_acc")[-1]) if "train_acc" in h else nan,
             "final_test_err": float(h.values("test_err")[-1]) if "test_err" in h else nan}
 
-
-def spearman(x, y) -> float:
-    """Spearman rank correlation (average ranks for ties), NaN if either side is constant."""
-    from scipy.stats import spearmanr
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    ok = np.isfinite(x) & np.isfinite(y)
-    if ok.sum() < 3 or np.ptp(x[ok]) == 0 or np.ptp(y[ok]) == 0:
-        return float("nan")
-    return float(spearmanr(x[ok], y[ok]).statistic)

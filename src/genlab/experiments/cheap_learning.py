@@ -30,8 +30,11 @@ import numpy as np
 import torch
 
 from genlab.config import Config, check
-from genlab.ensemble import StackedMLP, stacked_mse
-from genlab.experiments._cheap import MaskedWidths, product_data, product_net
+from genlab.losses import stacked_mse
+from genlab.models.stacked import StackedMLP
+from genlab.data.targets import product_data
+from genlab.models.product import product_net
+from genlab.models.stacked import MaskedWidths
 from genlab.experiments.base import Claim, Experiment, register, verdict
 from genlab.train import train
 from genlab.plot import plt

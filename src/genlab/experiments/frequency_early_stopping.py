@@ -22,7 +22,8 @@ import torch
 
 from genlab.config import Config, check
 from genlab.data.targets import grid, sines
-from genlab.experiments._fp import band_error, mse_per_model, train_seeds
+from genlab.experiments.frequency_principle.common import mse_per_model, train_seeds
+from genlab.probes.spectrum import band_error
 from genlab.experiments.base import Claim, Experiment, register, verdict
 from genlab.train import Every
 from genlab.plot import plt

@@ -22,12 +22,12 @@ import torch
 
 from genlab.config import Config, check
 from genlab.data.targets import grid, random_target, sines
-from genlab.experiments._fp import (concordance, error_at_first_convergence, mse_per_model, ordering, plot_heatmap,
-                                    train_seeds)
+from genlab.experiments.frequency_principle.common import mse_per_model, train_seeds
+from genlab.plot import heatmap, plt
+from genlab.probes.statistics import concordance, error_at_first_convergence, ordering
 from genlab.experiments.base import Claim, Experiment, register, verdict
 from genlab.probes.spectrum import dft, select_peaks
 from genlab.train import Every
-from genlab.plot import plt
 
 
 SOURCE = "Xu et al. 2018 (arXiv:1807.01251), random data and large initialization"
@@ -114,7 +114,7 @@ def figures(run, cfg: FpFailureConfig):
     for j, g in enumerate(GROUPS):
         m = _group(g, M).start
         nk = ks if g != "random" else cfg.random_peaks
-        plot_heatmap(ax[0, j], a["steps"], a["errors"][:, m, :nk], [str(p) for p in a["peaks"][m, :nk]],
+        heatmap(ax[0, j], a["steps"], a["errors"][:, m, :nk], [str(p) for p in a["peaks"][m, :nk]],
                      f"Δ_F per peak: {titles[g]}")
     for j, g in enumerate(("small", "large")):
         m = _group(g, M).start

@@ -23,7 +23,8 @@ import torch
 
 from genlab.config import Config, check
 from genlab.data.vision import load_dataset
-from genlab.ensemble import StackedMLP, stacked_mse
+from genlab.losses import stacked_mse
+from genlab.models.stacked import StackedMLP
 from genlab.experiments.base import Claim, Experiment, register, verdict
 from genlab.probes.filtering import FilterProbe
 from genlab.probes.spectrum import first_below

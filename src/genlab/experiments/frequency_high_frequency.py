@@ -24,9 +24,10 @@ import numpy as np
 
 from genlab.config import Config, check
 from genlab.data.targets import grid, sines
-from genlab.experiments._fp import oscillation, plot_heatmap, train_seeds
+from genlab.experiments.frequency_principle.common import train_seeds
+from genlab.plot import heatmap, plt
+from genlab.probes.statistics import oscillation
 from genlab.experiments.base import Claim, Experiment, register, verdict
-from genlab.plot import plt
 
 
 SOURCE = "Xu et al. 2018 (arXiv:1807.01251), Fig. 4"
@@ -91,8 +92,8 @@ def figures(run, cfg: FpHighFrequencyConfig):
     a, m, M = run.arrays, measures(run, cfg), cfg.n_seeds
     labels = [str(p) for p in a["peaks"]]
     fig, ax = plt.subplots(1, 4, figsize=(20, 4))
-    plot_heatmap(ax[0], a["steps"], a["errors"][:, 0], labels, f"Δ_F, high-dominant {cfg.amps_high}")
-    plot_heatmap(ax[1], a["steps"], a["errors"][:, M], labels, f"Δ_F, low-dominant {cfg.amps_low}")
+    heatmap(ax[0], a["steps"], a["errors"][:, 0], labels, f"Δ_F, high-dominant {cfg.amps_high}")
+    heatmap(ax[1], a["steps"], a["errors"][:, M], labels, f"Δ_F, low-dominant {cfg.amps_low}")
     ax[2].plot(a["steps"], a["errors"][:, :M, 0], color="tab:red", lw=0.8)
     ax[2].plot(a["steps"], a["errors"][:, M:, 0], color="tab:blue", lw=0.8)
     ax[2].plot([], [], color="tab:red", label="high-dominant target")

@@ -20,7 +20,8 @@ import torch
 
 from genlab.config import Config, check
 from genlab.data.images import load_image
-from genlab.ensemble import StackedMLP, stacked_mse
+from genlab.losses import stacked_mse
+from genlab.models.stacked import StackedMLP
 from genlab.experiments.base import Claim, Experiment, register, verdict
 from genlab.probes.spectrum import first_below, radial_band_errors
 from genlab.train import Every, supervised, train

@@ -25,13 +25,15 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from genlab.optim import ntk_gd
 from genlab.config import Config, check
 from genlab.data.targets import grid, sines
-from genlab.experiments._fp import ordering, plot_heatmap, train_seeds
+from genlab.experiments.frequency_principle.common import train_seeds
+from genlab.plot import heatmap, plt
+from genlab.probes.statistics import ordering
 from genlab.experiments.base import Claim, Experiment, register, verdict
 from genlab.probes.weights import relative_change, spectral_norms
 from genlab.train import Every
-from genlab.plot import plt
 
 
 SOURCE = "Xu et al. 2018 (arXiv:1807.01251), Fig. 3"
@@ -65,11 +67,6 @@ class FpSpectralNormConfig(Config):
         check(self.probe_every > 0 and self.norm_every > 0 and self.n_seeds >= 1, "probe_every, norm_every, n_seeds must be positive")
 
 
-def ntk_gd(lr: float):
-    """Plain GD with step lr / fan_in for (M, fan_in, fan_out) stacked weights and lr for biases."""
-    def make(params):
-        return torch.optim.SGD([{"params": [p], "lr": lr / (p.shape[1] if p.shape[1] > 1 else 1)} for p in params], lr=lr)
-    return make
 
 
 def _norms(model, state=None):
@@ -103,7 +100,7 @@ def figures(run, cfg: FpSpectralNormConfig):
     a, Wmax = run.arrays, cfg.hidden[-1]
     L = cfg.depth + 1
     fig, ax = plt.subplots(1, 3, figsize=(16, 4))
-    plot_heatmap(ax[0], a[f"gd_w{Wmax}_steps"], a[f"gd_w{Wmax}_errors"][:, 0], [str(p) for p in a["peaks"]],
+    heatmap(ax[0], a[f"gd_w{Wmax}_steps"], a[f"gd_w{Wmax}_errors"][:, 0], [str(p) for p in a["peaks"]],
                  f"Δ_F per peak, GD, width {Wmax}")
     colors = plt.cm.viridis(np.linspace(0, 0.85, L))
     for i in range(L):

@@ -9,7 +9,7 @@ Claim: the standard deviation and the interquartile range of the final test
 losses shrink from the smallest to the largest width (ratio below 0.5), and the
 median moves toward the lowest loss seen (gap ratio below 0.5).
 
-Each width's nets are one :class:`~genlab.ensemble.StackedMLP` trained with Adam
+Each width's nets are one :class:`~genlab.models.stacked.StackedMLP` trained with Adam
 on mini-batches and a cosine-decayed step size, so each net settles into its
 minimum. Loss: cross-entropy (mean over examples); inputs: 28x28 images
 area-averaged to 10x10, standardized with the training mean and std. The run
@@ -29,7 +29,8 @@ import torch.nn.functional as F
 from genlab.config import Config, check
 from genlab.data.preprocess import area_downsample
 from genlab.data.vision import load_dataset
-from genlab.ensemble import StackedMLP
+from genlab.losses import stacked_ce
+from genlab.models.stacked import StackedMLP
 from genlab.experiments.base import Claim, Experiment, register, verdict
 from genlab.probes.landscape import Landscape, plot_contour, plot_slice
 from genlab.train import MiniBatches, train
@@ -69,10 +70,6 @@ class SpreadConfig(Config):
         check(self.grid >= 3 and self.span > 0 and self.n_landscape >= 1, "grid >= 3, span > 0, n_landscape >= 1")
 
 
-def stacked_ce(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Per-model mean cross-entropy: out (M, N, C), y (N,) -> (M,)."""
-    M, N, C = out.shape
-    return F.cross_entropy(out.reshape(-1, C), y.repeat(M), reduction="none").view(M, N).mean(1)
 
 
 def _data(cfg: SpreadConfig):

@@ -20,7 +20,8 @@ import numpy as np
 
 from genlab.config import check
 from genlab.data.corruptions import CORRUPTIONS
-from genlab.experiments._mem import PAPER, MemConfig, check_archs, check_levels, corrupted, fit, load, spearman
+from genlab.experiments._mem import PAPER, MemConfig, check_archs, check_levels, corrupted, fit, load
+from genlab.probes.statistics import spearman
 from genlab.experiments.base import Claim, Experiment, register, verdict
 from genlab.plot import plt
 

@@ -29,7 +29,8 @@ import torch
 from scipy.stats import spearmanr
 
 from genlab.config import Config, check
-from genlab.experiments._saddle import SecondOrder, downsampled_mnist, find_critical_point, flat_params, set_params
+from genlab.experiments._saddle import downsampled_mnist
+from genlab.optim import SecondOrder, find_critical_point, flat_params, set_params
 from genlab.experiments.base import Claim, Experiment, register, verdict
 from genlab.models.mlp import MLP
 from genlab.probes.hessian import Hessian, index

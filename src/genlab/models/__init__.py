@@ -1,4 +1,6 @@
-"""Models: MLPs (and their stacked ensembles in genlab.ensemble); more families are added per experiment."""
+"""Every nn.Module genlab trains: MLPs and their stacks; more families are added per phenomenon."""
 from genlab.models.mlp import MLP, activation
+from genlab.models.product import product_net
+from genlab.models.stacked import MaskedWidths, StackedMLP
 
-__all__ = ["MLP", "activation"]
+__all__ = ["MLP", "activation", "StackedMLP", "MaskedWidths", "product_net"]

@@ -111,6 +111,8 @@ class SpectrumProbe:
     ``probe(model)`` -> array of Δ_F per peak.
     """
 
+    name, axes = "spectrum", ("peak",)
+
     def __init__(self, x, y, peaks: Sequence[int] | None = None, freqs: Sequence[float] | None = None,
                  n_peaks: int | None = None, form: Form = "complex", direction=None):
         self.x = x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x), dtype=torch.float32)
@@ -186,3 +188,30 @@ def first_below(steps, errors, threshold: float) -> np.ndarray:
     hit = below.any(axis=0)
     out[hit] = steps[idx[hit]]
     return out
+
+
+class StackSpectrum:
+    """Δ_F per peak when each model of a stack has its own target: ``probe(model)`` -> (M, K).
+
+    Y: (M, N) targets sampled at x (N,); peaks: DFT indices, (K,) shared or (M, K) per model.
+    Xu et al. 2018 (arXiv:1807.01251), random targets: each seed fits its own draw.
+    """
+
+    name, axes = "spectrum", ("model", "peak")
+
+    def __init__(self, x, Y, peaks, form: str = "complex"):
+        self.x = torch.as_tensor(np.asarray(x), dtype=torch.float32).reshape(-1, 1)
+        Y = np.asarray(Y)
+        pk = np.broadcast_to(np.asarray(peaks, dtype=int), (len(Y), np.shape(peaks)[-1]))
+        self.probes = [SpectrumProbe(self.x, y, peaks=p, form=form) for y, p in zip(Y, pk)]
+        self.peaks_ = pk
+
+    def __call__(self, model, state=None) -> np.ndarray:
+        out = model(self.x)[..., 0]
+        return np.stack([p.errors(out[m]) for m, p in enumerate(self.probes)])
+
+
+def band_error(out, y, k_lo: int, k_hi: int) -> np.ndarray:
+    """Relative DFT error over the band k_lo <= k < k_hi: ‖ĥ−ŷ‖ / ‖ŷ‖ (out: (..., N), y: (N,))."""
+    h, t = dft(out)[..., k_lo:k_hi], dft(y)[k_lo:k_hi]
+    return np.linalg.norm(h - t, axis=-1) / max(np.linalg.norm(t), 1e-12)

@@ -1,4 +1,4 @@
-"""Many small independent networks trained in one process at once.
+"""Many small independent MLPs trained in one process at once (a stack).
 
 ``StackedMLP`` holds M MLPs with the same layer widths as stacked weight
 tensors ``(M, d_in, d_out)`` and evaluates them with one batched matmul per
@@ -69,6 +69,36 @@ class StackedMLP(nn.Module):
         return m
 
 
-def stacked_mse(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Sum over models of each model's mean squared error (out: (M, N, d), y: (N, d))."""
-    return ((out - y.unsqueeze(0)) ** 2).mean(dim=(1, 2)).sum()
+class MaskedWidths(nn.Module):
+    """M one-hidden-layer nets in one stack: net k has n_k inputs and w_k hidden units.
+
+    Inputs (M, N, n_max) with unused columns zero; hidden units beyond w_k are
+    masked to zero, so they get no gradient and the net is exactly width w_k.
+    Each member is initialized like a lone nn.Linear of its own size
+    (PyTorch's U(±1/sqrt(fan_in)), rescaled from the stack's fan-in).
+    Output (M, N, 1).
+    """
+
+    def __init__(self, n_inputs: Sequence[int], widths: Sequence[int], activation_name: str = "softplus",
+                 seeds: Sequence[int] | None = None):
+        super().__init__()
+        n_max, w_max, M = max(n_inputs), max(widths), len(widths)
+        self.stack = StackedMLP(M, (n_max, w_max, 1), activation_name, seeds=seeds)
+        with torch.no_grad():
+            s_in = torch.sqrt(torch.tensor([n_max / n for n in n_inputs], dtype=torch.float32)).view(M, 1, 1)
+            s_out = torch.sqrt(torch.tensor([w_max / w for w in widths], dtype=torch.float32)).view(M, 1, 1)
+            self.stack.weights[0].mul_(s_in)
+            self.stack.biases[0].mul_(s_in)
+            self.stack.weights[1].mul_(s_out)
+            self.stack.biases[1].mul_(s_out)
+        mask = torch.zeros(M, 1, w_max)
+        for k, w in enumerate(widths):
+            mask[k, 0, :w] = 1.0
+        self.register_buffer("mask", mask)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        s = self.stack
+        h = s.act(torch.baddbmm(s.biases[0], x, s.weights[0])) * self.mask
+        return torch.baddbmm(s.biases[1], h, s.weights[1])
+
+
