@@ -42,6 +42,8 @@ class FilterProbe:
     ``probe(model)`` -> {"e_low": ..., "e_high": ...} (arrays (M,) for a stacked (M, N, k) output).
     """
 
+    name, axes = "filtering", ()
+
     def __init__(self, x, y, delta: float | None = None, delta_rel: float = 0.1):
         self.x = x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x), dtype=torch.float32)
         y = np.asarray(y.detach().cpu() if isinstance(y, torch.Tensor) else y, dtype=np.float64).reshape(len(self.x), -1)

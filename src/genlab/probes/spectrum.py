@@ -12,8 +12,8 @@ The authors' released code compares magnitudes instead,
 which ignores phase errors, so it is never larger. Both are offered; every
 result says which it used. On a uniform grid ``dft`` is the FFT; on any other
 sample (non-uniform, or higher-dimensional projected on a direction) it is the
-direct non-uniform DFT Σ_j y_j exp(−i k x_j). For images, ``radial_band_errors``
-gives the relative error per radial frequency band of the 2-D FFT.
+direct non-uniform DFT Σ_j y_j exp(−i k x_j). Errors over whole frequency bands
+(1-D bands, radial bands of an image) are in :mod:`genlab.probes.bands`.
 """
 from __future__ import annotations
 
@@ -147,37 +147,6 @@ class SpectrumProbe:
             return self.errors(model(self.x))
 
 
-def radial_bands(shape: tuple[int, int], n_bands: int) -> tuple[np.ndarray, np.ndarray]:
-    """Band index per 2-D FFT coefficient (by radial frequency, 0 = lowest) and the band edges."""
-    fy = np.fft.fftfreq(shape[0])[:, None]
-    fx = np.fft.fftfreq(shape[1])[None, :]
-    r = np.sqrt(fx ** 2 + fy ** 2)
-    edges = np.linspace(0, r.max() + 1e-12, n_bands + 1)
-    return np.clip(np.digitize(r, edges) - 1, 0, n_bands - 1), edges
-
-
-def radial_band_errors(pred, target, n_bands: int = 4) -> np.ndarray:
-    """Relative error per radial frequency band: ‖ĥ−ŷ‖_band / ‖ŷ‖_band (DC excluded).
-
-    pred, target: (..., H, W); the 2-D FFT runs over the last two axes (put
-    colour channels first). A band where the target has no energy (below 1e-12
-    of the total) has no relative error: NaN.
-    """
-    p, t = _np(pred), _np(target)
-    hp, ht = np.fft.fft2(p), np.fft.fft2(t)
-    band, _ = radial_bands(t.shape[-2:], n_bands)
-    band = band.copy()
-    band[0, 0] = -1  # the mean is not a frequency
-    total = np.sqrt((np.abs(ht[..., band >= 0]) ** 2).sum())
-    out = np.full(n_bands, np.nan)
-    for b in range(n_bands):
-        m = band == b
-        den = np.sqrt((np.abs(ht[..., m]) ** 2).sum())
-        if den > 1e-12 * max(total, 1e-300):
-            out[b] = np.sqrt((np.abs(hp[..., m] - ht[..., m]) ** 2).sum()) / den
-    return out
-
-
 def first_below(steps, errors, threshold: float) -> np.ndarray:
     """For each column of ``errors`` (T, K), the first step at which it is below threshold (inf if never)."""
     errors = np.asarray(errors)
@@ -209,9 +178,3 @@ class StackSpectrum:
     def __call__(self, model, state=None) -> np.ndarray:
         out = model(self.x)[..., 0]
         return np.stack([p.errors(out[m]) for m, p in enumerate(self.probes)])
-
-
-def band_error(out, y, k_lo: int, k_hi: int) -> np.ndarray:
-    """Relative DFT error over the band k_lo <= k < k_hi: ‖ĥ−ŷ‖ / ‖ŷ‖ (out: (..., N), y: (N,))."""
-    h, t = dft(out)[..., k_lo:k_hi], dft(y)[k_lo:k_hi]
-    return np.linalg.norm(h - t, axis=-1) / max(np.linalg.norm(t), 1e-12)

@@ -1,4 +1,4 @@
-"""Weight probes: the spectral norm (largest singular value) per layer."""
+"""Weight probes: the spectral norm (largest singular value) per layer, once or over training."""
 from __future__ import annotations
 
 import numpy as np
@@ -34,3 +34,17 @@ def _owner(model, name):
 def relative_change(before: dict, after: dict) -> dict[str, np.ndarray]:
     """|‖W_after‖ − ‖W_before‖| / ‖W_before‖ per layer."""
     return {k: np.abs(np.asarray(after[k]) - np.asarray(before[k])) / np.asarray(before[k]) for k in before}
+
+
+class SpectralNorms:
+    """Probe: the spectral norm of every weight matrix over training (Xu et al. 2018, Fig. 3).
+
+    ``probe(model)`` -> {parameter name: norm} as :func:`spectral_norms` gives it (a float
+    per matrix, an (M,) array per stacked (M, a, b) weight); biases are left out. With
+    ``Every(k, SpectralNorms())`` each layer is recorded as ``norm/<parameter name>``.
+    """
+
+    name, axes = "norm", ()
+
+    def __call__(self, model: nn.Module, state=None) -> dict[str, float]:
+        return spectral_norms(model)

@@ -5,51 +5,57 @@ domain" (2018, arXiv:1807.01251), its discussion of early stopping; Xu et
 al., "Frequency Principle" (CiCP 2019). The F-Principle explains it: the network fits the
 target's dominant low frequencies first and the noise, which is spread over
 all frequencies and so dominates the high ones, only later.
-Command: ``genlab run fp-early-stopping --scale quick`` (about 12 s on 2 shared
-CPU cores; default about 1 min (50 s measured, shared), paper about 10 min (estimated)).
-Claims: the clean test MSE at its best step is at least 1.5x lower than at the
-end of training (median over seeds); stopping where a noisy validation set is
-best (no clean data needed) is at least 1.3x better than the end; at the best
-step the low-frequency peak is fitted (Δ_F < 0.2) while the noise band is not
-(relative error > 0.7). Each seed has its own noise draw and initialization.
+Command: ``genlab run fp-early-stopping --scale quick``.
+Claims: the clean test MSE at its best step is at least ``ratio_min`` (1.5x)
+lower than at the end of training (median over seeds); stopping where a noisy
+validation set is best (no clean data needed) is at least ``val_ratio_min``
+(1.3x) better than the end; at the best step the low-frequency peak is fitted
+(Δ_F < ``low_fit``, 0.2) while the noise band is not (relative error >
+``noise_unfit``, 0.7) in at least ``min_why`` (90 %) of seeds. Each seed has its
+own noise draw and initialization; the noise band is measured by
+:class:`genlab.probes.StackBandError`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from genlab.config import Config, check
 from genlab.data.targets import grid, sines
+from genlab.experiments.base import claim, experiment
 from genlab.experiments.frequency_principle.common import mse_per_model, train_seeds
-from genlab.probes.spectrum import band_error
-from genlab.experiments.base import Claim, Experiment, register, verdict
-from genlab.train import Every
 from genlab.plot import plt
-
+from genlab.probes.bands import StackBandError
+from genlab.train import Every
 
 SOURCE = "Xu et al. 2018 (arXiv:1807.01251), early stopping"
 
 
 @dataclass(frozen=True)
 class FpEarlyStoppingConfig(Config):
+    """Defaults: the paper scale (20 seeds, a 200-200-100 net, 20,000 Adam steps)."""
+
     n_samples: int = 40           # noisy training samples on a uniform grid of [-pi, pi)
     freqs: tuple[float, ...] = (1.0, 3.0)
     amps: tuple[float, ...] = (1.0, 0.3)
     noise_std: float = 0.5
     high_band_from: int = 6       # DFT index where the noise band starts (above every target freq)
     n_test: int = 300
-    widths: tuple[int, ...] = (1, 200, 100, 1)
+    widths: tuple[int, ...] = (1, 200, 200, 100, 1)
     activation: str = "tanh"
     init_std: float = 0.1
-    lr: float = 2e-3
-    steps: int = 2000
-    probe_every: int = 20
-    n_seeds: int = 4
-    ratio_min: float = 1.5
-    val_ratio_min: float = 1.3
+    lr: float = 5e-4
+    steps: int = 20000
+    probe_every: int = 50
+    n_seeds: int = 20
     threads: int = 1
+    # the claims' thresholds
+    ratio_min: float = 1.5        # end / best test MSE
+    val_ratio_min: float = 1.3    # end / at-validation-stop test MSE
+    low_fit: float = 0.2          # Δ_F of the low peak at the best step is below this ...
+    noise_unfit: float = 0.7      # ... while the noise band's error is above this
+    min_why: float = 0.9
 
     def validate(self):
         super().validate()
@@ -73,13 +79,6 @@ def run(cfg: FpEarlyStoppingConfig, run):
     Y_val = sines(x_val, cfg.freqs, cfg.amps)[None] + cfg.noise_std * rng.standard_normal((M, n))
     x_test = np.linspace(-np.pi, np.pi, cfg.n_test, endpoint=False)
     y_test = sines(x_test, cfg.freqs, cfg.amps)
-    xt = torch.as_tensor(x, dtype=torch.float32).reshape(-1, 1)
-    k_hi = (cfg.high_band_from, n // 2 + 1)
-
-    def noise_band(model, state=None):  # relative error of the fit on the noise band of each noisy target
-        out = model(xt)[..., 0].numpy()
-        return np.array([band_error(out[m], Y[m], *k_hi) for m in range(M)])
-
     every = cfg.probe_every
     res, _ = train_seeds(run, "train", x, Y, n_seeds=M, widths=cfg.widths, activation=cfg.activation,
                          init_std=cfg.init_std, lr=cfg.lr, steps=cfg.steps, probe_every=every, seed=cfg.seed,
@@ -87,38 +86,36 @@ def run(cfg: FpEarlyStoppingConfig, run):
                          extra_callbacks=[Every(every, mse_per_model(x, Y), "train_mse"),
                                           Every(every, mse_per_model(x_val, Y_val), "val_mse"),
                                           Every(every, mse_per_model(x_test, y_test), "test_mse"),
-                                          Every(every, noise_band, "noise_band")])
-    h = res.history
-    run.save_arrays(x=x, Y=Y, x_test=x_test, y_test=y_test, peaks=np.rint(cfg.freqs).astype(int),
-                    steps=h.steps("test_mse"), train_mse=h.values("train_mse"), val_mse=h.values("val_mse"),
-                    test_mse=h.values("test_mse"), peak_errors=h.values("spectrum"), noise_band=h.values("noise_band"))
-    run.log("final_loss", float(h.values("loss")[-1]), cfg.steps)
+                                          Every(every, StackBandError(x, Y, cfg.high_band_from, n // 2 + 1), "noise_band")])
+    run.save_arrays(x=x, Y=Y, x_test=x_test, y_test=y_test, peaks=np.rint(cfg.freqs).astype(int))
+    run.log("final_loss", float(res.history.values("loss")[-1]), cfg.steps)
 
 
 def measures(run) -> dict:
     """Per seed: best test step, test MSE there, at the validation minimum and at the end."""
-    a = run.arrays
-    te, va = a["test_mse"], a["val_mse"]
+    test = run.series("train/test_mse")
+    te, va, steps = test.values, run.series("train/val_mse").values, test.steps
     M = te.shape[1]
     best, stop = te.argmin(0), va.argmin(0)
-    return {"best_step": a["steps"][best], "stop_step": a["steps"][stop], "best": te.min(0),
+    return {"best_step": steps[best], "stop_step": steps[stop], "best": te.min(0),
             "at_stop": te[stop, np.arange(M)], "end": te[-1],
-            "low_at_best": a["peak_errors"][best, np.arange(M), 0], "noise_at_best": a["noise_band"][best, np.arange(M)]}
+            "low_at_best": run.series("train/spectrum").values[best, np.arange(M), 0],
+            "noise_at_best": run.series("train/noise_band").values[best, np.arange(M)]}
 
 
 def figures(run, cfg: FpEarlyStoppingConfig):
     a, m = run.arrays, measures(run)
-    s = a["steps"]
+    s = run.series("train/test_mse").steps
     fig, ax = plt.subplots(1, 3, figsize=(16, 4))
     for name, c in (("train_mse", "tab:blue"), ("val_mse", "tab:orange"), ("test_mse", "tab:green")):
-        ax[0].semilogy(s, a[name], color=c, lw=1, alpha=0.8)
+        ax[0].semilogy(s, run.series(f"train/{name}").values, color=c, lw=1, alpha=0.8)
         ax[0].plot([], [], color=c, label=name.replace("_", " ") + (" (clean)" if name == "test_mse" else " (noisy)"))
     ax[0].axvline(m["best_step"][0], color="k", ls=":", lw=1, label=f"best test step (seed {cfg.seed * 1000})")
     ax[0].set_xlabel("step")
     ax[0].set_title("MSE over training (one line per seed)")
     ax[0].legend(fontsize=7)
-    ax[1].plot(s, a["peak_errors"][:, :, 0], color="tab:purple", lw=1)
-    ax[1].plot(s, a["noise_band"], color="tab:red", lw=1)
+    ax[1].plot(s, run.series("train/spectrum").values[:, :, 0], color="tab:purple", lw=1)
+    ax[1].plot(s, run.series("train/noise_band").values, color="tab:red", lw=1)
     ax[1].plot([], [], color="tab:purple", label=f"Δ_F at k={int(a['peaks'][0])} (low)")
     ax[1].plot([], [], color="tab:red", label=f"noise band k >= {cfg.high_band_from}")
     ax[1].set_ylim(0, 1.3)
@@ -137,30 +134,28 @@ def claims(run, cfg: FpEarlyStoppingConfig):
     m = measures(run)
     r_best, r_val = m["end"] / m["best"], m["end"] / m["at_stop"]
     med, med_val = float(np.median(r_best)), float(np.median(r_val))
-    why = float(np.mean((m["low_at_best"] < 0.2) & (m["noise_at_best"] > 0.7)))
+    why = float(np.mean((m["low_at_best"] < cfg.low_fit) & (m["noise_at_best"] > cfg.noise_unfit)))
     return [
-        Claim("fp-es-best", "the clean test error at the best step is lower than at the end of training",
-              SOURCE, med, f">= {cfg.ratio_min}x (median over seeds of end / best test MSE)", verdict(med >= cfg.ratio_min),
-              f"per seed: {np.round(r_best, 2).tolist()}; best steps {m['best_step'].tolist()} of {cfg.steps}; "
-              f"test MSE best {np.round(m['best'], 4).tolist()}, end {np.round(m['end'], 4).tolist()}"),
-        Claim("fp-es-validation", "stopping at the minimum of a noisy validation error beats training to the end",
-              SOURCE, med_val, f">= {cfg.val_ratio_min}x (median of end / at-stop test MSE)", verdict(med_val >= cfg.val_ratio_min),
-              f"per seed: {np.round(r_val, 2).tolist()}; stop steps {m['stop_step'].tolist()} (what EarlyStopping with "
-              "restore_best and unlimited patience would pick)"),
-        Claim("fp-es-why", "at the best step the low frequency is fitted (Δ_F < 0.2) but the noise band is not (error > 0.7)",
-              SOURCE, why, ">= 0.9 of seeds", verdict(why >= 0.9),
-              f"Δ_F(low) at best {np.round(m['low_at_best'], 3).tolist()}; noise-band error at best "
-              f"{np.round(m['noise_at_best'], 3).tolist()}"),
+        claim("fp-es-best", "the clean test error at the best step is lower than at the end of training", med,
+              source=SOURCE, at_least=cfg.ratio_min, unit="x (median over seeds of end / best test MSE)",
+              note=f"per seed: {np.round(r_best, 2).tolist()}; best steps {m['best_step'].tolist()} of {cfg.steps}; "
+                   f"test MSE best {np.round(m['best'], 4).tolist()}, end {np.round(m['end'], 4).tolist()}"),
+        claim("fp-es-validation", "stopping at the minimum of a noisy validation error beats training to the end",
+              med_val, source=SOURCE, at_least=cfg.val_ratio_min, unit="x (median of end / at-stop test MSE)",
+              note=f"per seed: {np.round(r_val, 2).tolist()}; stop steps {m['stop_step'].tolist()} (what EarlyStopping "
+                   "with restore_best and unlimited patience would pick)"),
+        claim("fp-es-why", f"at the best step the low frequency is fitted (Δ_F < {cfg.low_fit}) but the noise band is "
+              f"not (error > {cfg.noise_unfit})", why, source=SOURCE, at_least=cfg.min_why, unit="of seeds",
+              note=f"Δ_F(low) at best {np.round(m['low_at_best'], 3).tolist()}; noise-band error at best "
+                   f"{np.round(m['noise_at_best'], 3).tolist()}"),
     ]
 
 
-EXPERIMENT = register(Experiment(
-    id="fp-early-stopping", family="frequency-principle", title="early stopping helps on a noisy low-frequency target",
-    source=SOURCE, claim="test MSE at the best step >= 1.5x lower than at the end; the noise (high frequencies) is fitted last",
+EXPERIMENT = experiment(
+    id="fp-early-stopping", title="early stopping helps on a noisy low-frequency target", source=SOURCE,
+    claim="test MSE at the best step >= 1.5x lower than at the end; the noise (high frequencies) is fitted last",
     config=FpEarlyStoppingConfig,
-    scales={"quick": FpEarlyStoppingConfig(),
-            "default": FpEarlyStoppingConfig(n_seeds=10, steps=5000),
-            "paper": FpEarlyStoppingConfig(n_seeds=20, steps=20000, lr=5e-4, probe_every=50,
-                                           widths=(1, 200, 200, 100, 1))},
+    quick={"n_seeds": 4, "steps": 2000, "lr": 2e-3, "probe_every": 20, "widths": (1, 200, 100, 1)},
+    default={"n_seeds": 10, "steps": 5000, "lr": 2e-3, "probe_every": 20, "widths": (1, 200, 100, 1)},
     times={"quick": "12 s", "default": "1 min", "paper": "10 min"},
-    run=run, figures=figures, claims=claims))
+    run=run, figures=figures, claims=claims)

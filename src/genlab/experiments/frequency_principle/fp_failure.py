@@ -3,13 +3,15 @@
 Paper: Xu, Zhang, Xiao, "Training behavior of deep neural network in frequency
 domain" (2018, arXiv:1807.01251), its discussion of where the F-Principle
 fails: targets without low-frequency dominance, and large initial weights.
-Command: ``genlab run fp-failure --scale quick`` (about 15 s on 2 shared CPU
-cores; default about 1.5 min (78 s measured, shared), paper about 10 min (estimated)).
+Command: ``genlab run fp-failure --scale quick``.
 Claims: (a) for a random target (no low-frequency dominance) the DFT peaks do
-not converge low to high; (b) with a large initialization (weight std 1 against
-0.1) the low-to-high ordering collapses, and the error at held-out points (the
-midpoints of the training grid) is far worse: at least 10x here (the issue saw
-about 100x). One stack trains all three groups at once: small-init and
+not converge low to high (concordance at most ``max_concordance``, 0.6); (b)
+with a large initialization (weight std 1 against 0.1) the low-to-high ordering
+collapses (when the lowest peak reaches ``threshold`` the highest is above
+``gap_error`` in at most ``max_large_gap`` of large-init seeds, while in at
+least ``min_small_gap`` of small-init ones), and the error at held-out points
+(the midpoints of the training grid) is far worse: at least ``test_ratio_min``
+(10x) here (the issue saw about 100x). One stack trains all three groups at once: small-init and
 large-init nets on sin x + sin 3x + sin 5x, and small-init nets each on its own
 random target.
 """
@@ -22,13 +24,12 @@ import torch
 
 from genlab.config import Config, check
 from genlab.data.targets import grid, random_target, sines
+from genlab.experiments.base import claim, experiment
 from genlab.experiments.frequency_principle.common import mse_per_model, train_seeds
 from genlab.plot import heatmap, plt
-from genlab.probes.statistics import concordance, error_at_first_convergence, ordering
-from genlab.experiments.base import Claim, Experiment, register, verdict
 from genlab.probes.spectrum import dft, select_peaks
+from genlab.probes.statistics import concordance, error_at_first_convergence, ordering
 from genlab.train import Every
-
 
 SOURCE = "Xu et al. 2018 (arXiv:1807.01251), random data and large initialization"
 GROUPS = ("small", "large", "random")
@@ -36,20 +37,27 @@ GROUPS = ("small", "large", "random")
 
 @dataclass(frozen=True)
 class FpFailureConfig(Config):
+    """Defaults: the paper scale (20 seeds per group, a 200-200-200-100 net, 10,000 Adam steps)."""
+
     n_samples: int = 61
     freqs: tuple[float, ...] = (1.0, 3.0, 5.0)
-    widths: tuple[int, ...] = (1, 200, 100, 100, 1)
+    widths: tuple[int, ...] = (1, 200, 200, 200, 100, 1)
     activation: str = "tanh"
     small_std: float = 0.1
     large_std: float = 1.0
     random_peaks: int = 4        # tallest DFT peaks of each random target to follow
-    lr: float = 2e-3
-    steps: int = 1000
-    probe_every: int = 5
-    n_seeds: int = 3             # per group
-    threshold: float = 0.1
-    test_ratio_min: float = 10.0
+    lr: float = 2e-4
+    steps: int = 10000
+    probe_every: int = 10
+    n_seeds: int = 20            # per group
     threads: int = 1
+    # the claims' thresholds
+    threshold: float = 0.1       # a peak has converged when its Δ_F is below this
+    max_concordance: float = 0.6  # random targets: 0.5 = no order, 1 = strictly low to high
+    gap_error: float = 0.5       # the highest peak is "far behind" when its Δ_F is above this ...
+    max_large_gap: float = 0.5   # ... in at most this fraction of large-init seeds
+    min_small_gap: float = 0.9   # ... and in at least this fraction of small-init seeds
+    test_ratio_min: float = 10.0  # held-out MSE, large / small init
 
     def validate(self):
         super().validate()
@@ -86,15 +94,11 @@ def run(cfg: FpFailureConfig, run):
                          init_std=stds, lr=cfg.lr, steps=cfg.steps, probe_every=cfg.probe_every, seed=cfg.seed,
                          peaks=peaks, threads=cfg.threads,
                          extra_callbacks=[_every_test(cfg, x_test, y_test)])
-    h = res.history
     x_dense = np.linspace(-np.pi, np.pi, 400)
     with torch.no_grad():
         dense = res.model(torch.as_tensor(x_dense, dtype=torch.float32).reshape(-1, 1))[..., 0].numpy()
-    run.save_arrays(x=x, y=y, Y_random=Y_rand, peaks=peaks, n_sine_peaks=len(cfg.freqs),
-                    steps=h.steps("spectrum"), errors=h.values("spectrum"),
-                    test_steps=h.steps("test_mse"), test_mse=h.values("test_mse")[:, :2 * M],
-                    x_dense=x_dense, dense=dense)
-    run.log("final_loss", float(h.values("loss")[-1]), cfg.steps)
+    run.save_arrays(x=x, y=y, Y_random=Y_rand, peaks=peaks, n_sine_peaks=len(cfg.freqs), x_dense=x_dense, dense=dense)
+    run.log("final_loss", float(res.history.values("loss")[-1]), cfg.steps)
 
 
 def _every_test(cfg, x_test, y_test):
@@ -108,14 +112,15 @@ def _group(g, M):
 
 def figures(run, cfg: FpFailureConfig):
     a, M, ks = run.arrays, cfg.n_seeds, int(run.arrays["n_sine_peaks"])
+    err, test = run.series("train/spectrum"), run.series("train/test_mse")
     fig, ax = plt.subplots(2, 3, figsize=(16, 8))
     titles = {"small": f"small init (std {cfg.small_std})", "large": f"large init (std {cfg.large_std})",
               "random": "random target, small init"}
     for j, g in enumerate(GROUPS):
         m = _group(g, M).start
         nk = ks if g != "random" else cfg.random_peaks
-        heatmap(ax[0, j], a["steps"], a["errors"][:, m, :nk], [str(p) for p in a["peaks"][m, :nk]],
-                     f"Δ_F per peak: {titles[g]}")
+        heatmap(ax[0, j], err.steps, err.values[:, m, :nk], [str(p) for p in a["peaks"][m, :nk]],
+                f"Δ_F per peak: {titles[g]}")
     for j, g in enumerate(("small", "large")):
         m = _group(g, M).start
         ax[1, j].plot(a["x_dense"], np.sum([np.sin(f * a["x_dense"]) for f in cfg.freqs], 0), "k-", lw=1, label="target")
@@ -124,7 +129,7 @@ def figures(run, cfg: FpFailureConfig):
         ax[1, j].set_title(f"fit after training: {titles[g]}")
         ax[1, j].legend(fontsize=7)
     for g, c in (("small", "tab:blue"), ("large", "tab:red")):
-        ax[1, 2].semilogy(a["test_steps"], a["test_mse"][:, _group(g, M)], color=c, lw=1)
+        ax[1, 2].semilogy(test.steps, test.values[:, _group(g, M)], color=c, lw=1)
         ax[1, 2].plot([], [], color=c, label=titles[g])
     ax[1, 2].set_xlabel("step")
     ax[1, 2].set_title("held-out MSE (grid midpoints)")
@@ -135,14 +140,14 @@ def figures(run, cfg: FpFailureConfig):
 
 def measures(run, cfg: FpFailureConfig) -> dict:
     """Ordering fractions, highest-peak error at first convergence and the held-out MSE per group."""
-    a, M, ks = run.arrays, cfg.n_seeds, int(run.arrays["n_sine_peaks"])
+    M, ks, err = cfg.n_seeds, int(run.arrays["n_sine_peaks"]), run.series("train/spectrum")
     out = {}
     for g in GROUPS:
-        e = a["errors"][:, _group(g, M), :(ks if g != "random" else cfg.random_peaks)]
-        t, ok = ordering(a["steps"], e, cfg.threshold)
+        e = err.values[:, _group(g, M), :(ks if g != "random" else cfg.random_peaks)]
+        t, ok = ordering(err.steps, e, cfg.threshold)
         out[g] = {"t": t, "ordered": ok, "concordance": concordance(t),
-                  "hi_at_first": error_at_first_convergence(a["steps"], e, cfg.threshold)}
-    final = a["test_mse"][-1]
+                  "hi_at_first": error_at_first_convergence(err.steps, e, cfg.threshold)}
+    final = run.series("train/test_mse").values[-1]
     out["test_small"], out["test_large"] = final[:M], final[M:2 * M]
     return out
 
@@ -151,38 +156,40 @@ def claims(run, cfg: FpFailureConfig):
     m = measures(run, cfg)
     r, s, la = m["random"], m["small"], m["large"]
     conc_r = float(np.nanmean(r["concordance"])) if np.isfinite(r["concordance"]).any() else float("nan")
-    gap_s = float(np.mean(s["hi_at_first"] > 0.5))
-    gap_l = float(np.mean(la["hi_at_first"] > 0.5))
+    gap_s = float(np.mean(s["hi_at_first"] > cfg.gap_error))
+    gap_l = float(np.mean(la["hi_at_first"] > cfg.gap_error))
     ratio = float(np.median(m["test_large"]) / np.median(m["test_small"]))
     t_fmt = lambda t: np.round(np.where(np.isfinite(t), t, np.nan).mean(0), 0).tolist()  # noqa: E731
     return [
-        Claim("fp-failure-random", "for random targets (no low-frequency dominance) the peaks do not converge low to high",
-              SOURCE, conc_r, "concordance <= 0.6 (fraction of peak pairs converging low before high; 0.5 = no order, 1 = strict)",
-              verdict(None if np.isnan(conc_r) else conc_r <= 0.6),
-              f"per random target: {np.round(r['concordance'], 2).tolist()} (threshold {cfg.threshold}; pairs where neither "
-              f"peak converged left out); first-convergence steps {r['t'].tolist()}; small-init sine concordance "
-              f"{np.nanmean(s['concordance']):.2f}, large-init {np.nanmean(la['concordance']):.2f}. A concordance near 1 "
-              "means the net still fits a random target's low frequencies first: what fails there is generalization, not the order"),
-        Claim("fp-failure-large-order", f"with large init (std {cfg.large_std}) the ordering collapses: when the lowest peak "
-              f"reaches {cfg.threshold}, the highest is no longer far behind (its error is not above 0.5)",
-              SOURCE, gap_l, f"<= 0.5 of large-init seeds with highest-peak error > 0.5, while >= 0.9 of small-init (std {cfg.small_std}) seeds",
-              verdict(gap_l <= 0.5 and gap_s >= 0.9),
-              f"small init: {gap_s:.2f} of seeds; median highest-peak error then: small {np.nanmedian(s['hi_at_first']):.3g}, "
-              f"large {np.nanmedian(la['hi_at_first']):.3g}; mean first-convergence steps small {t_fmt(s['t'])}, "
-              f"large {t_fmt(la['t'])}"),
-        Claim("fp-failure-large-test", "large init generalizes far worse: held-out MSE (grid midpoints) large / small init",
-              SOURCE, ratio, f">= {cfg.test_ratio_min:g}x (median over seeds)", verdict(ratio >= cfg.test_ratio_min),
-              f"final held-out MSE small {np.round(m['test_small'], 5).tolist()}, large {np.round(m['test_large'], 4).tolist()}; "
-              "the issue's runs saw about 100x"),
+        claim("fp-failure-random", "for random targets (no low-frequency dominance) the peaks do not converge low to high",
+              conc_r, source=SOURCE, at_most=cfg.max_concordance,
+              unit="concordance (fraction of peak pairs converging low before high; 0.5 = no order, 1 = strict)",
+              note=f"per random target: {np.round(r['concordance'], 2).tolist()} (threshold {cfg.threshold}; pairs where "
+                   f"neither peak converged left out); first-convergence steps {r['t'].tolist()}; small-init sine "
+                   f"concordance {np.nanmean(s['concordance']):.2f}, large-init {np.nanmean(la['concordance']):.2f}. A "
+                   "concordance near 1 means the net still fits a random target's low frequencies first: what fails "
+                   "there is generalization, not the order"),
+        claim("fp-failure-large-order", f"with large init (std {cfg.large_std}) the ordering collapses: when the lowest "
+              f"peak reaches {cfg.threshold}, the highest is no longer far behind (its error is not above {cfg.gap_error})",
+              gap_l, source=SOURCE, at_most=cfg.max_large_gap,
+              unit=f"of large-init seeds with highest-peak error > {cfg.gap_error}, while >= {cfg.min_small_gap:g} of "
+                   f"small-init (std {cfg.small_std}) seeds",
+              require=gap_s >= cfg.min_small_gap,
+              note=f"small init: {gap_s:.2f} of seeds; median highest-peak error then: small "
+                   f"{np.nanmedian(s['hi_at_first']):.3g}, large {np.nanmedian(la['hi_at_first']):.3g}; mean "
+                   f"first-convergence steps small {t_fmt(s['t'])}, large {t_fmt(la['t'])}"),
+        claim("fp-failure-large-test", "large init generalizes far worse: held-out MSE (grid midpoints) large / small init",
+              ratio, source=SOURCE, at_least=cfg.test_ratio_min, unit="x (median over seeds)",
+              note=f"final held-out MSE small {np.round(m['test_small'], 5).tolist()}, large "
+                   f"{np.round(m['test_large'], 4).tolist()}; the issue's runs saw about 100x"),
     ]
 
 
-EXPERIMENT = register(Experiment(
-    id="fp-failure", family="frequency-principle", title="where the F-Principle fails: random targets, large init",
-    source=SOURCE, claim="random targets: no low-to-high ordering; large init: ordering collapses and held-out MSE >= 10x worse",
+EXPERIMENT = experiment(
+    id="fp-failure", title="where the F-Principle fails: random targets, large init", source=SOURCE,
+    claim="random targets: no low-to-high ordering; large init: ordering collapses and held-out MSE >= 10x worse",
     config=FpFailureConfig,
-    scales={"quick": FpFailureConfig(),
-            "default": FpFailureConfig(n_seeds=8, steps=2000, lr=1e-3),
-            "paper": FpFailureConfig(n_seeds=20, steps=10000, lr=2e-4, probe_every=10, widths=(1, 200, 200, 200, 100, 1))},
+    quick={"n_seeds": 3, "steps": 1000, "lr": 2e-3, "probe_every": 5, "widths": (1, 200, 100, 100, 1)},
+    default={"n_seeds": 8, "steps": 2000, "lr": 1e-3, "probe_every": 5, "widths": (1, 200, 100, 100, 1)},
     times={"quick": "15 s", "default": "1.5 min", "paper": "10 min"},
-    run=run, figures=figures, claims=claims))
+    run=run, figures=figures, claims=claims)

@@ -2,14 +2,14 @@
 
 Paper: Xu, Zhang, Xiao, "Training behavior of deep neural network in frequency
 domain" (2018), Fig. 4.
-Command: ``genlab run fp-high-frequency --scale quick`` (about 15 s on 2 shared
-CPU cores; default about 1.5 min (104 s measured, shared), paper about 15 min (estimated)).
+Command: ``genlab run fp-high-frequency --scale quick``.
 Claims: for 0.2 sin x + 0.6 sin 3x + sin 5x the relative error Δ_F of the
-lowest peak oscillates at least 3x more than for the low-frequency-dominant
-sin x + 0.6 sin 3x + 0.2 sin 5x (median over seeds), and within the
-high-frequency-dominant target the lower the frequency the more it oscillates.
+lowest peak oscillates at least ``ratio_min`` (3x) more than for the
+low-frequency-dominant sin x + 0.6 sin 3x + 0.2 sin 5x (median over seeds), and
+within the high-frequency-dominant target the lower the frequency the more it
+oscillates (in at least ``min_decreasing``, 90 %, of seeds).
 
-Oscillation measure (``_fp.oscillation``): the excess total variation of a Δ_F
+Oscillation measure (:func:`genlab.probes.statistics.oscillation`): the excess total variation of a Δ_F
 curve sampled every ``probe_every`` steps over the first ``osc_window`` steps
 (the convergence phase; later Adam jitter around the fit would dilute it),
 Σ|e_{t+1} − e_t| − |e_T − e_0|, which is 0 for a monotone curve and twice the
@@ -24,32 +24,35 @@ import numpy as np
 
 from genlab.config import Config, check
 from genlab.data.targets import grid, sines
+from genlab.experiments.base import claim, experiment
 from genlab.experiments.frequency_principle.common import train_seeds
 from genlab.plot import heatmap, plt
 from genlab.probes.statistics import oscillation
-from genlab.experiments.base import Claim, Experiment, register, verdict
-
 
 SOURCE = "Xu et al. 2018 (arXiv:1807.01251), Fig. 4"
 
 
 @dataclass(frozen=True)
 class FpHighFrequencyConfig(Config):
+    """Defaults: the paper scale (20 seeds per target, a 200-200-100 net, 10,000 Adam steps)."""
+
     n_samples: int = 61
     freqs: tuple[float, ...] = (1.0, 3.0, 5.0)
     amps_high: tuple[float, ...] = (0.2, 0.6, 1.0)   # high-frequency dominant
     amps_low: tuple[float, ...] = (1.0, 0.6, 0.2)    # the low-frequency-dominant comparison
-    widths: tuple[int, ...] = (1, 200, 100, 1)
+    widths: tuple[int, ...] = (1, 200, 200, 100, 1)
     activation: str = "tanh"
     init_std: float = 0.1
     optimizer: str = "adam"
-    lr: float = 1e-3
-    steps: int = 1000
+    lr: float = 2e-4
+    steps: int = 10000
     probe_every: int = 5         # the oscillation measure depends on it: keep it fixed when comparing
     osc_window: int = 1000       # oscillation is measured over steps 0..osc_window, the convergence phase
-    n_seeds: int = 3             # per target
-    ratio_min: float = 3.0
+    n_seeds: int = 20            # per target
     threads: int = 1
+    # the claims' thresholds
+    ratio_min: float = 3.0       # lowest peak's oscillation, high- / low-dominant target
+    min_decreasing: float = 0.9  # seeds whose oscillation falls strictly from low to high peaks
 
     def validate(self):
         super().validate()
@@ -74,28 +77,28 @@ def run(cfg: FpHighFrequencyConfig, run):
                          init_std=cfg.init_std, lr=cfg.lr, steps=cfg.steps, probe_every=cfg.probe_every,
                          optimizer=cfg.optimizer, seed=cfg.seed, peaks=np.rint(cfg.freqs).astype(int),
                          threads=cfg.threads)
-    h = res.history
-    run.save_arrays(x=x, y_high=y_high, y_low=y_low, peaks=np.rint(cfg.freqs).astype(int),
-                    steps=h.steps("spectrum"), errors=h.values("spectrum"))
-    run.log("final_loss", float(h.values("loss")[-1]), cfg.steps)
+    run.save_arrays(x=x, y_high=y_high, y_low=y_low, peaks=np.rint(cfg.freqs).astype(int))
+    run.log("final_loss", float(res.history.values("loss")[-1]), cfg.steps)
 
 
 def measures(run, cfg: FpHighFrequencyConfig) -> dict:
     # A fixed window, so that later Adam jitter around the converged fit does not dilute the comparison.
-    keep = run.arrays["steps"] <= cfg.osc_window
-    excess, flips = oscillation(run.arrays["errors"][keep])  # (2M, K) each
+    err = run.series("train/spectrum")
+    keep = err.steps <= cfg.osc_window
+    excess, flips = oscillation(err.values[keep])  # (2M, K) each
     M = cfg.n_seeds
     return {"excess_high": excess[:M], "excess_low": excess[M:], "flips_high": flips[:M], "flips_low": flips[M:]}
 
 
 def figures(run, cfg: FpHighFrequencyConfig):
     a, m, M = run.arrays, measures(run, cfg), cfg.n_seeds
+    err = run.series("train/spectrum")
     labels = [str(p) for p in a["peaks"]]
     fig, ax = plt.subplots(1, 4, figsize=(20, 4))
-    heatmap(ax[0], a["steps"], a["errors"][:, 0], labels, f"Δ_F, high-dominant {cfg.amps_high}")
-    heatmap(ax[1], a["steps"], a["errors"][:, M], labels, f"Δ_F, low-dominant {cfg.amps_low}")
-    ax[2].plot(a["steps"], a["errors"][:, :M, 0], color="tab:red", lw=0.8)
-    ax[2].plot(a["steps"], a["errors"][:, M:, 0], color="tab:blue", lw=0.8)
+    heatmap(ax[0], err.steps, err.values[:, 0], labels, f"Δ_F, high-dominant {cfg.amps_high}")
+    heatmap(ax[1], err.steps, err.values[:, M], labels, f"Δ_F, low-dominant {cfg.amps_low}")
+    ax[2].plot(err.steps, err.values[:, :M, 0], color="tab:red", lw=0.8)
+    ax[2].plot(err.steps, err.values[:, M:, 0], color="tab:blue", lw=0.8)
     ax[2].plot([], [], color="tab:red", label="high-dominant target")
     ax[2].plot([], [], color="tab:blue", label="low-dominant target")
     ax[2].set_ylim(0, 2)
@@ -121,26 +124,25 @@ def claims(run, cfg: FpHighFrequencyConfig):
     decreasing = np.all(np.diff(hi, axis=1) < 0, axis=1)
     frac = float(decreasing.mean())
     return [
-        Claim("fp-hf-oscillation", "with a high-frequency-dominant target the lowest peak's error oscillates several times "
-              "more than with a low-frequency-dominant one", SOURCE, ratio,
-              f">= {cfg.ratio_min:g}x (median excess total variation of Δ_F at the lowest peak)",
-              verdict(ratio >= cfg.ratio_min),
-              f"excess TV per seed: high-dominant {np.round(hi[:, 0], 2).tolist()}, low-dominant {np.round(lo[:, 0], 2).tolist()}; "
-              f"direction changes: high {m['flips_high'][:, 0].tolist()}, low {m['flips_low'][:, 0].tolist()}; "
-              f"{cfg.optimizer}, sampled every {cfg.probe_every} steps, over steps 0-{cfg.osc_window}"),
-        Claim("fp-hf-lower-more", "the lower the frequency, the more its error oscillates (high-frequency-dominant target)",
-              SOURCE, frac, ">= 0.9 of seeds with excess TV strictly decreasing from low to high peaks",
-              verdict(frac >= 0.9), f"median excess TV per peak: {np.round(np.median(hi, 0), 2).tolist()}"),
+        claim("fp-hf-oscillation", "with a high-frequency-dominant target the lowest peak's error oscillates several "
+              "times more than with a low-frequency-dominant one", ratio, source=SOURCE, at_least=cfg.ratio_min,
+              unit="x (median excess total variation of Δ_F at the lowest peak)",
+              note=f"excess TV per seed: high-dominant {np.round(hi[:, 0], 2).tolist()}, low-dominant "
+                   f"{np.round(lo[:, 0], 2).tolist()}; direction changes: high {m['flips_high'][:, 0].tolist()}, low "
+                   f"{m['flips_low'][:, 0].tolist()}; {cfg.optimizer}, sampled every {cfg.probe_every} steps, over "
+                   f"steps 0-{cfg.osc_window}"),
+        claim("fp-hf-lower-more", "the lower the frequency, the more its error oscillates (high-frequency-dominant target)",
+              frac, source=SOURCE, at_least=cfg.min_decreasing,
+              unit="of seeds with excess TV strictly decreasing from low to high peaks",
+              note=f"median excess TV per peak: {np.round(np.median(hi, 0), 2).tolist()}"),
     ]
 
 
-EXPERIMENT = register(Experiment(
-    id="fp-high-frequency", family="frequency-principle",
-    title="high-frequency-dominant target: low frequencies converge with oscillation",
+EXPERIMENT = experiment(
+    id="fp-high-frequency", title="high-frequency-dominant target: low frequencies converge with oscillation",
     source=SOURCE, claim="the lowest peak's error oscillates >= 3x more than for a low-frequency-dominant target",
     config=FpHighFrequencyConfig,
-    scales={"quick": FpHighFrequencyConfig(),
-            "default": FpHighFrequencyConfig(n_seeds=8, steps=3000),
-            "paper": FpHighFrequencyConfig(n_seeds=20, steps=10000, lr=2e-4, widths=(1, 200, 200, 100, 1))},
+    quick={"n_seeds": 3, "steps": 1000, "lr": 1e-3, "widths": (1, 200, 100, 1)},
+    default={"n_seeds": 8, "steps": 3000, "lr": 1e-3, "widths": (1, 200, 100, 1)},
     times={"quick": "15 s", "default": "2 min", "paper": "15 min"},
-    run=run, figures=figures, claims=claims))
+    run=run, figures=figures, claims=claims)

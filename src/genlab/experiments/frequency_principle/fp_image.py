@@ -1,0 +1,147 @@
+"""fp-image: a coordinate network (x, y) -> gray value learns an image coarse to fine.
+
+Paper: Xu, Zhang, Xiao, "Training behavior of deep neural network in frequency
+domain" (2018), Fig. 2 (the camera man learned coarse to fine); Xu 2018,
+"Understanding training and generalization in deep learning by Fourier analysis".
+Command: ``genlab run fp-image --scale quick``.
+Any PNG/JPEG works: ``genlab run fp-image image=photo.png --scale quick``.
+Claim: the relative error of the lowest radial frequency band of the 2-D FFT
+(DC excluded; :class:`genlab.probes.BandProbe`) reaches a set error
+``threshold`` (0.3) before the highest band does, in at least ``min_ordered``
+(90 %) of seeds, and when it does the highest band's error is still above
+``gap_error`` (0.8) in at least ``min_gap`` of seeds. Shapes: pixel coordinates
+(H*W, 2) in [-1, 1]^2, gray values (H*W, 1).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from genlab.config import Config, check
+from genlab.data.images import load_image
+from genlab.experiments.base import claim, experiment
+from genlab.losses import stacked_mse
+from genlab.models.stacked import StackedMLP
+from genlab.plot import plt
+from genlab.probes.bands import BandProbe
+from genlab.probes.spectrum import first_below
+from genlab.train import Every, supervised, train
+
+SOURCE = "Xu et al. 2018 (arXiv:1807.01251), Fig. 2"
+
+
+@dataclass(frozen=True)
+class FpImageConfig(Config):
+    """Defaults: the paper scale (a 128 px image, a 400-200-200-100 net, 20,000 Adam steps)."""
+
+    image: str = "camera"        # a built-in name (genlab.data.images.BUILTIN) or a PNG/JPEG path
+    size: int = 128              # shorter side after resizing
+    widths: tuple[int, ...] = (2, 400, 200, 200, 100, 1)
+    activation: str = "relu"
+    init_std: float | None = None  # None: PyTorch's default init
+    lr: float = 1e-3
+    steps: int = 20000
+    probe_every: int = 100
+    n_bands: int = 4
+    n_seeds: int = 3
+    n_snapshots: int = 6
+    threads: int = 1
+    # the claims' thresholds
+    threshold: float = 0.3       # the "set error" a band must reach
+    min_ordered: float = 0.9
+    gap_error: float = 0.8
+    min_gap: float = 0.9
+
+    def validate(self):
+        super().validate()
+        check(8 <= self.size <= 512, f"size={self.size} must lie in [8, 512]")
+        check(self.widths[0] == 2 and self.widths[-1] == 1, "widths must start with 2 (x, y) and end with 1 (gray)")
+        check(self.n_bands >= 2, "n_bands must be at least 2 (a low and a high band)")
+        check(0 < self.threshold < 1, "threshold (the set relative error) must lie in (0, 1)")
+        check(self.lr > 0 and self.steps > 0 and self.probe_every > 0, "lr, steps and probe_every must be positive")
+        check(self.n_seeds >= 1 and self.n_snapshots >= 2, "n_seeds >= 1 and n_snapshots >= 2 needed")
+        check(self.init_std is None or self.init_std > 0, "init_std must be positive (or none for PyTorch's default)")
+        load_image(self.image, gray=True)  # an unreadable image fails here, in one line, before any output
+
+
+def first_image(probe: BandProbe):
+    """A snapshot for the figure: the first model's image, (H, W)."""
+    return lambda model, state=None: probe.images(model)[0]
+
+
+def run(cfg: FpImageConfig, run):
+    img = load_image(cfg.image, gray=True, size=cfg.size)
+    probe = BandProbe(img, cfg.n_bands)
+    y = torch.as_tensor(img.reshape(-1, 1), dtype=torch.float32)
+    model = StackedMLP(cfg.n_seeds, cfg.widths, cfg.activation, cfg.init_std,
+                       seeds=[cfg.seed * 1000 + k for k in range(cfg.n_seeds)])
+    cbs = [Every(cfg.probe_every, probe), Every(cfg.probe_every, first_image(probe), "image", axes=("y", "x"))]
+    res = train(model, supervised(stacked_mse, probe.x, y), steps=cfg.steps, lr=cfg.lr, callbacks=cbs, run=run,
+                phase="train", threads=cfg.threads, desc="fp-image")
+    run.save_arrays(target=img)
+    run.log("final_loss", float(res.history.values("loss")[-1]), cfg.steps)
+
+
+def band_times(run, cfg: FpImageConfig) -> np.ndarray:
+    """(M, n_bands): first step each band's relative error is below the set error (inf: never)."""
+    e = run.series("train/bands")
+    return first_below(e.steps, e.values, cfg.threshold)
+
+
+def figures(run, cfg: FpImageConfig):
+    target, ims, e = run.arrays["target"], run.series("train/image"), run.series("train/bands")
+    steps = ims.steps
+    picks = np.unique(np.geomspace(1, len(steps) - 1, cfg.n_snapshots - 1).astype(int))
+    picks = [0, *picks.tolist()]
+    fig, ax = plt.subplots(1, len(picks) + 2, figsize=(2.4 * (len(picks) + 2) + 3, 3))
+    for j, i in enumerate(picks):
+        ax[j].imshow(ims.values[i], cmap="gray", vmin=0, vmax=1)
+        ax[j].set_title(f"step {steps[i]}")
+        ax[j].axis("off")
+    ax[len(picks)].imshow(target, cmap="gray", vmin=0, vmax=1)
+    ax[len(picks)].set_title(f"target {cfg.image} {target.shape[1]}x{target.shape[0]}")
+    ax[len(picks)].axis("off")
+    colors = plt.cm.viridis(np.linspace(0, 0.9, cfg.n_bands))
+    for b in range(cfg.n_bands):
+        ax[-1].plot(e.steps, e.values[:, :, b], color=colors[b], lw=1)
+        ax[-1].plot([], [], color=colors[b], label=f"band {b}" + (" (low)" if b == 0 else " (high)" if b == cfg.n_bands - 1 else ""))
+    ax[-1].axhline(cfg.threshold, color="k", ls=":", lw=1, label="set error")
+    ax[-1].set_xlabel("step")
+    ax[-1].set_ylabel("relative error per radial band")
+    ax[-1].set_ylim(0, 1.3)
+    ax[-1].legend(fontsize=7)
+    fig.tight_layout()
+    run.save_figure(fig, "fp_image")
+
+
+def claims(run, cfg: FpImageConfig):
+    e = run.series("train/bands")
+    t = band_times(run, cfg)
+    lo, hi = t[:, 0], t[:, -1]
+    conv = np.isfinite(lo)
+    first = conv & (lo < hi)  # a high band that never reaches the set error counts as later
+    hi_then = np.array([e.values[np.searchsorted(e.steps, lo[m]), m, -1] if conv[m] else np.nan
+                        for m in range(len(lo))])
+    frac, frac_gap = float(first.mean()), float(np.mean(hi_then > cfg.gap_error))
+    fmt = lambda v: np.where(np.isfinite(v), v, -1).astype(int).tolist()  # noqa: E731
+    return [
+        claim("fp-image-order", f"the lowest radial band reaches relative error {cfg.threshold} before the highest band",
+              frac, source=SOURCE, at_least=cfg.min_ordered, unit="of seeds", inconclusive=not conv.any(),
+              note=f"first step below {cfg.threshold} per seed: low band {fmt(lo)}, high band {fmt(hi)} (-1 = not within "
+                   f"{cfg.steps} steps); final band errors (seed {cfg.seed * 1000}): {np.round(e.values[-1, 0], 3).tolist()}"),
+        claim("fp-image-gap", f"when the lowest band reaches the set error, the highest band's error is still above {cfg.gap_error}",
+              frac_gap, source=SOURCE, at_least=cfg.min_gap, unit="of seeds", inconclusive=not conv.any(),
+              note=f"highest-band error then, per seed: {np.round(hi_then, 3).tolist()}"),
+    ]
+
+
+EXPERIMENT = experiment(
+    id="fp-image", title="a coordinate network learns an image coarse to fine", source=SOURCE,
+    claim="the lowest radial frequency band of the image reaches a set error before the highest band",
+    config=FpImageConfig,
+    quick={"size": 32, "widths": (2, 128, 128, 1), "steps": 500, "probe_every": 10},
+    default={"size": 40, "widths": (2, 128, 128, 1), "steps": 1500, "probe_every": 20},
+    times={"quick": "15 s", "default": "1 min", "paper": "1 h"},
+    run=run, figures=figures, claims=claims)
