@@ -7,8 +7,8 @@ from genlab.data.targets import grid, sines
 from genlab.losses import stacked_mse
 from genlab.models.stacked import StackedMLP
 from genlab.models.mlp import MLP
-from genlab.probes.weights import spectral_norms
-from genlab.train import supervised, train
+from genlab.probes.weights import SpectralNorms, spectral_norms
+from genlab.train import Every, supervised, train
 
 WIDTHS = (1, 24, 16, 1)
 M, STEPS = 3, 40
@@ -70,3 +70,14 @@ def test_spectral_norms_of_a_stack_are_per_model_and_skip_biases():
         for k in range(2):
             ref = np.linalg.norm(stack.member(k).linears()[i].weight.detach().double().numpy(), 2)
             assert v[k] == pytest.approx(ref, rel=1e-9)
+
+
+def test_spectral_norms_probe_records_each_layer_over_training():
+    x, y = data()
+    stack = StackedMLP(2, WIDTHS, "tanh", init_std=[0.1, 1.0])
+    before = spectral_norms(stack)
+    res = train(stack, supervised(stacked_mse, x, y), steps=10, lr=1e-2, callbacks=[Every(5, SpectralNorms())], threads=1)
+    for name, v in before.items():
+        rec = res.history.values(f"norm/{name}")
+        assert rec.shape == (3, 2) and np.array_equal(rec[0], v)        # steps 0, 5, 10; one norm per model
+        assert np.array_equal(rec[-1], spectral_norms(res.model)[name]) and not np.array_equal(rec[-1], v)

@@ -9,7 +9,7 @@ import pytest
 
 from genlab.errors import GenlabError
 from genlab.experiments import get
-from genlab.probes.spectrum import band_error
+from genlab.probes.bands import band_error
 from genlab.probes.statistics import concordance, oscillation
 from genlab.runner import execute, redraw
 
@@ -68,12 +68,12 @@ def test_fp_image_coarse_to_fine(quick):
     claims, run = quick("fp-image")
     assert claims["fp-image-order"]["verdict"] == "holds" and claims["fp-image-order"]["value"] >= 0.9
     assert claims["fp-image-gap"]["verdict"] == "holds"
-    a = run.arrays
+    bands = run.series("train/bands").values
     cfg = get("fp-image").scales["quick"]
     # margin: the low band is well below the set error at the end, the high band far above it
-    assert np.all(a["band_errors"][-1, :, 0] < 0.8 * cfg.threshold)
-    assert np.all(a["band_errors"][-1, :, -1] > 0.8)
-    assert a["images"].shape[1:] == a["target"].shape
+    assert np.all(bands[-1, :, 0] < 0.8 * cfg.threshold)
+    assert np.all(bands[-1, :, -1] > 0.8)
+    assert run.series("train/image").values.shape[1:] == run.arrays["target"].shape
 
 
 def test_fp_image_unreadable_file(tmp_path):
@@ -177,9 +177,10 @@ def test_filter_probe_oracle():
 def test_fp_filtering_mnist(quick):
     claims, run = quick("fp-filtering")
     assert all(c["verdict"] == "holds" and c["value"] >= 0.9 for c in claims.values())
-    a = run.arrays
+    e_low = np.stack([run.series(f"train/delta{i}/e_low").values for i in range(len(run.arrays["delta"]))])
+    e_high = np.stack([run.series(f"train/delta{i}/e_high").values for i in range(len(run.arrays["delta"]))])
     # margin: at the end e_low is far below e_high for every delta and seed
-    assert np.all(a["e_low"][:, -1] < 0.5 * a["e_high"][:, -1])
+    assert np.all(e_low[:, -1] < 0.5 * e_high[:, -1])
 
 
 FP_IDS = ["fp-1d", "fp-image", "fp-early-stopping", "fp-failure", "fp-spectral-norm", "fp-high-frequency", "fp-filtering"]
@@ -211,4 +212,4 @@ def test_fp_image_accepts_a_user_file(tmp_path):
                                              "widths=2,16,1"])
     run = execute(exp, cfg, tmp_path / "run", scale="quick")
     assert run.status["status"] == "complete"
-    assert run.arrays["target"].shape == (16, 24) and run.arrays["band_errors"].shape == (5, 1, cfg.n_bands)
+    assert run.arrays["target"].shape == (16, 24) and run.series("train/bands").values.shape == (5, 1, cfg.n_bands)

@@ -5,8 +5,7 @@ import torch
 
 from genlab.data.targets import grid, sines
 from genlab.models.stacked import StackedMLP
-from genlab.probes.spectrum import (SpectrumProbe, dft, first_below, radial_band_errors, relative_error,
-                                    select_peaks)
+from genlab.probes.spectrum import SpectrumProbe, dft, first_below, relative_error, select_peaks
 
 N = 64
 FREQS, AMPS = (2, 5, 11), (1.0, 0.5, 2.0)
@@ -77,21 +76,6 @@ def test_probe_on_an_ensemble_gives_one_row_per_model():
     # The target itself has zero error; half the target has error 0.5 at every peak.
     np.testing.assert_allclose(probe.errors(y), 0, atol=1e-6)
     np.testing.assert_allclose(probe.errors(0.5 * y), 0.5, rtol=1e-5)
-
-
-def test_radial_band_errors_high_frequency_perturbation_raises_only_the_high_band():
-    n = 64
-    yy, xx = np.mgrid[0:n, 0:n] / n
-    # Bands are 0.177 cycles/px wide; one component in each (radii 0.03, 0.24, 0.44, 0.55).
-    target = (np.sin(2 * np.pi * 2 * xx) + np.cos(2 * np.pi * (12 * xx + 10 * yy))
-              + 0.5 * np.sin(2 * np.pi * (20 * xx + 20 * yy)) + 0.5 * np.cos(2 * np.pi * (25 * xx + 25 * yy)))
-    np.testing.assert_allclose(radial_band_errors(target, target, 4), 0, atol=1e-12)
-    pert = target + 0.2 * np.cos(2 * np.pi * (28 * xx + 27 * yy))   # radius ≈ 0.61 cycles/px: top band
-    e = radial_band_errors(pert, target, 4)
-    assert e[-1] == pytest.approx(0.4, rel=1e-9)                      # ‖0.2 cos‖ / ‖0.5 cos‖
-    np.testing.assert_allclose(e[:-1], 0, atol=1e-10)
-    # A band with no target energy has no relative error.
-    assert np.isnan(radial_band_errors(target, np.sin(2 * np.pi * 2 * xx), 4)[1:]).all()
 
 
 def test_first_below():

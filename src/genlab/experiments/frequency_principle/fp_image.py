@@ -131,8 +131,8 @@ def claims(run, cfg: FpImageConfig):
               frac, source=SOURCE, at_least=cfg.min_ordered, unit="of seeds", inconclusive=not conv.any(),
               note=f"first step below {cfg.threshold} per seed: low band {fmt(lo)}, high band {fmt(hi)} (-1 = not within "
                    f"{cfg.steps} steps); final band errors (seed {cfg.seed * 1000}): {np.round(e.values[-1, 0], 3).tolist()}"),
-        claim("fp-image-gap", f"when the lowest band reaches the set error, the highest band's error is still above {cfg.gap_error}",
-              frac_gap, source=SOURCE, at_least=cfg.min_gap, unit="of seeds", inconclusive=not conv.any(),
+        claim("fp-image-gap", "when the lowest band reaches the set error, the highest band's error is still above "
+              f"{cfg.gap_error}", frac_gap, source=SOURCE, at_least=cfg.min_gap, unit="of seeds", inconclusive=not conv.any(),
               note=f"highest-band error then, per seed: {np.round(hi_then, 3).tolist()}"),
     ]
 
