@@ -1,5 +1,6 @@
 """saddle-index and saddle-free-newton at quick scale with margins; the critical-point statistics against known answers."""
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from genlab.experiments.base import get
 from genlab.experiments.saddle_points.saddle_free_newton import METHODS, loss_curve
 from genlab.losses import squared_loss
 from genlab.probes.critical import distinct_critical, escape_step
+from genlab.probes.hessian import index
 from genlab.runner import execute
 
 
@@ -78,3 +80,14 @@ def test_bad_config_is_one_line():
     assert "\n" not in str(e.value)
     with pytest.raises(GenlabError, match="choose identity or tanh"):
         get("saddle-free-newton").config_for("quick", overrides=["activation=relu"])
+
+
+def test_docs_snippet_runs():
+    text = (Path(__file__).parents[1] / "docs" / "information-plane-and-saddles.md").read_text()
+    code = [c for c in re.findall(r"```python\n(.*?)```", text, re.S) if "find_critical_point" in c]
+    assert len(code) == 1, "docs/information-plane-and-saddles.md: the saddle snippet is missing"
+    ns = {}
+    exec(compile(code[0], "docs-saddles", "exec"), ns)
+    assert ns["grad_norm"] < 1e-10 and 0 < index(ns["lam"]) < 1
+    assert 0 < escape_step(ns["res"].history.values("loss"), 0.05) <= 20   # saddle-free Newton leaves the plateau
+
