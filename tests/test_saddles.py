@@ -19,7 +19,8 @@ from genlab.runner import execute
 def _claims(exp_id, tmp_path):
     exp = get(exp_id)
     run = execute(exp, exp.config_for("quick"), out=tmp_path / exp_id, scale="quick")
-    assert (run.path / "figures").is_dir() and run.status["status"] == "complete"
+    assert run.status["status"] == "complete"
+    assert [p.name for p in (run.path / "figures").iterdir()] == [f"{exp_id}.png"]
     return run, {c["id"]: c for c in run.claims}
 
 

@@ -24,15 +24,14 @@ import numpy as np
 import torch
 
 from genlab.config import Config, check
-from genlab.data.preprocess import downsampled_mnist
 from genlab.experiments.base import claim, experiment
+from genlab.experiments.saddle_points.common import in_threads, task
 from genlab.losses import squared_loss
 from genlab.models.mlp import MLP
 from genlab.optim import SecondOrder, find_critical_point, flat_params, set_params
 from genlab.plot import plt
 from genlab.probes.critical import escape_step
 from genlab.probes.hessian import Hessian
-from genlab.runtime import num_threads
 from genlab.train import Every, supervised, train
 
 SOURCE = "Dauphin et al. 2014, Fig. 4"
@@ -63,14 +62,9 @@ class SfnConfig(Config):
         check(self.escape_drop > 0 and self.max_distance_ratio > 0, "escape_drop and max_distance_ratio must be positive")
 
 
+@in_threads
 def run(cfg: SfnConfig, run):
-    with num_threads(cfg.threads):
-        _run(cfg, run)
-
-
-def _run(cfg: SfnConfig, run):
-    x, y, _ = downsampled_mnist(cfg.n_samples, seed=cfg.seed)
-    widths = (x.shape[1], cfg.hidden, 10)
+    x, y, widths = task(cfg)
     start = MLP(widths, cfg.activation, cfg.init_std, seed=cfg.seed).double()
     saddle = MLP(widths, cfg.activation).double()
     set_params(saddle, flat_params(start))

@@ -24,8 +24,8 @@ import numpy as np
 import torch
 
 from genlab.config import Config, check
-from genlab.data.preprocess import downsampled_mnist
 from genlab.experiments.base import claim, experiment
+from genlab.experiments.saddle_points.common import in_threads, task
 from genlab.losses import squared_loss
 from genlab.models.mlp import MLP
 from genlab.optim import find_critical_point, flat_params, set_params
@@ -33,7 +33,6 @@ from genlab.plot import plt
 from genlab.probes.critical import distinct_critical
 from genlab.probes.hessian import Hessian, index
 from genlab.probes.statistics import spearman
-from genlab.runtime import num_threads
 from genlab.train import Every, supervised, train
 
 SOURCE = "Dauphin et al. 2014, Fig. 1"
@@ -74,15 +73,9 @@ class SaddleIndexConfig(Config):
         check(-1 <= self.min_rho <= 1 and self.min_points >= 3, "min_rho must lie in [-1, 1] and min_points >= 3")
 
 
+@in_threads
 def run(cfg: SaddleIndexConfig, run):
-    # One intra-op thread: eigh of a 200x200 matrix is ~10x slower with two contended threads.
-    with num_threads(cfg.threads):
-        _run(cfg, run)
-
-
-def _run(cfg: SaddleIndexConfig, run):
-    x, y, _ = downsampled_mnist(cfg.n_samples, seed=cfg.seed)
-    widths = (x.shape[1], cfg.hidden, 10)
+    x, y, widths = task(cfg)
     rows = []
     for t in range(cfg.n_trajectories):
         std = cfg.init_stds[t % len(cfg.init_stds)]
