@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from genlab.experiments._saddle import downsampled_mnist
+from genlab.data.preprocess import downsampled_mnist
 from genlab.models.mlp import MLP
 from genlab.probes.hessian import Hessian
 from genlab.train import supervised, train

@@ -1,6 +1,7 @@
-"""Losses of stacked models: each member's loss, summed, so each gets exactly the gradient it would get alone.
+"""Losses: of stacked models (each member's loss, summed, so each gets exactly the gradient it would
+get alone), and the squared loss of the saddle-point experiments.
 
-Shapes: a stack's output is (M, N, d) for M members and N samples.
+Shapes: a stack's output is (M, N, d) for M members and N samples; a single model's is (N, d).
 """
 from __future__ import annotations
 
@@ -24,4 +25,9 @@ def stacked_ce(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(out.reshape(-1, C), y.repeat(M), reduction="none").view(M, N).mean(1)
 
 
-__all__ = ["stacked_mse", "per_model_mse", "stacked_ce"]
+def squared_loss(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """1/2 ||out - y||^2 summed over outputs, averaged over samples (out, y: (N, d)); Dauphin et al. 2014's loss."""
+    return 0.5 * ((out - y) ** 2).sum(1).mean()
+
+
+__all__ = ["stacked_mse", "per_model_mse", "stacked_ce", "squared_loss"]

@@ -1,13 +1,16 @@
-"""Preprocessing of Zhang et al. 2017 (Appendix A): 28x28 centre crops and per-image whitening.
+"""Preprocessing of vision data: Zhang et al. 2017's crops and whitening; pooled MNIST for tiny nets.
 
-Shapes: images in uint8 (N, H, W) or (N, H, W, C) in, float32 (N, C, H, W) out
-(MNIST-1D: float (N, L) in, float32 (N, 1, L) out). Labels are untouched.
+- :func:`prepare`: Zhang et al. 2017 (Appendix A): 28x28 centre crops and per-image whitening.
+  Shapes: images in uint8 (N, H, W) or (N, H, W, C) in, float32 (N, C, H, W) out
+  (MNIST-1D: float (N, L) in, float32 (N, 1, L) out). Labels are untouched.
+- :func:`area_downsample`, :func:`downsampled_mnist`: MNIST pooled to a few inputs, small
+  enough for the exact Hessian of a network on it (Dauphin et al. 2014's experiments).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from genlab.data.vision import Dataset
+from genlab.data.vision import Dataset, load_dataset
 
 
 def center_crop(x: np.ndarray, size: int) -> np.ndarray:
@@ -68,3 +71,19 @@ def area_downsample(images: np.ndarray, side: int, dtype=None):
     x = torch.tensor(np.asarray(images)[:, None], dtype=dtype or torch.float32) / 255.0  # a copy: IDX arrays are read-only
     return F.interpolate(x, size=(side, side), mode="area").flatten(1)
 
+
+def downsampled_mnist(n: int, pool: int = 7, seed: int = 0, dtype=None, data_dir=None):
+    """``n`` MNIST training images (a seeded random subset), average-pooled by ``pool``, for the squared loss.
+
+    28/7 = 4x4 = 16 inputs, each standardized over the ``n`` images; targets are one-hot
+    minus 0.1 (centred). ``dtype`` defaults to float64. Returns (x (n, (28/pool)^2),
+    y_onehot (n, 10), labels (n,) int64).
+    """
+    import torch
+    d = load_dataset("mnist", data_dir)
+    idx = np.random.default_rng(seed).permutation(len(d.x_train))[:n]
+    x = area_downsample(d.x_train[idx], 28 // pool, dtype or torch.float64)
+    x = (x - x.mean(0)) / (x.std(0) + 1e-6)
+    labels = torch.tensor(d.y_train[idx])
+    y = torch.nn.functional.one_hot(labels, 10).to(dtype or torch.float64) - 0.1
+    return x, y, labels
