@@ -62,7 +62,7 @@ def check(es, step, value):
 @pytest.mark.parametrize("seq, patience, min_delta, stops_at, best", [
     ([3.0, 2.0, 2.5, 2.4, 2.6, 1.0], 3, 0.0, 4, (2.0, 1)),       # three checks without improvement after check 1
     ([3.0, 2.0, 2.5, 1.5, 2.6, 2.7, 2.8], 3, 0.0, 6, (1.5, 3)),   # an improvement resets the count
-    ([3.0, 2.9, 2.8, 2.7], 3, 0.2, 3, (3.0, 0)),                  # smaller steps than min_delta are no improvement
+    ([3.0, 2.9, 2.85, 2.8], 3, 0.25, 3, (3.0, 0)),                # smaller steps than min_delta are no improvement
     ([5.0, 4.0, 3.0, 2.0], 1, 0.0, None, (2.0, 3)),               # always improving: never stops
 ])
 def test_early_stopping_patience_on_a_known_sequence(seq, patience, min_delta, stops_at, best):
