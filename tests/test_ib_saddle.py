@@ -1,6 +1,5 @@
 """The information-plane and saddle-point claims at quick scale, with margins."""
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -67,15 +66,6 @@ def test_saddle_free_newton_escapes_newton_attracted(tmp_path):
     assert t["saddle-free"] * 1.5 <= t["gd"]                       # at least 1.5x fewer steps
     assert c["newton-attracted"]["verdict"] == "holds" and c["newton-attracted"]["value"] < 0.5
     assert a["loss_newton"].min() > a["loss_newton"][0] - 0.01     # Newton never leaves the plateau
-
-
-def test_readme_snippet_runs():
-    text = (Path(__file__).parents[1] / "docs" / "information-plane-and-saddles.md").read_text()
-    code = re.findall(r"```python\n(.*?)```", text, re.S)
-    assert code, "docs/information-plane-and-saddles.md has no python snippet"
-    ns = {}
-    exec(compile(code[0], "readme-ib", "exec"), ns)
-    assert ns["hess"].eigenvalues_[0] > 0 and ns["mi"].I_xt_ > 0
 
 
 def test_bad_config_and_missing_data_are_one_line(tmp_path):
