@@ -205,6 +205,7 @@ def test_figures_and_claims_redrawn_from_stored_results_equal_the_written_ones(e
     again = {p.name: p.read_bytes() for p in (out / "figures").glob("*.png")}
     assert sorted(again) == sorted(figures)
     assert all(len(b) > 1000 for b in again.values())
+    assert again == figures, f"{exp_id}: redrawn figures differ from the written ones"   # same pixels, same bytes
     capsys.readouterr()
 
 
