@@ -1,5 +1,4 @@
 """Loaders against the shared files (../shared/data) and their failure modes."""
-import gzip
 import hashlib
 import shutil
 
@@ -43,21 +42,15 @@ def test_cifar10_and_mnist1d():
     assert m.x_train.shape == (4000, 40) and m.x_test.shape == (1000, 40) and m.y_train.max() == 9
 
 
-def _write_idx(path, arr, gz):
-    head = bytes([0, 0, 8, arr.ndim]) + b"".join(int(s).to_bytes(4, "big") for s in arr.shape)
-    with (gzip.open if gz else open)(path, "wb") as f:
-        f.write(head + arr.astype(np.uint8).tobytes())
-
-
 @pytest.mark.parametrize("gz", [True, False])
-def test_fashion_mnist_idx_plain_or_gzipped(tmp_path, gz):
+def test_fashion_mnist_idx_plain_or_gzipped(tmp_path, gz, write_idx):
     f = tmp_path / "fashion-mnist"
     f.mkdir()
     rng = np.random.default_rng(0)
     for prefix, n in (("train", 7), ("t10k", 3)):
         sfx = ".gz" if gz else ""
-        _write_idx(f / f"{prefix}-images-idx3-ubyte{sfx}", rng.integers(0, 255, (n, 28, 28)), gz)
-        _write_idx(f / f"{prefix}-labels-idx1-ubyte{sfx}", rng.integers(0, 10, n), gz)
+        write_idx(f / f"{prefix}-images-idx3-ubyte{sfx}", rng.integers(0, 255, (n, 28, 28)), gz)
+        write_idx(f / f"{prefix}-labels-idx1-ubyte{sfx}", rng.integers(0, 10, n), gz)
     d = load_dataset("fashion-mnist", tmp_path)
     assert d.x_train.shape == (7, 28, 28) and d.y_test.shape == (3,)
 

@@ -9,8 +9,6 @@ from genlab.models.mlp import MLP
 from genlab.probes.hessian import Hessian, index
 
 
-
-
 @pytest.fixture(scope="module")
 def tiny():
     torch.set_num_threads(1)  # module fixtures run before the per-test thread fixture

@@ -1,14 +1,11 @@
 """The information-plane claims at quick scale, with margins (the saddle-point ones: test_saddles.py)."""
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from genlab.experiments.base import get
 from genlab.runner import execute
-
-
 
 
 def _claims(exp_id, tmp_path):
@@ -38,20 +35,17 @@ def test_ib_relu_does_not_compress(tmp_path):
     assert c["ib-relu-no-compression"]["verdict"] == "holds"
     assert c["ib-relu-no-compression"]["value"] < 0.25          # KDE; threshold 0.5 bits; measured 0.0
     assert c["ib-relu-fitting"]["value"] >= 0.5
-    # Binning over the observed range is reported, not asserted: its range grows with the weights.
-    assert c["ib-relu-no-compression-binning"]["verdict"] in ("holds", "fails")
+    # Binning over the observed range is reported, not asserted to hold: its range grows with the weights.
+    # What is asserted: a measured drop in bits, and the verdict its own threshold gives that number.
+    b = c["ib-relu-no-compression-binning"]
+    bound = float(re.match(r"< ([0-9.]+) bits", b["threshold"]).group(1))
+    assert b["value"] is not None and 0 <= b["value"] <= 12                # a drop in I(X;T) <= H(X) = 12 bits
+    assert b["verdict"] == ("holds" if b["value"] < bound else "fails"), b
     hi = run.arrays["bin_range"][:, -1, 1]
     assert hi[-1] > 3 * hi[0]
     assert run.read_json("estimators.json")["binning"]["range"] == "observed"
 
 
-def test_readme_snippet_runs():
-    text = (Path(__file__).parents[1] / "docs" / "information-plane-and-saddles.md").read_text()
-    code = re.findall(r"```python\n(.*?)```", text, re.S)
-    assert code, "docs/information-plane-and-saddles.md has no python snippet"
-    ns = {}
-    exec(compile(code[0], "readme-ib", "exec"), ns)
-    assert ns["hess"].eigenvalues_[0] > 0 and ns["mi"].I_xt_ > 0
 
 
 def test_bad_config_and_missing_data_are_one_line(tmp_path):

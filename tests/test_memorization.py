@@ -107,6 +107,7 @@ def test_readme_snippet(capsys):
 def test_fit_monitor_against_manual_accuracy():
     """Oracle: the epoch FitMonitor reports is the first epoch whose manually computed accuracy is 100 %."""
     import torch.nn.functional as F
+
     from genlab.probes.fit import FitMonitor
     from genlab.train import MiniBatches, supervised, train
     g = torch.Generator().manual_seed(0)
@@ -124,20 +125,19 @@ def test_fit_monitor_against_manual_accuracy():
         assert (net(x).argmax(1) == y).all()
 
 
-def test_other_datasets_and_data_dir(tmp_path):
+def test_other_datasets_and_data_dir(tmp_path, shared_data, write_idx):
     """dataset=mnist1d (1-D inputs, MLP) and dataset=fashion-mnist read from data_dir=."""
-    from test_data_vision import SHARED, _write_idx
     exp = get("mem-test-error")
     cfg = exp.config_for("quick", overrides=["dataset=mnist1d", "n_train=100", "n_test=200", "levels=0",
-                                             f"data_dir={SHARED}", "max_epochs=300", "lr=0.1"])
+                                             f"data_dir={shared_data}", "max_epochs=300", "lr=0.1"])
     run = execute(exp, cfg, tmp_path / "m1d")
     assert run.arrays["final_acc"][0, 0] == 1.0 and run.arrays["test_error"][0, 0] < 0.9
     f = tmp_path / "data" / "fashion-mnist"
     f.mkdir(parents=True)
     rng = np.random.default_rng(0)
     for prefix, n in (("train", 40), ("t10k", 20)):
-        _write_idx(f / f"{prefix}-images-idx3-ubyte.gz", rng.integers(0, 255, (n, 28, 28)), True)
-        _write_idx(f / f"{prefix}-labels-idx1-ubyte.gz", rng.integers(0, 10, n), True)
+        write_idx(f / f"{prefix}-images-idx3-ubyte.gz", rng.integers(0, 255, (n, 28, 28)), True)
+        write_idx(f / f"{prefix}-labels-idx1-ubyte.gz", rng.integers(0, 10, n), True)
     exp = get("mem-randomization")
     cfg = exp.config_for("quick", overrides=["dataset=fashion-mnist", f"data_dir={tmp_path / 'data'}",
                                              "corruptions=true,random_labels", "max_epochs=100"])

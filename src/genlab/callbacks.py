@@ -109,7 +109,7 @@ class Every(Callback):
     def __init__(self, every: int, fn: Callable, name: str | None = None, at_start: bool = True,
                  axes: tuple[str, ...] | None = None):
         self.every, self.fn, self.at_start = max(1, int(every)), fn, at_start
-        self.name = name or getattr(fn, "name", None) or getattr(fn, "__name__", "probe")
+        self.name = str(name or getattr(fn, "name", None) or getattr(fn, "__name__", "probe"))
         self.axes = tuple(axes) if axes is not None else tuple(getattr(fn, "axes", ()))
 
     def __call__(self, state: State):
@@ -138,7 +138,8 @@ class EarlyStopping(Callback):
                  name: str = "val_loss", restore_best: bool = False):
         self.metric, self.every, self.patience, self.min_delta = metric, max(1, every), patience, min_delta
         self.name, self.restore_best = name, restore_best
-        self.best_value, self.best_step, self.bad, self.best_state = math.inf, 0, 0, None
+        self.best_value, self.best_step, self.bad = math.inf, 0, 0
+        self.best_state: dict[str, torch.Tensor] | None = None
         self.at_start = True
 
     def __call__(self, state: State):
@@ -155,7 +156,8 @@ class EarlyStopping(Callback):
         else:
             self.bad += 1
             if self.bad >= self.patience:
-                return f"early stopping: {self.name} did not improve for {self.patience} checks (best {self.best_value:.4g} at step {self.best_step})"
+                return (f"early stopping: {self.name} did not improve for {self.patience} checks "
+                        f"(best {self.best_value:.4g} at step {self.best_step})")
         return None
 
     def on_end(self, model: torch.nn.Module) -> None:

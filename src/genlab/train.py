@@ -58,7 +58,7 @@ class MiniBatches:
         self.x, self.y, self.batch_size, self.seed = x, y, int(batch_size), seed
         n = len(x)
         self.per_epoch = n // self.batch_size if drop_last else math.ceil(n / self.batch_size)
-        self._epoch, self._perm = -1, None
+        self._epoch, self._perm = -1, torch.empty(0, dtype=torch.long)
 
     def __call__(self, step: int):
         epoch, i = divmod(step, self.per_epoch)
