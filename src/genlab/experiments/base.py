@@ -191,13 +191,20 @@ FAMILY_ORDER = ("frequency-principle", "deep-image-prior", "memorization", "info
 
 
 def _import_all() -> None:
-    """Import every experiment module: ``experiments/<family>/<name>.py`` (not ``common`` or ``_*``)."""
+    """Import every experiment module: ``experiments/<family>/<name>.py`` (not ``common`` or ``_*``).
+
+    A family's ``__init__.py`` may list its modules in ``ORDER`` (the paper's order, used by
+    ``genlab list`` and the atlas); the rest follow by name.
+    """
     import genlab.experiments as pkg
-    for m in sorted(pkgutil.walk_packages(pkg.__path__, "genlab.experiments."), key=lambda m: m.name):
+    mods = sorted(pkgutil.walk_packages(pkg.__path__, "genlab.experiments."), key=lambda m: m.name)
+    for fam in [m for m in mods if m.ispkg]:
+        for leaf in getattr(importlib.import_module(fam.name), "ORDER", ()):
+            importlib.import_module(f"{fam.name}.{leaf}")
+    for m in mods:
         leaf = m.name.rsplit(".", 1)[1]
-        if leaf.startswith("_") or leaf in ("base", "common") or m.ispkg:
-            continue
-        importlib.import_module(m.name)
+        if not (leaf.startswith("_") or leaf in ("base", "common") or m.ispkg):
+            importlib.import_module(m.name)
 
 
 def registry() -> dict[str, Experiment]:

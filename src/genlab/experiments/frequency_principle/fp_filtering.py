@@ -1,8 +1,8 @@
 """fp-filtering: on MNIST an MLP fits the low-frequency part of the labels first (filtering method).
 
 Paper: Xu, Zhang, Luo, Xiao, Ma, "Frequency Principle: Fourier analysis sheds
-light on deep neural networks" (CiCP 2019), the filtering method on MNIST
-(two filter widths δ).
+light on deep neural networks" (CiCP 2019), its section on the filtering method
+(MNIST, two filter widths δ).
 Command: ``genlab run fp-filtering --scale quick``. Data: the MNIST training
 files, found by ``genlab.data.vision.load_dataset("mnist")``.
 Claim: for each filter width δ, the low-frequency error e_low reaches
