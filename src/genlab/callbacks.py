@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 import torch
@@ -107,12 +107,15 @@ class Every(Callback):
     """
 
     def __init__(self, every: int, fn: Callable, name: str | None = None, at_start: bool = True,
-                 axes: tuple[str, ...] | None = None):
+                 axes: tuple[str, ...] | None = None, at: Iterable[int] | None = None):
         self.every, self.fn, self.at_start = max(1, int(every)), fn, at_start
+        self.at = None if at is None else frozenset(int(a) for a in at)  # only these steps, when given
         self.name = str(name or getattr(fn, "name", None) or getattr(fn, "__name__", "probe"))
         self.axes = tuple(axes) if axes is not None else tuple(getattr(fn, "axes", ()))
 
     def __call__(self, state: State):
+        if self.at is not None and state.step not in self.at:
+            return None
         was = state.model.training
         state.model.eval()
         with torch.no_grad():

@@ -80,15 +80,15 @@ def run(cfg: SaddleIndexConfig, run):
     for t in range(cfg.n_trajectories):
         std = cfg.init_stds[t % len(cfg.init_stds)]
         model = MLP(widths, cfg.activation, std, seed=cfg.seed * 1000 + t).double()
-        # every step: large inits leave their first plateau within a few steps
-        train(model, supervised(squared_loss, x, y), steps=cfg.steps, optimizer="gd", lr=cfg.lr,
-              callbacks=[Every(1, lambda m, s: flat_params(m), "theta", axes=("parameter",))], run=run,
-              phase=f"traj{t}", threads=cfg.threads, desc=f"trajectory {t}")
-        thetas = run.series(f"traj{t}/theta").values
         # Start the root search from the first point and from log-spaced points after step
         # ``first_pick``: from a small init, GD passes saddle after saddle (plateau after plateau).
-        picks = np.unique(np.r_[0, np.round(np.logspace(np.log10(cfg.first_pick), np.log10(len(thetas) - 1),
+        picks = np.unique(np.r_[0, np.round(np.logspace(np.log10(cfg.first_pick), np.log10(cfg.steps),
                                                         cfg.starts_per_trajectory - 1))].astype(int))
+        train(model, supervised(squared_loss, x, y), steps=cfg.steps, optimizer="gd", lr=cfg.lr,
+              callbacks=[Every(1, lambda m, s: flat_params(m), "theta", axes=("parameter",), at=picks)], run=run,
+              phase=f"traj{t}", threads=cfg.threads, desc=f"trajectory {t}")
+        snap = run.series(f"traj{t}/theta")
+        thetas = dict(zip(snap.steps.tolist(), snap.values))  # the parameters at the picked steps only
         for i in picks:
             probe = MLP(widths, cfg.activation).double()
             set_params(probe, torch.as_tensor(thetas[i]))
