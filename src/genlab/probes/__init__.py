@@ -6,8 +6,10 @@
 - information: mutual information by binning and by the KDE upper bound
 - hessian: Hessian-vector products, exact Hessian, Lanczos, Hutchinson, SLQ
 - landscape: filter-normalized 1-D/2-D slices and interpolation
+- fit: time to fit (first epochs at 99.9 % and 100 % training accuracy)
 """
 from genlab.probes.filtering import FilterProbe
+from genlab.probes.fit import FitMonitor, time_to_fit
 from genlab.probes.hessian import Hessian
 from genlab.probes.information import KDEMI, BinningMI
 from genlab.probes.landscape import Landscape
@@ -16,4 +18,5 @@ from genlab.probes.spectrum import (SpectrumProbe, dft, first_below, radial_band
 from genlab.probes.weights import relative_change, spectral_norms
 
 __all__ = ["SpectrumProbe", "dft", "select_peaks", "relative_error", "radial_band_errors", "first_below",
-           "spectral_norms", "relative_change", "FilterProbe", "Hessian", "BinningMI", "KDEMI", "Landscape"]
+           "spectral_norms", "relative_change", "FilterProbe", "Hessian", "BinningMI", "KDEMI", "Landscape",
+           "FitMonitor", "time_to_fit"]
