@@ -28,13 +28,24 @@ LEVELS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 
 
 @dataclass(frozen=True)
-class MemConfig(Config):
-    """Defaults: the paper's training setup on all images of the data set."""
+class DataConfig(Config):
+    """Which images: the first ``n_train`` / ``n_test`` of a vision data set (0: all)."""
 
     dataset: str = "mnist"
     data_dir: str = ""         # "" -> $GENLAB_DATA, else the user cache, else ../shared/data
-    n_train: int = 0           # first n training images (0: all)
+    n_train: int = 0
     n_test: int = 0
+
+    def validate(self):
+        super().validate()
+        check(self.dataset in DATASETS, f"unknown dataset {self.dataset!r}; choose one of: {', '.join(DATASETS)}")
+        check(self.n_train >= 0 and self.n_test >= 0, "n_train and n_test must be >= 0 (0: all)")
+
+
+@dataclass(frozen=True)
+class MemConfig(DataConfig):
+    """Defaults: the paper's training setup on all images of the data set."""
+
     width: float = 1.0         # multiplies every hidden size (1.0: the paper's)
     lr: float = 0.01
     lr_decay: float = 0.95     # per epoch of decay_images images seen
@@ -47,8 +58,6 @@ class MemConfig(Config):
 
     def validate(self):
         super().validate()
-        check(self.dataset in DATASETS, f"unknown dataset {self.dataset!r}; choose one of: {', '.join(DATASETS)}")
-        check(self.n_train >= 0 and self.n_test >= 0, "n_train and n_test must be >= 0 (0: all)")
         check(self.lr > 0 and 0 < self.lr_decay <= 1, "lr must be > 0 and lr_decay in (0, 1]")
         check(0 <= self.momentum < 1 and self.weight_decay >= 0, "momentum must be in [0, 1), weight_decay >= 0")
         check(self.batch_size > 0 and self.max_epochs > 0 and self.width > 0 and self.decay_images > 0,
@@ -65,14 +74,12 @@ class CorruptionConfig(MemConfig):
 
     archs: tuple[str, ...] = ("mlp1x512", "mlp3x512", "alexnet", "inception")
     levels: tuple[float, ...] = LEVELS
-    # Fig. 1b: time to fit rises with p (rank correlation) and is slower at p = 1 than at p = 0
-    min_slowdown_rho: float = 0.8
-    min_slowdown_factor: float = 1.5
-    # Fig. 1c: test error rises with p and is at chance at p = 1, within 3 binomial sd (at least 0.03)
-    min_error_rho: float = 0.9
-    chance_error: float = 0.9
-    chance_sds: float = 3.0
-    min_chance_margin: float = 0.03
+    min_slowdown_rho: float = 0.8       # Fig. 1b: Spearman(p, time to fit) for every arch
+    min_slowdown_factor: float = 1.5    # Fig. 1b: time(p = 1) / time(p = 0), exceeded by every arch
+    min_error_rho: float = 0.9          # Fig. 1c: Spearman(p, test error) for every arch
+    chance_error: float = 0.9           # Fig. 1c: chance for 10 classes, reached at p = 1 ...
+    chance_sds: float = 3.0             # ... within this many binomial sd of the test set
+    min_chance_margin: float = 0.03     # ... and at least this
 
     def validate(self):
         super().validate()

@@ -25,9 +25,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from genlab.config import Config, check
-from genlab.data.vision import DATASETS, load_dataset
+from genlab.config import check
+from genlab.data.vision import load_dataset
 from genlab.experiments.base import claim, experiment
+from genlab.experiments.memorization.common import DataConfig
 from genlab.models.kernel import KernelInterpolant, check_memory
 from genlab.plot import plt
 
@@ -36,11 +37,9 @@ PAPER_ERROR = {"mnist": (0.012, 60000), "cifar10": (0.46, 50000)}  # (test error
 
 
 @dataclass(frozen=True)
-class KernelConfig(Config):
+class KernelConfig(DataConfig):
     """Defaults: the paper scale (all 60,000 MNIST training images, 10,000 test images)."""
 
-    dataset: str = "mnist"
-    data_dir: str = ""
     n_train: int = 60000      # 0: all training images on disk
     n_test: int = 10000       # 0: all
     bandwidth_scale: float = 0.5
@@ -52,8 +51,6 @@ class KernelConfig(Config):
 
     def validate(self):
         super().validate()
-        check(self.dataset in DATASETS, f"unknown dataset {self.dataset!r}; choose one of: {', '.join(DATASETS)}")
-        check(self.n_train >= 0 and self.n_test >= 0, "n_train and n_test must be >= 0 (0: all)")
         check(self.bandwidth_scale > 0 and self.chunk > 0, "bandwidth_scale and chunk must be > 0")
         check(self.max_memory_gb >= 0 and 0 < self.max_test_error <= 1, "max_memory_gb >= 0, max_test_error in (0, 1]")
         check(0 <= self.max_train_error <= 1, f"max_train_error={self.max_train_error} must be in [0, 1]")
@@ -121,15 +118,16 @@ def claims(run, cfg: KernelConfig):
 
 CLAIM = "exact Gaussian-kernel interpolation: zero training error and low test error"
 
-EXPERIMENT = experiment(
-    id="kernel-interpolation", title="Kernel interpolation generalizes (mnist)", source=SOURCE, claim=CLAIM,
-    config=KernelConfig,
-    quick={"n_train": 3000, "n_test": 2000, "max_test_error": 0.08},
-    default={"n_train": 17435, "max_test_error": 0.03},
-    times={"quick": "20 s", "default": "4 min", "paper": "30 min, 29 GB"}, run=run, figures=figures, claims=claims)
-EXPERIMENT_CIFAR10 = experiment(
-    id="kernel-interpolation-cifar10", title="Kernel interpolation generalizes (cifar10)", source=SOURCE, claim=CLAIM,
-    config=KernelConfig, base={"dataset": "cifar10", "n_train": 50000, "n_test": 0, "max_test_error": 0.46},
-    quick={"n_train": 2000, "n_test": 1017},
-    default={"n_train": 0},
-    times={"quick": "15 s", "default": "1 min", "paper": "20 min, 20 GB"}, run=run, figures=figures, claims=claims)
+BOTH = dict(source=SOURCE, claim=CLAIM, config=KernelConfig, run=run, figures=figures, claims=claims)
+# quick: 3,000 images; the error of a kernel machine falls with n, so its threshold is looser
+EXPERIMENT = experiment(id="kernel-interpolation", title="Kernel interpolation generalizes (mnist)",
+                        quick={"n_train": 3000, "n_test": 2000, "max_test_error": 0.08},
+                        default={"n_train": 17435, "max_test_error": 0.03},
+                        times={"quick": "20 s", "default": "4 min", "paper": "30 min, 29 GB"}, **BOTH)
+# CIFAR-10: the paper's 46 % on raw pixels is the threshold at every scale; with 5,085 images it may fail
+EXPERIMENT_CIFAR10 = experiment(id="kernel-interpolation-cifar10",
+                                title="Kernel interpolation generalizes (cifar10)",
+                                base={"dataset": "cifar10", "n_train": 50000, "n_test": 0,
+                                      "max_test_error": 0.46},
+                                quick={"n_train": 2000, "n_test": 1017}, default={"n_train": 0},
+                                times={"quick": "15 s", "default": "1 min", "paper": "20 min, 20 GB"}, **BOTH)

@@ -67,12 +67,11 @@ QUICK = {"n_train": 500, "n_test": 1000, "max_epochs": 200, "archs": ("mlp1x512"
 DEFAULT = {"n_train": 2000, "n_test": 2000, "max_epochs": 200, "archs": ("mlp1x512", "mlp3x512", "alexnet"),
            "width": 0.5}
 
-# quick times: measured on the shared 2-core machine under heavy contention (less on a quiet one)
-EXPERIMENT = experiment(
-    id="mem-convergence", title="Time to fit against label corruption (mnist)", source=SOURCE, claim=CLAIM,
-    config=CorruptionConfig, quick=QUICK, default=DEFAULT,
-    times={"quick": "55 s", "default": "30 min", "paper": "weeks (GPU)"}, run=run, figures=figures, claims=claims)
-EXPERIMENT_CIFAR10 = experiment(
-    id="mem-convergence-cifar10", title="Time to fit against label corruption (cifar10)", source=SOURCE, claim=CLAIM,
-    config=CorruptionConfig, base={"dataset": "cifar10"}, quick=QUICK, default=DEFAULT,
-    times={"quick": "90 s", "default": "1 h", "paper": "weeks (GPU)"}, run=run, figures=figures, claims=claims)
+# the CIFAR-10 twin differs only in data and time (quick times: see mem_randomization.py)
+BOTH = dict(source=SOURCE, claim=CLAIM, config=CorruptionConfig, quick=QUICK, default=DEFAULT, run=run,
+            figures=figures, claims=claims)
+EXPERIMENT = experiment(id="mem-convergence", title="Time to fit against label corruption (mnist)",
+                        times={"quick": "55 s", "default": "30 min", "paper": "weeks (GPU)"}, **BOTH)
+EXPERIMENT_CIFAR10 = experiment(id="mem-convergence-cifar10", title="Time to fit against label corruption (cifar10)",
+                                base={"dataset": "cifar10"}, times={"quick": "90 s", "default": "1 h",
+                                                                     "paper": "weeks (GPU)"}, **BOTH)

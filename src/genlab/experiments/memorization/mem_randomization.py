@@ -36,7 +36,8 @@ class RandomizationConfig(MemConfig):
         super().validate()
         check_archs([self.arch])
         bad = [c for c in self.corruptions if c not in CORRUPTIONS]
-        check(not bad and len(self.corruptions) > 0, f"unknown corruption {bad[:1]}; choose from: {', '.join(CORRUPTIONS)}")
+        check(not bad and len(self.corruptions) > 0,
+              f"unknown corruption {bad[:1]}; choose from: {', '.join(CORRUPTIONS)}")
         check(0 < self.near_fit_acc <= self.fit_acc <= 1, "need 0 < near_fit_acc <= fit_acc <= 1")
 
 
@@ -85,12 +86,12 @@ QUICK = {"n_train": 500, "n_test": 1000, "arch": "mlp1x512", "lr": 0.01, "max_ep
 DEFAULT = {"n_train": 2000, "n_test": 2000, "arch": "mlp1x512", "lr": 0.01, "max_epochs": 200}
 CLAIM = "true labels, random labels, shuffled/random pixels and Gaussian images all reach 100 % training accuracy"
 
-# quick times: measured on the shared 2-core machine under heavy contention (less on a quiet one)
-EXPERIMENT = experiment(
-    id="mem-randomization", title="Fitting random labels and random pixels (mnist)", source=SOURCE, claim=CLAIM,
-    config=RandomizationConfig, quick=QUICK, default=DEFAULT,
-    times={"quick": "20 s", "default": "2 min", "paper": "days (GPU)"}, run=run, figures=figures, claims=claims)
-EXPERIMENT_CIFAR10 = experiment(
-    id="mem-randomization-cifar10", title="Fitting random labels and random pixels (cifar10)", source=SOURCE,
-    claim=CLAIM, config=RandomizationConfig, base={"dataset": "cifar10"}, quick=QUICK, default=DEFAULT,
-    times={"quick": "55 s", "default": "5 min", "paper": "days (GPU)"}, run=run, figures=figures, claims=claims)
+# the twins differ only in data (base) and time; quick times were measured on the shared 2-core machine
+# under heavy contention (less on a quiet one)
+BOTH = dict(source=SOURCE, claim=CLAIM, config=RandomizationConfig, quick=QUICK, default=DEFAULT, run=run,
+            figures=figures, claims=claims)
+EXPERIMENT = experiment(id="mem-randomization", title="Fitting random labels and random pixels (mnist)",
+                        times={"quick": "20 s", "default": "2 min", "paper": "days (GPU)"}, **BOTH)
+EXPERIMENT_CIFAR10 = experiment(id="mem-randomization-cifar10",
+                                title="Fitting random labels and random pixels (cifar10)", base={"dataset": "cifar10"},
+                                times={"quick": "55 s", "default": "5 min", "paper": "days (GPU)"}, **BOTH)
