@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 import torch  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
 
-from genlab.experiments._mem import MemConfig, corrupted, load  # noqa: E402
+from genlab.experiments.memorization.common import MemConfig, corrupted, load  # noqa: E402
 from genlab.models.vision import build  # noqa: E402
 from genlab.train import MiniBatches, supervised, train  # noqa: E402
 

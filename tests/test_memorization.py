@@ -74,7 +74,7 @@ def test_corruption_grid_quick_slowdown_and_test_error(tmp_path):
     assert t[2] > 1.5 * t[0]                                         # slower at p = 1 than p = 0
     err = run.arrays["test_error"][0]
     assert err[0] < 0.3 and err[1] > err[0] + 0.1 and abs(err[2] - 0.9) < 0.04   # rises to chance
-    from genlab.experiments.memorization import claims_test_error
+    from genlab.experiments.memorization.mem_test_error import claims as claims_test_error
     ct = {c.id: c for c in claims_test_error(run, cfg)}
     assert ct["mem-test-error-rises"].verdict == "holds" and ct["mem-test-error-chance"].verdict == "holds"
 
@@ -123,6 +123,18 @@ def test_fit_monitor_against_manual_accuracy():
     assert res.steps_done == mon.epoch_100_ * b.per_epoch
     with torch.no_grad():
         assert (net(x).argmax(1) == y).all()
+
+
+def test_time_to_fit_known_answer():
+    """The first step at which accuracy reaches the level; NaN when it never does; exact at the level."""
+    from genlab.probes import time_to_fit
+    steps = np.array([8, 16, 24, 32, 40])
+    acc = np.array([0.5, 0.9985, 0.999, 0.998, 1.0])     # dips after reaching 99.9 %: the first time counts
+    assert time_to_fit(steps, acc, 1.0) == 40.0
+    assert time_to_fit(steps, acc, 0.999) == 24.0
+    assert time_to_fit(steps, acc, 0.0) == 8.0
+    assert np.isnan(time_to_fit(steps, acc[:4], 1.0))
+    assert np.isnan(time_to_fit([], [], 1.0))
 
 
 def test_other_datasets_and_data_dir(tmp_path, shared_data, write_idx):

@@ -8,10 +8,12 @@
 - hessian: Hessian-vector products, exact Hessian, Lanczos, Hutchinson, SLQ
 - landscape: filter-normalized 1-D/2-D slices and interpolation
 - critical: distinct critical points among root-search results, escape steps from a plateau
+- fit: time to fit (first epochs at 99.9 % and 100 % training accuracy)
 """
 from genlab.probes.bands import BandProbe, StackBandError, band_error, pixel_coordinates, radial_band_errors
 from genlab.probes.critical import distinct_critical, escape_step
 from genlab.probes.filtering import FilterProbe
+from genlab.probes.fit import FitMonitor, time_to_fit
 from genlab.probes.hessian import Hessian
 from genlab.probes.information import KDEMI, BinningMI
 from genlab.probes.landscape import Landscape
@@ -21,4 +23,4 @@ from genlab.probes.weights import SpectralNorms, relative_change, spectral_norms
 __all__ = ["SpectrumProbe", "dft", "select_peaks", "relative_error", "radial_band_errors", "first_below",
            "BandProbe", "StackBandError", "band_error", "pixel_coordinates",
            "spectral_norms", "SpectralNorms", "relative_change", "FilterProbe", "Hessian", "BinningMI", "KDEMI", "Landscape",
-           "distinct_critical", "escape_step"]
+           "distinct_critical", "escape_step", "FitMonitor", "time_to_fit"]

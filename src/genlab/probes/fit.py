@@ -1,13 +1,27 @@
 """Time to fit: training accuracy once per epoch, and the first epochs at 99.9 % and 100 % (Zhang et al. 2017, Fig. 1b).
 
-A callback for :func:`genlab.train.train` on any classifier ``model(x) -> logits``;
-it stops training at 100 % training accuracy, the paper's "time to overfit".
+:class:`FitMonitor` is a callback for :func:`genlab.train.train` on any classifier
+``model(x) -> logits``; it stops training at 100 % training accuracy, the paper's
+"time to overfit". :func:`time_to_fit` reads the same time from a recorded
+accuracy series (``run.series("<phase>/train_acc")``).
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 
-from genlab.train import Callback, State
+from genlab.callbacks import Callback, State
+
+
+def time_to_fit(steps, accuracy, level: float = 1.0) -> float:
+    """The first step at which ``accuracy`` reaches ``level`` (NaN if it never does).
+
+    steps: (T,) the steps at which accuracy (T,) was measured, in increasing order.
+    Zhang et al. 2017, Fig. 1b: the time to fit is the first time training accuracy
+    is 100 %; divide by the steps per epoch for epochs.
+    """
+    steps, hit = np.asarray(steps), np.asarray(accuracy) >= level
+    return float(steps[hit.argmax()]) if hit.any() else float("nan")
 
 
 class FitMonitor(Callback):

@@ -5,14 +5,17 @@ ICLR 2017, Section 5 ("the kernel solution"): solving K alpha = y exactly (no
 regularization, zero training error) gives 1.2 % test error on MNIST with all 60,000
 images; on CIFAR-10, 46 % on raw pixels (17 % with 32,000 random convolutional
 filters, 15 % with L2 added; not reproduced here: raw pixels only).
-Command: ``genlab run kernel-interpolation --scale quick`` (n = 3,000 MNIST images, about
-15 s on 2 CPU cores); default n = 17,435 (every MNIST image in ../shared/data; about 4 min,
-4.9 GB with the Cholesky factor); ``kernel-interpolation-cifar10`` uses CIFAR-10 (n = 5,085 at default scale).
+Command: ``genlab run kernel-interpolation --scale quick`` (n = 3,000 MNIST images);
+default n = 17,435 (every MNIST image in ../shared/data; 4.9 GB with the Cholesky factor);
+``kernel-interpolation-cifar10`` uses CIFAR-10 (n = 5,085 at default scale).
 Kernel: k(x, x') = exp(-||x - x'||^2 / (2 sigma^2)) on pixels / 255 (flattened; no crop),
 sigma = 0.5 x the median pairwise training distance (the factor chosen once among
 0.25, 0.5, 1, 2 on 3,000 MNIST images; fixed since). Float64, chunked kernel, memory
 checked before allocating.
-Claim: training error is exactly 0 and test error stays low (MNIST: <= 3 % at n = 17,435).
+Claim: training error is ``max_train_error`` (exactly 0) and test error stays at most
+``max_test_error`` (MNIST: 1.5 % at n = 60,000, 3 % at n = 17,435; the error of a kernel
+machine falls with n, so the quick scale's 3,000 images get 8 %; CIFAR-10: the paper's 46 %
+at every scale, which 5,085 images may fail).
 """
 from __future__ import annotations
 
@@ -22,34 +25,35 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from genlab.config import Config, check
-from genlab.data.vision import DATASETS, load_dataset
-from genlab.experiments.base import Claim, Experiment, register, verdict
+from genlab.config import check
+from genlab.data.vision import load_dataset
+from genlab.experiments.base import claim, experiment
+from genlab.experiments.memorization.common import DataConfig
 from genlab.models.kernel import KernelInterpolant, check_memory
 from genlab.plot import plt
-
 
 SOURCE = "Zhang et al., Understanding deep learning requires rethinking generalization, ICLR 2017, Section 5"
 PAPER_ERROR = {"mnist": (0.012, 60000), "cifar10": (0.46, 50000)}  # (test error, training-set size)
 
 
 @dataclass(frozen=True)
-class KernelConfig(Config):
-    dataset: str = "mnist"
-    data_dir: str = ""
-    n_train: int = 17435      # 0: all training images on disk
+class KernelConfig(DataConfig):
+    """Defaults: the paper scale (all 60,000 MNIST training images, 10,000 test images)."""
+
+    n_train: int = 60000      # 0: all training images on disk
     n_test: int = 10000       # 0: all
     bandwidth_scale: float = 0.5
     chunk: int = 1024
     max_memory_gb: float = 0.0  # 0: 80 % of the memory available now
-    max_test_error: float = 0.03
+    # the claims' thresholds: an exact interpolant, and the paper's 1.2 % test error with a margin
+    max_train_error: float = 0.0
+    max_test_error: float = 0.015
 
     def validate(self):
         super().validate()
-        check(self.dataset in DATASETS, f"unknown dataset {self.dataset!r}; choose one of: {', '.join(DATASETS)}")
-        check(self.n_train >= 0 and self.n_test >= 0, "n_train and n_test must be >= 0 (0: all)")
         check(self.bandwidth_scale > 0 and self.chunk > 0, "bandwidth_scale and chunk must be > 0")
         check(self.max_memory_gb >= 0 and 0 < self.max_test_error <= 1, "max_memory_gb >= 0, max_test_error in (0, 1]")
+        check(0 <= self.max_train_error <= 1, f"max_train_error={self.max_train_error} must be in [0, 1]")
 
 
 def _flat(a: np.ndarray) -> np.ndarray:
@@ -103,30 +107,27 @@ def claims(run, cfg: KernelConfig):
     paper, n_paper = PAPER_ERROR.get(cfg.dataset, (None, None))
     ref = f"paper: {paper:.1%} with n = {n_paper:,}; " if paper is not None else ""
     return [
-        Claim("kernel-train-zero", "solving K alpha = y exactly gives zero training error", SOURCE, tr, "== 0",
-              verdict(tr == 0.0), f"max |K alpha - y| = {run.scalar('max_train_residual'):.2e} (float64)"),
-        Claim("kernel-test-error", "the interpolating kernel machine generalizes (low test error without regularization)",
-              SOURCE, te, f"<= {cfg.max_test_error:g}", verdict(te <= cfg.max_test_error),
-              f"{ref}here n = {n:,} training and {int(run.scalar('n_test')):,} test images, "
-              f"sigma = {run.scalar('sigma'):.3g}, solve {run.scalar('solve_seconds'):.1f} s"),
+        claim("kernel-train-zero", "solving K alpha = y exactly gives zero training error", tr, source=SOURCE,
+              at_most=cfg.max_train_error, note=f"max |K alpha - y| = {run.scalar('max_train_residual'):.2e} (float64)"),
+        claim("kernel-test-error", "the interpolating kernel machine generalizes (low test error without regularization)",
+              te, source=SOURCE, at_most=cfg.max_test_error,
+              note=f"{ref}here n = {n:,} training and {int(run.scalar('n_test')):,} test images, "
+                   f"sigma = {run.scalar('sigma'):.3g}, solve {run.scalar('solve_seconds'):.1f} s"),
     ]
 
 
-def _reg(id_, dataset, scales, times):
-    register(Experiment(
-        id=id_, family="memorization", title=f"Kernel interpolation generalizes ({dataset})", source=SOURCE,
-        claim="exact Gaussian-kernel interpolation: zero training error and low test error",
-        config=KernelConfig, scales=scales, times=times, run=run, figures=figures, claims=claims))
+CLAIM = "exact Gaussian-kernel interpolation: zero training error and low test error"
 
-
-# quick: 3,000 images; the error of a kernel machine falls with n, so its threshold is looser (stated here).
-_reg("kernel-interpolation", "mnist",
-     {"quick": KernelConfig(n_train=3000, n_test=2000, max_test_error=0.08), "default": KernelConfig(),
-      "paper": KernelConfig(n_train=60000, max_test_error=0.015)},
-     {"quick": "20 s", "default": "4 min", "paper": "30 min, 29 GB"})
-# CIFAR-10: the paper's 46 % on raw pixels is the threshold at every scale; with 5,085 images it may fail.
-_reg("kernel-interpolation-cifar10", "cifar10",
-     {"quick": KernelConfig(dataset="cifar10", n_train=2000, n_test=1017, max_test_error=0.46),
-      "default": KernelConfig(dataset="cifar10", n_train=0, n_test=0, max_test_error=0.46),
-      "paper": KernelConfig(dataset="cifar10", n_train=50000, n_test=0, max_test_error=0.46)},
-     {"quick": "15 s", "default": "1 min", "paper": "20 min, 20 GB"})
+BOTH = dict(source=SOURCE, claim=CLAIM, config=KernelConfig, run=run, figures=figures, claims=claims)
+# quick: 3,000 images; the error of a kernel machine falls with n, so its threshold is looser
+EXPERIMENT = experiment(id="kernel-interpolation", title="Kernel interpolation generalizes (mnist)",
+                        quick={"n_train": 3000, "n_test": 2000, "max_test_error": 0.08},
+                        default={"n_train": 17435, "max_test_error": 0.03},
+                        times={"quick": "20 s", "default": "4 min", "paper": "30 min, 29 GB"}, **BOTH)
+# CIFAR-10: the paper's 46 % on raw pixels is the threshold at every scale; with 5,085 images it may fail
+EXPERIMENT_CIFAR10 = experiment(id="kernel-interpolation-cifar10",
+                                title="Kernel interpolation generalizes (cifar10)",
+                                base={"dataset": "cifar10", "n_train": 50000, "n_test": 0,
+                                      "max_test_error": 0.46},
+                                quick={"n_train": 2000, "n_test": 1017}, default={"n_train": 0},
+                                times={"quick": "15 s", "default": "1 min", "paper": "20 min, 20 GB"}, **BOTH)

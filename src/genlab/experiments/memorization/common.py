@@ -1,0 +1,163 @@
+"""The memorization recipe (Zhang et al. 2017): config fields, data, corruption, and fitting to 100 %.
+
+Every experiment of the family trains through :func:`genlab.train.train` with
+SGD (momentum 0.9), mini-batches of 128 and the paper's learning-rate decay
+(times ``lr_decay`` per epoch), no weight decay, dropout or augmentation.
+A fit in phase ``<phase>`` records ``<phase>/loss``, ``<phase>/train_acc`` and
+``<phase>/test_err`` into the run (read them with ``run.series``).
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from genlab.config import Config, check
+from genlab.data import corruptions
+from genlab.data.preprocess import prepare
+from genlab.data.vision import DATASETS, load_dataset
+from genlab.models.vision import ARCHS, build
+from genlab.probes.fit import FitMonitor, time_to_fit
+from genlab.train import MiniBatches, supervised, train
+
+PAPER = "Zhang et al., Understanding deep learning requires rethinking generalization, ICLR 2017"
+LEVELS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+
+
+@dataclass(frozen=True)
+class DataConfig(Config):
+    """Which images: the first ``n_train`` / ``n_test`` of a vision data set (0: all)."""
+
+    dataset: str = "mnist"
+    data_dir: str = ""         # "" -> $GENLAB_DATA, else the user cache, else ../shared/data
+    n_train: int = 0
+    n_test: int = 0
+
+    def validate(self):
+        super().validate()
+        check(self.dataset in DATASETS, f"unknown dataset {self.dataset!r}; choose one of: {', '.join(DATASETS)}")
+        check(self.n_train >= 0 and self.n_test >= 0, "n_train and n_test must be >= 0 (0: all)")
+
+
+@dataclass(frozen=True)
+class MemConfig(DataConfig):
+    """Defaults: the paper's training setup on all images of the data set."""
+
+    width: float = 1.0         # multiplies every hidden size (1.0: the paper's)
+    lr: float = 0.01
+    lr_decay: float = 0.95     # per epoch of decay_images images seen
+    decay_images: int = 50000  # the paper's CIFAR-10 epoch, so a subset gets the paper's schedule per step
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    batch_size: int = 128
+    max_epochs: int = 500
+    threads: int = 1
+
+    def validate(self):
+        super().validate()
+        check(self.lr > 0 and 0 < self.lr_decay <= 1, "lr must be > 0 and lr_decay in (0, 1]")
+        check(0 <= self.momentum < 1 and self.weight_decay >= 0, "momentum must be in [0, 1), weight_decay >= 0")
+        check(self.batch_size > 0 and self.max_epochs > 0 and self.width > 0 and self.decay_images > 0,
+              "batch_size, max_epochs, width, decay_images must be > 0")
+
+
+@dataclass(frozen=True)
+class CorruptionConfig(MemConfig):
+    """A grid of label-corruption levels x architectures (Fig. 1b and 1c read the same grid).
+
+    Defaults: the paper's four networks and six levels. The thresholds of both
+    figures' claims are here, so either claim set can be read from either run.
+    """
+
+    archs: tuple[str, ...] = ("mlp1x512", "mlp3x512", "alexnet", "inception")
+    levels: tuple[float, ...] = LEVELS
+    min_slowdown_rho: float = 0.8       # Fig. 1b: Spearman(p, time to fit) for every arch
+    min_slowdown_factor: float = 1.5    # Fig. 1b: time(p = 1) / time(p = 0), exceeded by every arch
+    min_error_rho: float = 0.9          # Fig. 1c: Spearman(p, test error) for every arch
+    chance_error: float = 0.9           # Fig. 1c: chance for 10 classes, reached at p = 1 ...
+    chance_sds: float = 3.0             # ... within this many binomial sd of the test set
+    min_chance_margin: float = 0.03     # ... and at least this
+
+    def validate(self):
+        super().validate()
+        check_archs(self.archs)
+        check_levels(self.levels)
+        check(len(self.archs) > 0 and len(self.levels) > 0, "archs and levels must not be empty")
+        check(0 < self.chance_error < 1 and self.chance_sds > 0 and self.min_chance_margin >= 0,
+              "chance_error must be in (0, 1), chance_sds > 0 and min_chance_margin >= 0")
+
+
+def check_archs(archs) -> None:
+    bad = [a for a in archs if a not in ARCHS]
+    check(not bad, f"unknown arch {bad[0] if bad else ''!r}; choose from: {', '.join(ARCHS)}")
+
+
+def check_levels(levels) -> None:
+    bad = [p for p in levels if not 0.0 <= p <= 1.0]
+    check(not bad, f"corruption level {bad[0] if bad else ''} is outside [0, 1]; use levels such as 0,0.2,0.4")
+
+
+def load(cfg: MemConfig):
+    """The data set, cut to ``n_train`` / ``n_test`` images (the first ones: deterministic)."""
+    ds = load_dataset(cfg.dataset, cfg.data_dir or None)
+    cut = lambda a, n: a[:n] if n else a  # noqa: E731
+    return dataclasses.replace(ds, x_train=cut(ds.x_train, cfg.n_train), y_train=cut(ds.y_train, cfg.n_train),
+                               x_test=cut(ds.x_test, cfg.n_test), y_test=cut(ds.y_test, cfg.n_test))
+
+
+def corrupted(ds, kind: str = "true", p: float = 0.0, seed: int = 0):
+    """(x, y, x_test, y_test) tensors: corruption ``kind`` (or labels corrupted with probability p), preprocessed."""
+    x, y, xt = ds.x_train, ds.y_train, ds.x_test
+    if p > 0:
+        y = corruptions.corrupt_labels(y, p, ds.n_classes, seed)[0]
+    x, y, xt = corruptions.apply(kind, x, y, ds.n_classes, seed, xt)
+    x, xt = prepare(dataclasses.replace(ds, x_train=x, x_test=xt))
+    return torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(xt), torch.from_numpy(ds.y_test)
+
+
+def fit(run, phase: str, cfg: MemConfig, arch: str, data, seed: int) -> dict:
+    """Train ``arch`` on ``data`` = (x, y, x_test, y_test) until 100 % training accuracy or ``max_epochs``.
+
+    Returns the epochs to 99.9 % and 100 % training accuracy (NaN if not reached), the final
+    training accuracy and test error, and the steps per epoch.
+    """
+    x, y, xt, yt = data
+    model = build(arch, tuple(x.shape[1:]), 10, cfg.width, seed)
+    batches = MiniBatches(x, y, cfg.batch_size, seed=seed)
+    per_epoch = batches.per_epoch
+    mon = FitMonitor(x, y, per_epoch, xt, yt)
+    decay, every = cfg.lr_decay, max(1, cfg.decay_images // cfg.batch_size)  # steps per decay
+    train(model, supervised(F.cross_entropy), steps=cfg.max_epochs * per_epoch, optimizer="sgd", lr=cfg.lr,
+          momentum=cfg.momentum, weight_decay=cfg.weight_decay, lr_schedule=lambda s: decay ** (s // every),
+          batches=batches, callbacks=[mon], run=run, phase=phase, threads=cfg.threads,
+          checkpoint_every=max(per_epoch * 50, 1), desc=phase)
+    acc, err = run.series(f"{phase}/train_acc"), run.series(f"{phase}/test_err")
+    return {"per_epoch": per_epoch,
+            "epoch_100": time_to_fit(acc.steps, acc.values, 1.0) // per_epoch,
+            "epoch_999": time_to_fit(acc.steps, acc.values, 0.999) // per_epoch,
+            "final_acc": float(acc.values[-1]), "final_test_err": float(err.values[-1])}
+
+
+def run_grid(cfg: CorruptionConfig, run):
+    """Fit every architecture at every corruption level; log and save the grid (archs x levels)."""
+    ds = load(cfg)
+    shape = (len(cfg.archs), len(cfg.levels))
+    epochs, steps, err, acc = (np.full(shape, np.nan) for _ in range(4))
+    for i, arch in enumerate(cfg.archs):
+        for j, p in enumerate(cfg.levels):
+            r = fit(run, f"{arch}-p{p:g}", cfg, arch, corrupted(ds, "true", p, cfg.seed), cfg.seed)
+            acc[i, j], err[i, j] = r["final_acc"], r["final_test_err"]
+            epochs[i, j] = r["epoch_100"]
+            steps[i, j] = r["epoch_100"] * r["per_epoch"]
+            key = f"{arch}/p={p:g}"
+            for name, v in (("epochs_to_fit", epochs[i, j]), ("steps_to_fit", steps[i, j]),
+                            ("test_error", err[i, j]), ("final_acc", acc[i, j])):
+                run.log(name, v, key=key)
+    # Unkeyed means over the grid: for a one-point grid (a sweep's run) they are that point's values.
+    for name, v in (("epochs_to_fit", epochs), ("steps_to_fit", steps), ("test_error", err), ("final_acc", acc)):
+        run.log(name, float(np.mean(v)))
+    run.save_arrays(levels=np.asarray(cfg.levels), epochs_to_fit=epochs, steps_to_fit=steps, test_error=err,
+                    final_acc=acc)

@@ -1,0 +1,77 @@
+"""mem-convergence: the time to fit grows with the fraction of corrupted labels.
+
+Paper: Zhang, Bengio, Hardt, Recht, Vinyals, "Understanding deep learning requires
+rethinking generalization", ICLR 2017, Fig. 1b (time to fit against label corruption).
+Command: ``genlab run mem-convergence --scale quick``; ``mem-convergence-cifar10`` runs the
+same on CIFAR-10 (``dataset=mnist|cifar10|fashion-mnist|mnist1d`` picks any other).
+Claim: for every architecture the steps to 100 % training accuracy rise with the corruption
+level p (Spearman >= ``min_slowdown_rho``, 0.8), and fitting random labels (p = 1) takes
+more than ``min_slowdown_factor`` (1.5) times as long as true labels (p = 0).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from genlab.experiments.base import claim, experiment
+from genlab.experiments.memorization.common import PAPER, CorruptionConfig, run_grid
+from genlab.plot import plt
+from genlab.probes.statistics import spearman
+
+SOURCE = f"{PAPER}, Fig. 1b"
+
+
+def run(cfg: CorruptionConfig, run):
+    run_grid(cfg, run)  # phases <arch>-p<level>; the grid goes to arrays and metrics
+
+
+def figures(run, cfg: CorruptionConfig):
+    a = run.arrays
+    fig, ax = plt.subplots(1, 2, figsize=(11, 4))
+    for i, arch in enumerate(cfg.archs):
+        ax[0].plot(a["levels"], a["steps_to_fit"][i], "o-", label=arch)
+        ax[1].plot(a["levels"], a["steps_to_fit"][i] / a["steps_to_fit"][i][0], "o-", label=arch)
+    ax[0].set(xlabel="label corruption p", ylabel="steps to 100 % training accuracy",
+              title=f"{cfg.n_train or 'all'} {cfg.dataset} images (Fig. 1b)")
+    ax[1].set(xlabel="label corruption p", ylabel="time to fit / time at p = 0", title="slowdown")
+    ax[0].legend()
+    run.save_figure(fig, "convergence")
+
+
+def claims(run, cfg: CorruptionConfig):
+    a = run.arrays
+    t, lv = a["steps_to_fit"], a["levels"]
+    rho = [spearman(lv, t[i]) for i in range(len(cfg.archs))]
+    have = 0.0 in cfg.levels and 1.0 in cfg.levels
+    factor = [float(t[i][list(cfg.levels).index(1.0)] / t[i][list(cfg.levels).index(0.0)]) if have else np.nan
+              for i in range(len(cfg.archs))]
+    unfit = int(np.isnan(t).sum())
+    note = f"{unfit} runs did not reach 100 % in {cfg.max_epochs} epochs; " if unfit else ""
+    return [
+        claim("mem-slowdown-order", "time to fit grows with the label corruption level",
+              float(np.nanmin(rho)) if np.isfinite(rho).any() else None, source=SOURCE,
+              at_least=cfg.min_slowdown_rho, unit="Spearman(p, time) for every arch (the lowest)",
+              inconclusive=bool(unfit) or not np.isfinite(rho).all(),
+              note=note + "Spearman per arch: " + ", ".join(f"{a_}: {r:.2f}" for a_, r in zip(cfg.archs, rho))),
+        claim("mem-slowdown-factor", "fitting random labels (p = 1) takes longer than true labels (a small "
+              "constant factor in the paper)", float(np.nanmin(factor)) if have else None, source=SOURCE,
+              above=cfg.min_slowdown_factor, unit="time(p=1) / time(p=0) for every arch (the lowest)",
+              inconclusive=bool(unfit) or not have,
+              note=note + "factor per arch: " + ", ".join(f"{a_}: {f:.2f}" for a_, f in zip(cfg.archs, factor))),
+    ]
+
+
+CLAIM = "time to reach 100 % training accuracy grows with label corruption p"
+# quick: 3 levels x 2 archs (6 fits) to stay near a minute; default: all 6 levels, 3 archs at half width
+QUICK = {"n_train": 500, "n_test": 1000, "max_epochs": 200, "archs": ("mlp1x512", "mlp3x512"),
+         "levels": (0.0, 0.5, 1.0)}
+DEFAULT = {"n_train": 2000, "n_test": 2000, "max_epochs": 200, "archs": ("mlp1x512", "mlp3x512", "alexnet"),
+           "width": 0.5}
+
+# the CIFAR-10 twin differs only in data and time (quick times: see mem_randomization.py)
+BOTH = dict(source=SOURCE, claim=CLAIM, config=CorruptionConfig, quick=QUICK, default=DEFAULT, run=run,
+            figures=figures, claims=claims)
+EXPERIMENT = experiment(id="mem-convergence", title="Time to fit against label corruption (mnist)",
+                        times={"quick": "55 s", "default": "30 min", "paper": "weeks (GPU)"}, **BOTH)
+EXPERIMENT_CIFAR10 = experiment(id="mem-convergence-cifar10", title="Time to fit against label corruption (cifar10)",
+                                base={"dataset": "cifar10"}, times={"quick": "90 s", "default": "1 h",
+                                                                     "paper": "weeks (GPU)"}, **BOTH)
