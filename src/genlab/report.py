@@ -11,7 +11,7 @@ from pathlib import Path
 from genlab.errors import GenlabError
 from genlab.experiments.base import registry
 from genlab.io import atomic_write_text
-from genlab.runs import Run, find_runs
+from genlab.runs import Run, find_runs, summary
 
 MARK = {"holds": "holds", "fails": "FAILS", "inconclusive": "inconclusive"}
 
@@ -32,7 +32,7 @@ def collect(run_dirs: list[Path]) -> list[tuple[Run, dict]]:
     out = []
     for d in run_dirs:
         r = Run(d)
-        s = r.summary() if r.exists else None
+        s = summary(d) if r.exists else None
         if s is None:
             continue
         exp = reg.get(s["experiment"])
@@ -126,7 +126,7 @@ def print_runs(folder: Path) -> None:
         return
     print(f"{'experiment':<22} {'scale':<8} {'seed':>4} {'status':<12} {'verdicts':<22} folder")
     for d in dirs:
-        s = Run(d).summary()
+        s = summary(d)
         if s is None:
             continue
         v = [x["verdict"] for x in s["claims"]]

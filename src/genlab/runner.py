@@ -21,7 +21,7 @@ from genlab.errors import DivergedError, GenlabError
 from genlab.experiments.base import Experiment, get
 from genlab.io import check_writable
 from genlab.parallel import Backend, LocalBackend
-from genlab.runs import LAYOUT, Run, atlas_run, atlas_runs, environment
+from genlab.runs import LAYOUT, Run, atlas_run, atlas_runs
 
 
 def default_folder(exp: Experiment, scale: str, seed: int, root: Path | str = "runs") -> Path:
@@ -41,17 +41,10 @@ def execute(exp: Experiment, cfg: Config, out: Path | str | None = None, scale: 
     created = [p for p in (folder, *folder.parents) if not p.exists()]
     check_writable(folder)
     run = Run(folder)
-    record = {"experiment": exp.id, "scale": scale, "layout": LAYOUT, "config": cfg.to_dict()}
-    state, _ = run.resume_state(exp.id, record["config"])
-    fresh = state == "fresh"
+    state = run.begin(exp.id, scale, cfg.to_dict())  # refuses a folder holding another run
     if state == "complete":
         return run
-    if state == "resume":
-        run.remove_temp_files()  # a kill mid-write leaves one; the renamed files are whole
-    else:
-        run.write_json("config.json", record)
-    run.write_json("env.json", environment(cfg.seed))
-    run.set_status("running")
+    fresh = state == "fresh"
     random.seed(cfg.seed)
     np.random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)
@@ -88,7 +81,7 @@ def finalize(run: Run, exp: Experiment | None = None) -> list[dict]:
     cfg = exp.config.from_dict(run.config["config"])
     exp.figures(run, cfg)
     claims = [c.to_dict() for c in exp.claims(run, cfg)]
-    run.write_json("claims.json", claims)
+    run.save_claims(claims)
     run.set_status("complete")
     return claims
 
@@ -105,7 +98,6 @@ def redraw(folder: Path | str) -> list[dict]:
     if st != "complete":
         raise GenlabError(f"run {folder} is {st}, not complete; resume it with genlab run {run.config['experiment']} --out {folder}")
     return finalize(run)
-
 
 
 # ---- genlab run, genlab report ------------------------------------------------

@@ -20,6 +20,7 @@ file is in place.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -62,11 +63,9 @@ class Run:
         """Delete temporaries a killed writer left behind (``.<name>.*.tmp``); resume calls this."""
         gone = []
         for p in self.path.rglob(".*.tmp"):
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 p.unlink()
                 gone.append(p)
-            except FileNotFoundError:
-                pass
         return gone
 
     def discard(self, created: list[Path] = ()) -> None:
@@ -99,23 +98,9 @@ class Run:
     def is_complete(self) -> bool:
         return self.status.get("status") == "complete"
 
-    def summary(self) -> dict | None:
-        """experiment, scale, seed, status, reason and claims of the run; None if the folder holds no readable run."""
-        try:
-            c = self.config
-            return {"experiment": c.get("experiment", "?"), "scale": c.get("scale", "?"),
-                    "seed": c.get("config", {}).get("seed", "?"), "status": self.status.get("status", "?"),
-                    "reason": self.status.get("reason", ""), "claims": self.claims}
-        except (GenlabError, OSError, ValueError, AttributeError):
-            return None
-
     def resume_state(self, experiment: str, config: dict | None = None) -> tuple[str, dict | None]:
-        """What to do with this folder for a run of ``experiment`` with ``config``: the one place resume is decided.
-
-        Returns ``("fresh", None)`` when no run is here, else ``("complete" | "resume", stored config)``;
-        with ``config`` None the stored run is taken as it is. A folder holding another
-        experiment's run, or this experiment with another config, is refused.
-        """
+        """The one place resume is decided: ``("fresh", None)`` when no run is here, else ``("complete" | "resume",
+        the stored config.json)``; ``config`` None takes the stored run as it is. Another run here is refused."""
         if not self.exists:
             return "fresh", None
         stored = self.config
@@ -125,6 +110,18 @@ class Run:
             raise GenlabError(f"{self.path} holds a run of {experiment} with another config; "
                               "choose a new --out folder (or the same overrides to resume)")
         return ("complete" if self.is_complete else "resume"), stored
+
+    def begin(self, experiment: str, scale: str, config: dict) -> str:
+        """Start or resume the run here, marked running; returns :meth:`resume_state`'s verdict ("complete": untouched)."""
+        state, _ = self.resume_state(experiment, config)
+        if state == "resume":
+            self.remove_temp_files()  # a kill mid-write leaves one; the renamed files are whole
+        elif state == "fresh":
+            self.write_json("config.json", {"experiment": experiment, "scale": scale, "layout": LAYOUT, "config": config})
+        if state != "complete":
+            self.write_json("env.json", environment(config.get("seed")))
+            self.set_status("running")
+        return state
 
     def set_status(self, status: str, reason: str = "", **extra) -> None:
         atomic_write_json(self.path / "status.json",
@@ -285,6 +282,9 @@ class Run:
         from genlab.plot import save_figure
         return save_figure(fig, self.figures_dir / f"{name}.png")
 
+    def save_claims(self, claims: list[dict]) -> None:
+        self.write_json("claims.json", claims)
+
     @property
     def claims(self) -> list[dict]:
         p = self.path / "claims.json"
@@ -294,7 +294,7 @@ class Run:
             return []
 
 
-# Folders of many runs, and env.json's contents.
-from genlab.runs.folders import atlas_run, atlas_runs, environment, find_runs, sweep_file  # noqa: E402
+from genlab.runs.folders import atlas_run, atlas_runs, environment, find_runs, summary, sweep_file  # noqa: E402
 
-__all__ = ["LAYOUT", "Run", "Series", "atlas_run", "atlas_runs", "environment", "find_runs", "sweep_file"]
+__all__ = ["LAYOUT", "Run", "Series", "atlas_run", "atlas_runs", "environment", "find_runs", "summary",
+           "sweep_file"]
