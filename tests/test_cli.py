@@ -142,3 +142,23 @@ def test_missing_data_found_inside_the_experiment_leaves_no_run_folder(tmp_path,
     err = capsys.readouterr().err
     assert rc == 2 and "missing data file" in err and "Traceback" not in err
     assert not (tmp_path / "runs").exists()          # nothing half-written, not even the folder
+
+
+@pytest.mark.slow
+def test_reproduce_runs_in_workers_then_keeps_complete_runs(tmp_path, capfd):
+    out = tmp_path / "atlas"
+    cmd = ["reproduce", "--quick", "--only", "cheap-multiplication", "--only", "saddle-free-newton",
+           "--workers", "2", "--out", str(out), "--quiet"]
+    assert main(cmd) == 0
+    err = capfd.readouterr().err                          # the workers' lines too (they write to the same fd)
+    for i, exp_id in ((1, "saddle-free-newton"), (2, "cheap-multiplication")):  # registry order
+        assert f"[{i}/2] {exp_id}: done in" in err
+        assert json.loads((out / "runs" / exp_id / "status.json").read_text())["status"] == "complete"
+    assert "it/s" not in err                              # --quiet reached the workers: no progress bars
+    report = (out / "report.md").read_text()
+    assert "#### cheap-multiplication:" in report and "#### saddle-free-newton:" in report
+    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("status.json")}
+    assert main(cmd) == 0                                 # again: nothing reruns, the atlas is rewritten
+    err = capfd.readouterr().err
+    assert err.count("already complete, kept") == 2 and "done in" not in err
+    assert stamps == {p: p.stat().st_mtime_ns for p in out.rglob("status.json")}

@@ -4,18 +4,21 @@
 ``workers`` spawned processes (each limited to ``threads`` intra-op threads so
 2 workers on 2 cores do not oversubscribe) and returns results in order.
 ``fn`` must be importable (a module-level function). With ``workers=1`` it
-runs in-process, which is also what tests use. Sweeps and landscape grids
-build on this; a Ray backend can replace it behind the same signature.
+runs in-process, which is also what tests use. Landscape grids build on it
+directly; runs (``genlab reproduce``, ``genlab sweep``) go through a
+:class:`Backend`: :class:`LocalBackend` is this pool, :class:`RayBackend` the
+same work as Ray tasks.
 """
 from __future__ import annotations
 
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Protocol
 
 from tqdm.auto import tqdm
 
+from genlab.errors import GenlabError
 from genlab.runtime import is_quiet, progress_disabled, set_quiet
 
 
@@ -44,3 +47,45 @@ def parallel_map(fn: Callable[[Any], Any], items: Iterable[Any], workers: int | 
                       disable=progress_disabled(progress)):
             out[futs[f]] = f.result()
     return out
+
+
+class Backend(Protocol):
+    """Runs ``fn(item)`` for every item, returns the results in order."""
+
+    def map(self, fn: Callable[[Any], Any], items: list) -> list: ...
+
+
+class LocalBackend:
+    """:func:`parallel_map` in local worker processes (``workers=1``: in this process)."""
+
+    def __init__(self, workers: int | None = None, threads: int = 1, progress: bool | None = None, desc: str = "sweep"):
+        self.workers, self.threads, self.progress, self.desc = workers, threads, progress, desc
+
+    def map(self, fn, items):
+        return parallel_map(fn, items, workers=self.workers, threads=self.threads, progress=self.progress, desc=self.desc)
+
+
+class RayBackend:
+    """Each item as a Ray task (``pip install genlab[ray]``); connects to a running cluster or starts a local one."""
+
+    def __init__(self, address: str | None = None, threads: int = 1):
+        try:
+            import ray
+        except ImportError:
+            raise GenlabError("the ray backend needs Ray: pip install genlab[ray]") from None
+        self.ray, self.threads = ray, threads
+        if not ray.is_initialized():
+            ray.init(address=address, ignore_reinit_error=True)
+
+    def map(self, fn, items):
+        task = self.ray.remote(num_cpus=self.threads)(_call)
+        return self.ray.get([task.remote(fn, it, is_quiet()) for it in items])
+
+
+def _call(fn, item, quiet: bool):
+    """A Ray task: ``fn(item)`` with the driver's --quiet (Ray workers do not run :func:`_init_worker`)."""
+    set_quiet(quiet)
+    return fn(item)
+
+
+BACKENDS = {"local": LocalBackend, "ray": RayBackend}

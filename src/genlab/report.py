@@ -1,14 +1,17 @@
-"""The atlas: every run's figures and a claims table, as Markdown and HTML."""
+"""What genlab prints and writes about finished runs: the atlas (every run's figures and a claims
+table, as Markdown and HTML), a run's claims, the table of ``genlab runs``, and ``genlab list``."""
 from __future__ import annotations
 
 import html
+import json
 import os
 import time
 from pathlib import Path
 
+from genlab.errors import GenlabError
 from genlab.experiments.base import registry
 from genlab.io import atomic_write_text
-from genlab.runs import Run
+from genlab.runs import Run, find_runs, summary
 
 MARK = {"holds": "holds", "fails": "FAILS", "inconclusive": "inconclusive"}
 
@@ -29,12 +32,12 @@ def collect(run_dirs: list[Path]) -> list[tuple[Run, dict]]:
     out = []
     for d in run_dirs:
         r = Run(d)
-        if not (r.path / "config.json").exists():
+        s = summary(d) if r.exists else None
+        if s is None:
             continue
-        cfg = r.config
-        exp = reg.get(cfg["experiment"])
-        out.append((r, {"id": cfg["experiment"], "scale": cfg.get("scale", "?"), "seed": cfg["config"].get("seed"),
-                        "title": exp.title if exp else cfg["experiment"], "family": exp.family if exp else "?",
+        exp = reg.get(s["experiment"])
+        out.append((r, {"id": s["experiment"], "scale": s["scale"], "seed": s["seed"],
+                        "title": exp.title if exp else s["experiment"], "family": exp.family if exp else "?",
                         "source": exp.source if exp else "", "status": r.status}))
     return out
 
@@ -92,8 +95,7 @@ def write_atlas(run_dirs: list[Path], out_dir: Path, title: str = "genlab atlas"
         h.append(f"<h3 id='{html.escape(meta['id'])}'>{html.escape(meta['id'])}: {html.escape(meta['title'])}</h3>"
                  f"<p>{html.escape(meta['source'])}. Scale {html.escape(str(meta['scale']))}, seed {meta['seed']}, "
                  f"status {html.escape(str(st) + reason)}. Run folder: <code>{html.escape(os.path.relpath(r.path, out_dir))}</code>.</p>")
-        figdir = r.path / "figures"
-        for f in sorted(figdir.glob("*.png")) if figdir.exists() else []:
+        for f in r.figure_files():
             rel = os.path.relpath(f, out_dir)
             md += [f"![{f.stem}]({rel})", ""]
             h.append(f"<p><img src='{html.escape(rel)}' alt='{html.escape(f.stem)}'></p>")
@@ -102,3 +104,49 @@ def write_atlas(run_dirs: list[Path], out_dir: Path, title: str = "genlab atlas"
     atomic_write_text(md_path, "\n".join(md) + "\n")
     atomic_write_text(html_path, "\n".join(h) + "\n")
     return md_path, html_path
+
+
+def print_claims(run: Run, seconds: float | None = None) -> None:
+    """The run folder and one line per claim (``genlab run``, ``genlab report RUN``)."""
+    extra = f" in {seconds:.1f} s" if seconds is not None else ""
+    print(f"run folder: {run.path}{extra}")
+    for c in run.claims:
+        v = c["value"]
+        v = f"{v:.4g}" if isinstance(v, float) else v
+        print(f"  [{c['verdict']:>12}] {c['id']}: measured {v} (threshold {c['threshold']})")
+
+
+def print_runs(folder: Path) -> None:
+    """``genlab runs``: one row per run under ``folder`` with experiment, scale, seed, status and verdicts."""
+    if not folder.exists():
+        raise GenlabError(f"{folder} does not exist; give the folder that holds your runs (default ./runs)")
+    dirs = find_runs(folder)
+    if not dirs:
+        print(f"no runs under {folder}")
+        return
+    print(f"{'experiment':<22} {'scale':<8} {'seed':>4} {'status':<12} {'verdicts':<22} folder")
+    for d in dirs:
+        s = summary(d)
+        if s is None:
+            continue
+        v = [x["verdict"] for x in s["claims"]]
+        vs = f"{v.count('holds')} hold, {v.count('fails')} fail" + (f", {v.count('inconclusive')} inc" if v.count("inconclusive") else "") if v else "-"
+        print(f"{s['experiment']:<22} {s['scale']:<8} {s['seed']:>4} {s['status']:<12} {vs:<22} {d}")
+
+
+def print_experiments(family: str | None = None, as_json: bool = False) -> None:
+    """``genlab list``: every experiment (of ``family``) with its source, claim and time per scale."""
+    exps = [e for e in registry().values() if not family or e.family == family]
+    if not exps and family:
+        fams = list(dict.fromkeys(e.family for e in registry().values()))
+        raise GenlabError(f"unknown family '{family}'; choose one of: {', '.join(fams)}")
+    if as_json:
+        print(json.dumps([e.describe() for e in exps], indent=2))
+        return
+    fam = None
+    for e in exps:
+        if e.family != fam:
+            fam = e.family
+            print(f"\n{fam}")
+        t = ", ".join(f"{k} {v}" for k, v in e.times.items())
+        print(f"  {e.id:<22} {e.source}\n  {'':<22} {e.claim}\n  {'':<22} time: {t}")

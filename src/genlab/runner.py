@@ -1,10 +1,17 @@
-"""Run one experiment into a run folder: fresh, resumed, or redrawn."""
+"""Run experiments into run folders: fresh, resumed, or redrawn; one orchestrator for many.
+
+:func:`execute` runs one experiment into one folder. ``genlab run`` is
+:func:`run_command`; ``genlab reproduce`` (:func:`reproduce`) and ``genlab
+sweep`` (:mod:`genlab.sweep`) hand :class:`Task` items to :func:`run_task`
+through a :class:`~genlab.parallel.Backend`: the same worker for both.
+"""
 from __future__ import annotations
 
-import json
 import random
+import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -12,8 +19,9 @@ import torch
 from genlab.config import Config
 from genlab.errors import DivergedError, GenlabError
 from genlab.experiments.base import Experiment, get
-from genlab.io import check_writable, rmdirs
-from genlab.runs import LAYOUT, Run, environment
+from genlab.io import check_writable
+from genlab.parallel import Backend, LocalBackend
+from genlab.runs import LAYOUT, Run, atlas_run, atlas_runs
 
 
 def default_folder(exp: Experiment, scale: str, seed: int, root: Path | str = "runs") -> Path:
@@ -33,21 +41,10 @@ def execute(exp: Experiment, cfg: Config, out: Path | str | None = None, scale: 
     created = [p for p in (folder, *folder.parents) if not p.exists()]
     check_writable(folder)
     run = Run(folder)
-    record = {"experiment": exp.id, "scale": scale, "layout": LAYOUT, "config": cfg.to_dict()}
-    cfg_path = folder / "config.json"
-    fresh = not cfg_path.exists()
-    if not fresh:
-        old = json.loads(cfg_path.read_text())
-        if old.get("experiment") != exp.id or old.get("config") != record["config"]:
-            raise GenlabError(f"{folder} holds a run of {old.get('experiment')} with another config; "
-                              "choose a new --out folder (or the same overrides to resume)")
-        if run.status.get("status") == "complete":
-            return run
-        run.remove_temp_files()  # a kill mid-write leaves one; the renamed files are whole
-    else:
-        run.write_json("config.json", record)
-    run.write_json("env.json", environment(cfg.seed))
-    run.set_status("running")
+    state = run.begin(exp.id, scale, cfg.to_dict())  # refuses a folder holding another run
+    if state == "complete":
+        return run
+    fresh = state == "fresh"
     random.seed(cfg.seed)
     np.random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)
@@ -67,8 +64,8 @@ def execute(exp: Experiment, cfg: Config, out: Path | str | None = None, scale: 
     except GenlabError:
         # Bad input found inside the experiment (a missing data file, say) before it trained:
         # a fresh run leaves nothing behind, as for any other bad input.
-        if fresh and not (folder / "checkpoints").exists():
-            _remove_fresh_run(folder, created)
+        if fresh and not run.has_checkpoints:
+            run.discard(created)
         else:
             run.set_status("failed", "bad input; see the error")
         raise
@@ -78,22 +75,13 @@ def execute(exp: Experiment, cfg: Config, out: Path | str | None = None, scale: 
     return run
 
 
-def _remove_fresh_run(folder: Path, created: list[Path]) -> None:
-    """Delete the files this call wrote into a fresh run folder, then the folders it made."""
-    for name in ("config.json", "env.json", "status.json", "metrics.csv", "arrays.npz", "claims.json"):
-        (folder / name).unlink(missing_ok=True)
-    for f in (folder / "figures").glob("*.png") if (folder / "figures").is_dir() else []:
-        f.unlink()
-    rmdirs([folder / "figures", *created])
-
-
 def finalize(run: Run, exp: Experiment | None = None) -> list[dict]:
     """Draw the figures and judge the claims from the stored results; mark the run complete."""
     exp = exp or get(run.config["experiment"])
     cfg = exp.config.from_dict(run.config["config"])
     exp.figures(run, cfg)
     claims = [c.to_dict() for c in exp.claims(run, cfg)]
-    run.write_json("claims.json", claims)
+    run.save_claims(claims)
     run.set_status("complete")
     return claims
 
@@ -101,12 +89,126 @@ def finalize(run: Run, exp: Experiment | None = None) -> list[dict]:
 def redraw(folder: Path | str) -> list[dict]:
     """``genlab report RUN_DIR``: figures and claims again, without training."""
     run = Run(folder)
-    if not (run.path / "config.json").exists():
+    if not run.exists:
         raise GenlabError(f"{folder} is not a genlab run folder (no config.json); give a folder made by genlab run")
     if run.config.get("layout", 1) < LAYOUT:
         raise GenlabError(f"{folder} was written by genlab before the redesign (run-folder layout 1, now {LAYOUT}); "
                           f"its figures cannot be redrawn: run it again with genlab run {run.config.get('experiment')}")
     st = run.status.get("status")
-    if st not in ("complete",):
+    if st != "complete":
         raise GenlabError(f"run {folder} is {st}, not complete; resume it with genlab run {run.config['experiment']} --out {folder}")
     return finalize(run)
+
+
+# ---- genlab run, genlab report ------------------------------------------------
+def run_command(exp_id: str, scale: str | None = None, seed: int | None = None, overrides: list[str] = (),
+                out: Path | None = None) -> Run:
+    """``genlab run``: with ``--out`` holding a run and nothing else given, resume exactly what is there."""
+    from genlab.experiments import get
+    from genlab.report import print_claims
+    exp = get(exp_id)
+    stored = None
+    if out is not None and scale is None and seed is None and not overrides:
+        _, stored = Run(out).resume_state(exp.id)
+    if stored is not None:
+        scale, cfg = stored.get("scale", "default"), exp.config.from_dict(stored["config"])
+    else:
+        scale = scale or "default"
+        cfg = exp.config_for(scale, seed, list(overrides))
+    if out is not None:
+        check_writable(out, keep=False)  # before saying "running": a bad --out is the only line printed
+    t0 = time.perf_counter()
+    print(f"genlab: running {exp.id} ({scale}, seed {cfg.seed})", file=sys.stderr)
+    run = execute(exp, cfg, out, scale=scale)
+    print_claims(run, time.perf_counter() - t0)
+    return run
+
+
+def report_command(folder: Path) -> None:
+    """``genlab report``: redraw one run, or every complete run of an atlas and then the atlas."""
+    from genlab.report import print_claims, write_atlas
+    if not folder.exists():
+        raise GenlabError(f"{folder} does not exist; give a run folder or an atlas folder")
+    dirs = atlas_runs(folder)
+    if dirs is None:
+        redraw(folder)
+        print_claims(Run(folder))
+        return
+    for d in dirs:
+        if Run(d).is_complete:
+            redraw(d)
+    scales = {Run(d).config.get("scale") for d in dirs}
+    title = f"genlab atlas ({scales.pop()})" if len(scales) == 1 else "genlab atlas"
+    md, html = write_atlas(dirs, folder, title=title)
+    print(f"atlas: {html} and {md}")
+
+
+# ---- many runs: the one worker, for reproduce and sweep -----------------------
+class Task(NamedTuple):
+    """One run for a worker. ``tag`` ("[i/n]") makes the worker print progress lines; "" runs silently."""
+    experiment: str
+    scale: str
+    folder: str
+    seed: int | None = None
+    overrides: tuple[str, ...] = ()
+    tag: str = ""
+    t_start: float = 0.0
+
+
+def run_task(task: Task) -> dict:
+    """Worker: one run into its folder (resuming it); an error becomes the result, not a crash of the batch."""
+    from genlab.experiments import get
+    t0 = time.perf_counter()
+    result = {"folder": task.folder, "error": "", "seconds": 0.0}
+    try:
+        exp = get(task.experiment)
+        if task.tag:
+            print(f"{task.tag} {exp.id} ({task.scale}, expected {exp.times.get(task.scale, '?')}; "
+                  f"{time.time() - task.t_start:.0f} s elapsed so far) ...", file=sys.stderr, flush=True)
+        run = execute(exp, exp.config_for(task.scale, task.seed, list(task.overrides)), Path(task.folder), scale=task.scale)
+    except Exception as e:  # noqa: BLE001 - one broken run (or missing data set) must not stop the others
+        result["error"] = f"{type(e).__name__}: {e}"
+        if task.tag:
+            print(f"{task.tag} {task.experiment}: {result['error']}", file=sys.stderr, flush=True)
+    else:
+        if task.tag:
+            v = [c["verdict"] for c in run.claims]
+            print(f"{task.tag} {exp.id}: done in {time.perf_counter() - t0:.0f} s; {v.count('holds')} hold, "
+                  f"{v.count('fails')} fail, {v.count('inconclusive')} inconclusive", file=sys.stderr, flush=True)
+    result["seconds"] = time.perf_counter() - t0
+    return result
+
+
+def select(only: list[str] | None = None) -> list[str]:
+    """The experiment ids of ``reproduce --only`` (families or ids; every experiment when None)."""
+    from genlab.experiments import registry
+    exps = list(registry().values())
+    if only:
+        known = {e.family for e in exps} | {e.id for e in exps}
+        bad = [o for o in only if o not in known]
+        if bad:
+            raise GenlabError(f"unknown family or experiment {bad[0]!r}; choose a family ({', '.join(dict.fromkeys(e.family for e in exps))}) "
+                              "or an experiment id (see genlab list)")
+        exps = [e for e in exps if e.family in only or e.id in only]
+    return [e.id for e in exps]
+
+
+def reproduce(exp_ids: list[str], scale: str, out: Path, seed: int | None = None, workers: int = 1,
+              backend: Backend | None = None) -> int:
+    """``genlab reproduce``: each experiment into ``out/runs/<id>`` (complete ones kept), then the atlas."""
+    from genlab.report import write_atlas
+    check_writable(out)
+    dirs, todo, t_all = [], [], time.time()
+    for i, exp_id in enumerate(exp_ids, 1):
+        folder = atlas_run(out, exp_id)
+        dirs.append(folder)
+        if Run(folder).is_complete:
+            print(f"[{i}/{len(exp_ids)}] {exp_id}: already complete, kept", file=sys.stderr)
+        else:
+            todo.append(Task(exp_id, scale, str(folder), seed, (), f"[{i}/{len(exp_ids)}]", t_all))
+    # experiments use one intra-op thread each: one per core
+    backend = backend or LocalBackend(max(1, min(workers, len(todo))), threads=1, progress=False, desc="reproduce")
+    failures = sum(bool(r["error"]) for r in backend.map(run_task, todo)) if todo else 0
+    md, html = write_atlas(dirs, out, title=f"genlab atlas ({scale})")
+    print(f"atlas: {html} and {md} ({time.time() - t_all:.0f} s)")
+    return 1 if failures else 0

@@ -1,7 +1,7 @@
 """``genlab sweep EXPERIMENT key=v1,v2 ...``: a grid of runs, one folder each, in local worker processes.
 
 Each grid point (the cartesian product of the listed values) is an ordinary run
-folder made by :func:`genlab.runner.execute`, so a sweep resumes after an
+folder made by :func:`genlab.runner.run_task`, the worker ``genlab reproduce`` uses too, so a sweep resumes after an
 interruption by skipping complete runs and resuming unfinished ones. Values are
 separated by commas; for a tuple-valued key each comma-separated value is one
 grid point (``levels=0,0.5,1`` gives three runs with ``levels=(0,)``, ``(0.5,)``,
@@ -10,8 +10,8 @@ grid point (``levels=0,0.5,1`` gives three runs with ``levels=(0,)``, ``(0.5,)``
 (every run's swept values, claims' measured values and verdicts, scalar metrics)
 and ``sweep.png``.
 
-Work is handed to a :class:`Backend`; :class:`LocalBackend` uses
-:func:`genlab.parallel.parallel_map`. A :class:`RayBackend` fits behind the same interface.
+Work is handed to a :class:`~genlab.parallel.Backend`: :class:`~genlab.parallel.LocalBackend`
+(local worker processes) or :class:`~genlab.parallel.RayBackend`.
 """
 from __future__ import annotations
 
@@ -25,45 +25,14 @@ import time
 import typing
 from dataclasses import fields
 from pathlib import Path
-from typing import Any, Callable, Protocol, get_origin
+from typing import Any, get_origin
 
 from genlab.errors import GenlabError
 from genlab.io import atomic_write_text, check_writable
+from genlab.parallel import BACKENDS, Backend, LocalBackend, RayBackend
+from genlab.runs import Run, sweep_file
 
-
-class Backend(Protocol):
-    """Runs ``fn(item)`` for every item, returns the results in order."""
-
-    def map(self, fn: Callable[[Any], Any], items: list) -> list: ...
-
-
-class LocalBackend:
-    def __init__(self, workers: int | None = None, threads: int = 1):
-        self.workers, self.threads = workers, threads
-
-    def map(self, fn, items):
-        from genlab.parallel import parallel_map
-        return parallel_map(fn, items, workers=self.workers, threads=self.threads, desc="sweep")
-
-
-class RayBackend:
-    """Each item as a Ray task (``pip install genlab[ray]``); connects to a running cluster or starts a local one."""
-
-    def __init__(self, address: str | None = None, threads: int = 1):
-        try:
-            import ray
-        except ImportError:
-            raise GenlabError("the ray backend needs Ray: pip install genlab[ray]") from None
-        self.ray, self.threads = ray, threads
-        if not ray.is_initialized():
-            ray.init(address=address, ignore_reinit_error=True)
-
-    def map(self, fn, items):
-        task = self.ray.remote(num_cpus=self.threads)(fn)
-        return self.ray.get([task.remote(it) for it in items])
-
-
-BACKENDS = {"local": LocalBackend, "ray": RayBackend}
+__all__ = ["Backend", "LocalBackend", "RayBackend", "aggregate", "parse_grid", "point_name", "sweep"]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -105,45 +74,30 @@ def point_name(pt: dict[str, str]) -> str:
     return "_".join(f"{k}={re.sub(r'[^A-Za-z0-9.+-]+', '-', v)}" for k, v in pt.items()) or "base"
 
 
-def _run_point(item) -> dict:
-    """Worker: one grid point into its run folder; errors become a row, not a crash of the sweep."""
-    exp_id, scale, pt, folder = item
-    from genlab.experiments import get
-    from genlab.runner import execute
-    exp = get(exp_id)
-    t0 = time.perf_counter()
-    try:
-        cfg = exp.config_for(scale, None, [f"{k}={v}" for k, v in pt.items()])
-        execute(exp, cfg, folder, scale=scale)
-        return {"folder": str(folder), "error": "", "seconds": time.perf_counter() - t0}
-    except Exception as e:  # noqa: BLE001 - reported per run in the table
-        return {"folder": str(folder), "error": f"{type(e).__name__}: {e}", "seconds": time.perf_counter() - t0}
-
-
 def sweep(exp_id: str, grid: list[str], scale: str = "quick", out: Path | str | None = None,
           backend: Backend | None = None) -> tuple[list[dict], Path]:
     """Run (or resume) the grid; return the aggregate rows and the sweep folder."""
     from genlab.experiments import get
-    from genlab.runs import Run
+    from genlab.runner import Task, run_task
+    from genlab.sweep_plot import plot_sweep
     exp = get(exp_id)
     points = parse_grid(exp, grid)
     out = Path(out) if out is not None else Path("sweeps") / f"{exp.id}-{scale}"
     check_writable(out)
-    items = [(exp.id, scale, pt, out / point_name(pt)) for pt in points]
-    todo = [it for it in items if Run(it[3]).status.get("status") != "complete"]
-    print(f"genlab sweep: {len(items)} runs, {len(items) - len(todo)} already complete", file=sys.stderr)
-    results = (backend or LocalBackend()).map(_run_point, todo) if todo else []
+    folders = [out / point_name(pt) for pt in points]
+    todo = [Task(exp.id, scale, str(f), None, tuple(f"{k}={v}" for k, v in pt.items()))
+            for f, pt in zip(folders, points) if not Run(f).is_complete]
+    print(f"genlab sweep: {len(points)} runs, {len(points) - len(todo)} already complete", file=sys.stderr)
+    results = (backend or LocalBackend()).map(run_task, todo) if todo else []
     errors = {r["folder"]: r["error"] for r in results if r["error"]}
-    rows = aggregate([it[3] for it in items], points, errors)
+    rows = aggregate(folders, points, errors)
     write_table(rows, out)
-    from genlab.sweep_plot import plot_sweep
-    plot_sweep(rows, [k for k in points[0]] if points else [], out / "sweep.png", exp.id)
+    plot_sweep(rows, [k for k in points[0]] if points else [], sweep_file(out, "png"), exp.id)
     return rows, out
 
 
 def aggregate(folders: list[Path], points: list[dict], errors: dict[str, str] | None = None) -> list[dict]:
     """One row per run: swept values, status, each claim's value and verdict, each last scalar metric."""
-    from genlab.runs import Run
     rows = []
     for folder, pt in zip(folders, points):
         r = Run(folder)
@@ -171,11 +125,11 @@ def write_table(rows: list[dict], out: Path) -> None:
     w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
     w.writeheader()
     w.writerows(rows)
-    atomic_write_text(out / "sweep.csv", buf.getvalue())
+    atomic_write_text(sweep_file(out, "csv"), buf.getvalue())
     fmt = lambda v: f"{v:.4g}" if isinstance(v, float) else ("" if v is None else str(v))  # noqa: E731
     md = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     md += ["| " + " | ".join(fmt(r.get(c)) for c in cols) + " |" for r in rows]
-    atomic_write_text(out / "sweep.md", "\n".join(md) + "\n")
+    atomic_write_text(sweep_file(out, "md"), "\n".join(md) + "\n")
 
 
 def main(args) -> int:
@@ -187,7 +141,7 @@ def main(args) -> int:
     rows, out = sweep(args.experiment, args.grid, args.scale, args.out, backend)
     bad = [r for r in rows if r["status"] != "complete"]
     print(f"sweep folder: {out} ({len(rows)} runs, {len(bad)} not complete) in {time.perf_counter() - t0:.1f} s")
-    print(f"  table: {out / 'sweep.md'}  figure: {out / 'sweep.png'}")
+    print(f"  table: {sweep_file(out, 'md')}  figure: {sweep_file(out, 'png')}")
     for r in bad:
         print(f"  {r['folder']}: {r['status']} {r.get('error', '')}")
     return 1 if bad else 0

@@ -11,6 +11,8 @@ A run folder holds::
     claims.json   the verdicts, written after the figures
     figures/      PNG figures, pure functions of the stored results
 
+:mod:`genlab.runs.folders` knows the folders that hold many runs (atlas, sweep).
+
 Every file is written to a temporary name in the same folder and renamed into
 place, so a kill at any moment leaves either the old file, or the new one,
 never half of one. ``status.json`` turns ``complete`` only after every result
@@ -18,14 +20,11 @@ file is in place.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
-import os
 import pickle
-import platform
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -33,11 +32,13 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from genlab.errors import GenlabError
-from genlab.io import atomic_write_bytes, atomic_write_json, atomic_write_text
+from genlab.io import atomic_write_bytes, atomic_write_json, atomic_write_text, rmdirs
 
 
 # Series are stored in arrays.npz as NAME (values) and NAME@step (steps); @axes holds every series' axis names.
 _STEP, _AXES = "@step", "@axes"
+# The files a run writes (besides figures/ and checkpoints/): what discarding a fresh run deletes.
+_FILES = ("config.json", "env.json", "status.json", "metrics.csv", "arrays.npz", "claims.json")
 # The layout written by this version. 1: before series were recorded by the loop (arrays under experiments' own keys).
 LAYOUT = 2
 
@@ -70,14 +71,25 @@ class Run:
         """Delete temporaries a killed writer left behind (``.<name>.*.tmp``); resume calls this."""
         gone = []
         for p in self.path.rglob(".*.tmp"):
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 p.unlink()
                 gone.append(p)
-            except FileNotFoundError:
-                pass
         return gone
 
+    def discard(self, created: list[Path] = ()) -> None:
+        """Delete what a fresh run wrote into this folder, then the folders in ``created`` (made for it) if empty."""
+        for name in _FILES:
+            (self.path / name).unlink(missing_ok=True)
+        for f in self.figure_files():
+            f.unlink()
+        rmdirs([self.path / "figures", *created])
+
     # ---- metadata -------------------------------------------------------
+    @property
+    def exists(self) -> bool:
+        """Whether this folder holds a run (its config.json is written first)."""
+        return (self.path / "config.json").is_file()
+
     @property
     def config(self) -> dict:
         return self.read_json("config.json")
@@ -85,7 +97,39 @@ class Run:
     @property
     def status(self) -> dict:
         p = self.path / "status.json"
-        return json.loads(p.read_text()) if p.exists() else {"status": "missing"}
+        try:
+            return json.loads(p.read_text()) if p.exists() else {"status": "missing"}
+        except (OSError, ValueError):
+            return {"status": "unreadable", "reason": f"{p} cannot be read"}
+
+    @property
+    def is_complete(self) -> bool:
+        return self.status.get("status") == "complete"
+
+    def resume_state(self, experiment: str, config: dict | None = None) -> tuple[str, dict | None]:
+        """The one place resume is decided: ``("fresh", None)`` when no run is here, else ``("complete" | "resume",
+        the stored config.json)``; ``config`` None takes the stored run as it is. Another run here is refused."""
+        if not self.exists:
+            return "fresh", None
+        stored = self.config
+        if stored.get("experiment") != experiment:
+            raise GenlabError(f"{self.path} holds a run of {stored.get('experiment')}, not {experiment}; choose another --out")
+        if config is not None and stored.get("config") != config:
+            raise GenlabError(f"{self.path} holds a run of {experiment} with another config; "
+                              "choose a new --out folder (or the same overrides to resume)")
+        return ("complete" if self.is_complete else "resume"), stored
+
+    def begin(self, experiment: str, scale: str, config: dict) -> str:
+        """Start or resume the run here, marked running; returns :meth:`resume_state`'s verdict ("complete": untouched)."""
+        state, _ = self.resume_state(experiment, config)
+        if state == "resume":
+            self.remove_temp_files()  # a kill mid-write leaves one; the renamed files are whole
+        elif state == "fresh":
+            self.write_json("config.json", {"experiment": experiment, "scale": scale, "layout": LAYOUT, "config": config})
+        if state != "complete":
+            self.write_json("env.json", environment(config.get("seed")))
+            self.set_status("running")
+        return state
 
     def set_status(self, status: str, reason: str = "", **extra) -> None:
         atomic_write_json(self.path / "status.json",
@@ -224,6 +268,10 @@ class Run:
         # Our own file, written by save_checkpoint: it holds numpy histories too.
         return torch.load(p, map_location="cpu", weights_only=False)
 
+    @property
+    def has_checkpoints(self) -> bool:
+        return (self.path / "checkpoints").exists()
+
     # ---- figures -------------------------------------------------------
     @property
     def figures_dir(self) -> Path:
@@ -231,28 +279,29 @@ class Run:
         d.mkdir(parents=True, exist_ok=True)
         return d
 
+    def figure_files(self) -> list[Path]:
+        """The run's figures (PNG), sorted by name; none if it has drawn none."""
+        d = self.path / "figures"
+        return sorted(d.glob("*.png")) if d.is_dir() else []
+
     def save_figure(self, fig, name: str) -> Path:
         """Save a matplotlib figure atomically as figures/<name>.png and close it."""
         from genlab.plot import save_figure
         return save_figure(fig, self.figures_dir / f"{name}.png")
 
+    def save_claims(self, claims: list[dict]) -> None:
+        self.write_json("claims.json", claims)
+
     @property
     def claims(self) -> list[dict]:
         p = self.path / "claims.json"
-        return json.loads(p.read_text()) if p.exists() else []
+        try:
+            return json.loads(p.read_text()) if p.exists() else []
+        except (OSError, ValueError):
+            return []
 
 
-def environment(seed: int, threads: int | None = None) -> dict:
-    import torch
-    try:
-        rev = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
-                             cwd=Path(__file__).parent).stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        rev = None
-    from genlab import __version__
-    return {
-        "genlab": __version__, "python": sys.version.split()[0], "torch": torch.__version__,
-        "numpy": np.__version__, "platform": platform.platform(), "device": "cpu",
-        "threads": threads or torch.get_num_threads(), "seed": seed, "git_revision": rev,
-        "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
-    }
+from genlab.runs.folders import atlas_run, atlas_runs, environment, find_runs, summary, sweep_file  # noqa: E402
+
+__all__ = ["LAYOUT", "Run", "Series", "atlas_run", "atlas_runs", "environment", "find_runs", "summary",
+           "sweep_file"]
