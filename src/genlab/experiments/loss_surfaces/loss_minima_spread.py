@@ -34,6 +34,7 @@ from genlab.experiments.base import claim, experiment
 from genlab.models.stacked import StackedMLP
 from genlab.plot import plt
 from genlab.probes.landscape import Landscape, plot_contour, plot_slice
+from genlab.runtime import num_threads
 from genlab.train import MiniBatches, train
 
 
@@ -82,6 +83,13 @@ def _data(cfg: SpreadConfig):
 
 
 def run(cfg: SpreadConfig, run):
+    # All of it at cfg.threads: the data's standardization and the final losses are float
+    # reductions whose rounding depends on the thread count, and the claims compare 4th digits.
+    with num_threads(cfg.threads):
+        _train_and_probe(cfg, run)
+
+
+def _train_and_probe(cfg: SpreadConfig, run):
     xtr, ytr, xte, yte = _data(cfg)
     d_in = cfg.side * cfg.side
     train_l, test_l, kept = [], [], {}
