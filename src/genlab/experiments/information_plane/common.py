@@ -61,6 +61,11 @@ class IBConfig(Config):
         check(self.kde_samples >= 16 and self.kde_variance > 0 and self.n_bins >= 2, "kde_samples >= 16, kde_variance > 0, n_bins >= 2")
 
 
+# Deltas from the paper scale, shared by ib-tanh and ib-relu.
+QUICK = {"n_seeds": 8, "epochs": 150, "lr": 2e-3, "n_snapshots": 20, "kde_samples": 512, "kde_seeds": 4}
+DEFAULT = {"n_seeds": 16, "epochs": 2000, "n_snapshots": 30, "kde_samples": 1024, "kde_seeds": 4}
+
+
 def train_information_plane(cfg: IBConfig, run) -> None:
     """Train the stack on 80 % of the patterns; record the information plane as ``train/ib/<key>``."""
     F, y = load_var_u()
@@ -148,8 +153,3 @@ def measures(run, cfg: IBConfig) -> dict:
 def fitting_claim(cfg: IBConfig, m: dict):
     return claim(f"ib-{cfg.activation}-fitting", "the last hidden layer's I(T;Y) rises during training (fitting phase)",
                  m["rise"], source=SOURCE_TANH, at_least=cfg.fitting_bits, unit="bits", note=m["note_fit"])
-
-
-# Deltas from the paper scale, shared by ib-tanh and ib-relu.
-QUICK = {"n_seeds": 8, "epochs": 150, "lr": 2e-3, "n_snapshots": 20, "kde_samples": 512, "kde_seeds": 4}
-DEFAULT = {"n_seeds": 16, "epochs": 2000, "n_snapshots": 30, "kde_samples": 1024, "kde_seeds": 4}
