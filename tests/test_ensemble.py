@@ -81,3 +81,44 @@ def test_spectral_norms_probe_records_each_layer_over_training():
         rec = res.history.values(f"norm/{name}")
         assert rec.shape == (3, 2) and np.array_equal(rec[0], v)        # steps 0, 5, 10; one norm per model
         assert np.array_equal(rec[-1], spectral_norms(res.model)[name]) and not np.array_equal(rec[-1], v)
+
+
+def _stacked_net_reference(n_models, widths, seed):
+    """The draws of the old ``information_plane.StackedNet`` (genlab 71d6bb0), written out."""
+    g = torch.Generator().manual_seed(seed)
+    ws = [torch.randn(n_models, a, b, generator=g) / a ** 0.5 for a, b in zip(widths[:-1], widths[1:])]
+    return ws, [torch.zeros(n_models, 1, b) for b in widths[1:]]
+
+
+@pytest.mark.parametrize("act", ["tanh", "relu"])
+def test_normal_fan_in_init_equals_the_old_stacked_net_draw_for_draw(act):
+    widths, seed = (12, 10, 7, 5, 4, 3, 2), 3
+    before = torch.get_rng_state()
+    stack = StackedMLP(8, widths, act, init="normal_fan_in", seed=seed)
+    assert torch.equal(torch.get_rng_state(), before)          # the global RNG is left alone
+    ws, bs = _stacked_net_reference(8, widths, seed)
+    assert len(stack.weights) == len(ws) == 6
+    for w, b, w0, b0 in zip(stack.weights, stack.biases, ws, bs):
+        assert torch.equal(w, w0) and torch.equal(b, b0)
+    assert abs(float(stack.weights[0].detach().std()) - 12 ** -0.5) < 0.03  # N(0, 1/d_in): std 1/sqrt(12) = 0.289
+    # forward: the old loop, with every hidden layer returned
+    x = torch.randint(0, 2, (64, 12)).float()
+    f = torch.tanh if act == "tanh" else torch.relu
+    h, hidden = x.expand(8, *x.shape), []
+    for i, (w, b) in enumerate(zip(ws, bs)):
+        h = torch.baddbmm(b, h, w)
+        if i < len(ws) - 1:
+            h = f(h)
+            hidden.append(h)
+    with torch.no_grad():
+        out, got = stack(x, return_hidden=True)
+        assert torch.equal(out, h) and torch.equal(stack(x), h)
+    assert [t.shape for t in got] == [(8, 64, d) for d in widths[1:-1]]
+    assert all(torch.equal(a, b) for a, b in zip(got, hidden))
+
+
+def test_bad_init_is_refused():
+    with pytest.raises(ValueError, match="choose one of members, normal_fan_in"):
+        StackedMLP(2, (1, 4, 1), init="xavier")
+    with pytest.raises(ValueError, match="one seed="):
+        StackedMLP(2, (1, 4, 1), init="normal_fan_in", seeds=[0, 1])

@@ -22,11 +22,13 @@ def test_ib_tanh_compresses(tmp_path):
     assert c["ib-tanh-compression"]["value"] >= 1.0            # threshold 0.5 bits; measured about 1.7
     assert c["ib-tanh-fitting"]["value"] >= 0.5                 # threshold 0.3 bits
     assert c["ib-tanh-compression-kde"]["value"] >= 0.6         # threshold 0.5 bits; measured 0.7-1.6 over seeds
-    a = run.arrays
-    assert a["I_xt_binning"].shape[1:] == (5, 8)                # 5 hidden layers, 8 seeds
-    assert a["I_xt_kde"].shape[1:] == (5, 4)
-    assert np.all(a["I_xt_binning"] <= 12 + 1e-9)               # I(X;T) <= H(X) = 12 bits
-    assert run.read_json("estimators.json")["kde"]["noise_variance"] == 1e-3
+    xt_b, xt_k = run.series("train/ib/I_xt_binning"), run.series("train/ib/I_xt_kde")
+    assert xt_b.values.shape[1:] == (5, 8)                      # 5 hidden layers, 8 seeds
+    assert xt_b.axes == ("step", "layer", "model")
+    assert xt_k.values.shape[1:] == (5, 4)
+    assert np.all(xt_b.values <= 12 + 1e-9)                     # I(X;T) <= H(X) = 12 bits
+    assert run.config["config"]["kde_variance"] == 1e-3                   # the estimators' settings live in config.json
+    assert not (run.path / "estimators.json").exists()
 
 
 @pytest.mark.slow
@@ -41,9 +43,9 @@ def test_ib_relu_does_not_compress(tmp_path):
     bound = float(re.match(r"< ([0-9.]+) bits", b["threshold"]).group(1))
     assert b["value"] is not None and 0 <= b["value"] <= 12                # a drop in I(X;T) <= H(X) = 12 bits
     assert b["verdict"] == ("holds" if b["value"] < bound else "fails"), b
-    hi = run.arrays["bin_range"][:, -1, 1]
+    hi = run.series("train/ib/bin_range").values[:, -1, 1]
     assert hi[-1] > 3 * hi[0]
-    assert run.read_json("estimators.json")["binning"]["range"] == "observed"
+    assert run.config["config"]["bin_range"] is None                      # binning over each snapshot's observed range
 
 
 

@@ -8,7 +8,9 @@ the result equals training the M models one by one (within float tolerance;
 ``tests/test_ensemble.py`` checks it) at a fraction of the Python overhead.
 
 Models may differ in seed and in init scale (``init_std`` per model). For
-different widths, build one stack per width.
+different widths, build one stack per width. ``init="normal_fan_in"`` draws the
+whole stack from one generator instead (weights ~ N(0, 1/d_in), biases zero), the
+convention of Shwartz-Ziv & Tishby's information-plane code.
 """
 from __future__ import annotations
 
@@ -20,25 +22,47 @@ from torch import nn
 from genlab.models.mlp import MLP, activation
 
 
+INITS = ("members", "normal_fan_in")
+
+
 class StackedMLP(nn.Module):
     """M independent MLPs. Input (N, d) is shared; (M, N, d) gives each its own.
 
-    Output: (M, N, d_out).
+    Output: (M, N, d_out); ``forward(x, return_hidden=True)`` also returns every
+    hidden layer's activations, a list of (M, N, d_l).
+
+    init: "members" (default) initializes model k like a lone :class:`MLP` with
+        seed ``seeds[k]`` and ``init_std[k]``; "normal_fan_in" draws, layer by layer
+        from one generator seeded with ``seed``, weights (M, d_in, d_out) ~ N(0, 1/d_in)
+        and sets biases to zero (Shwartz-Ziv & Tishby 2017; it leaves the global RNG alone).
     """
 
     def __init__(self, n_models: int, widths: Sequence[int], activation_name: str = "tanh",
-                 init_std: float | Sequence[float] | None = None, seeds: Sequence[int] | None = None):
+                 init_std: float | Sequence[float] | None = None, seeds: Sequence[int] | None = None,
+                 init: str = "members", seed: int = 0):
         super().__init__()
         self.n_models, self.widths, self.activation_name = n_models, tuple(widths), activation_name
+        if init not in INITS:
+            raise ValueError(f"init={init!r}; choose one of {', '.join(INITS)}")
+        if init == "normal_fan_in":
+            if init_std is not None or seeds is not None:
+                raise ValueError('init="normal_fan_in" takes one seed=, not seeds= or init_std=')
+            g = torch.Generator().manual_seed(seed)
+            self.weights = nn.ParameterList(nn.Parameter(torch.randn(n_models, a, b, generator=g) / a ** 0.5)
+                                            for a, b in zip(self.widths[:-1], self.widths[1:]))
+            self.biases = nn.ParameterList(nn.Parameter(torch.zeros(n_models, 1, b)) for b in self.widths[1:])
+        else:
+            self.load_members(self._members(n_models, init_std, seeds))
+        self.act = activation(activation_name)
+
+    def _members(self, n_models, init_std, seeds) -> list[MLP]:
         seeds = list(seeds) if seeds is not None else list(range(n_models))
         stds = ([None if s is None else float(s) for s in init_std]
                 if init_std is not None and not isinstance(init_std, (int, float)) else [init_std] * n_models)
         if len(seeds) != n_models or len(stds) != n_models:
             raise ValueError("seeds and init_std need one entry per model")
         # Initialize each member exactly like a lone MLP with its seed, then stack.
-        members = [MLP(widths, activation_name, s, seed=k) for k, s in zip(seeds, stds)]
-        self.load_members(members)
-        self.act = activation(activation_name)
+        return [MLP(self.widths, self.activation_name, s, seed=k) for k, s in zip(seeds, stds)]
 
     def load_members(self, members: Sequence[MLP]) -> None:
         lins = [m.linears() for m in members]
@@ -47,14 +71,15 @@ class StackedMLP(nn.Module):
         self.biases = nn.ParameterList(
             nn.Parameter(torch.stack([ls[i].bias.detach() for ls in lins]).unsqueeze(1).contiguous()) for i in range(len(lins[0])))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, return_hidden: bool = False):
         h = x.unsqueeze(0).expand(self.n_models, *x.shape) if x.dim() == 2 else x
-        last = len(self.weights) - 1
+        last, hidden = len(self.weights) - 1, []
         for i, (w, b) in enumerate(zip(self.weights, self.biases)):
             h = torch.baddbmm(b, h, w)
             if i < last:
                 h = self.act(h)
-        return h
+                hidden.append(h)
+        return (h, hidden) if return_hidden else h
 
     def member(self, k: int) -> MLP:
         """Model ``k`` as a plain MLP (a copy)."""

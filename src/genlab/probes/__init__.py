@@ -5,6 +5,7 @@
 - filtering: the filtering method for high-dimensional inputs (e_low, e_high)
 - weights: spectral norms per layer
 - information: mutual information by binning and by the KDE upper bound
+- information_plane: I(X;T), I(T;Y) of every hidden layer of a stack over training (a callback)
 - hessian: Hessian-vector products, exact Hessian, Lanczos, Hutchinson, SLQ
 - landscape: filter-normalized 1-D/2-D slices and interpolation
 - critical: distinct critical points among root-search results, escape steps from a plateau
@@ -16,6 +17,7 @@ from genlab.probes.filtering import FilterProbe
 from genlab.probes.fit import FitMonitor, time_to_fit
 from genlab.probes.hessian import Hessian
 from genlab.probes.information import KDEMI, BinningMI
+from genlab.probes.information_plane import InformationPlane
 from genlab.probes.landscape import Landscape
 from genlab.probes.spectrum import SpectrumProbe, dft, first_below, relative_error, select_peaks
 from genlab.probes.weights import SpectralNorms, relative_change, spectral_norms
@@ -23,4 +25,4 @@ from genlab.probes.weights import SpectralNorms, relative_change, spectral_norms
 __all__ = ["SpectrumProbe", "dft", "select_peaks", "relative_error", "radial_band_errors", "first_below",
            "BandProbe", "StackBandError", "band_error", "pixel_coordinates",
            "spectral_norms", "SpectralNorms", "relative_change", "FilterProbe", "Hessian", "BinningMI", "KDEMI", "Landscape",
-           "distinct_critical", "escape_step", "FitMonitor", "time_to_fit"]
+           "distinct_critical", "escape_step", "FitMonitor", "time_to_fit", "InformationPlane"]
