@@ -6,9 +6,15 @@
 - information: mutual information by binning and by the KDE upper bound
 - hessian: Hessian-vector products, exact Hessian, Lanczos, Hutchinson, SLQ
 - landscape: filter-normalized 1-D/2-D slices and interpolation
+- image: PSNR and SSIM with their convention (``CONVENTION``)
+- the Deep Image Prior's monitor callbacks and stopping rules, defined in :mod:`genlab.dip.monitor`
+  and :mod:`genlab.dip.stopping` and found here too (imported on first use: genlab.dip imports probes)
 """
+import importlib
+
 from genlab.probes.filtering import FilterProbe
 from genlab.probes.hessian import Hessian
+from genlab.probes.image import CONVENTION, psnr, ssim
 from genlab.probes.information import KDEMI, BinningMI
 from genlab.probes.landscape import Landscape
 from genlab.probes.spectrum import (SpectrumProbe, dft, first_below, radial_band_errors, relative_error,
@@ -16,4 +22,15 @@ from genlab.probes.spectrum import (SpectrumProbe, dft, first_below, radial_band
 from genlab.probes.weights import relative_change, spectral_norms
 
 __all__ = ["SpectrumProbe", "dft", "select_peaks", "relative_error", "radial_band_errors", "first_below",
-           "spectral_norms", "relative_change", "FilterProbe", "Hessian", "BinningMI", "KDEMI", "Landscape"]
+           "spectral_norms", "relative_change", "FilterProbe", "Hessian", "BinningMI", "KDEMI", "Landscape",
+           "psnr", "ssim", "CONVENTION"]
+
+_DIP = {**dict.fromkeys(("Average", "Snapshots", "PSNRTrace", "RuleStop", "TimeBudget", "ProgressBar"), "monitor"),
+        **dict.fromkeys(("WMV", "HeldOut", "StopBelow", "make_rule"), "stopping")}
+__all__ += list(_DIP)
+
+
+def __getattr__(name: str):
+    if name in _DIP:
+        return getattr(importlib.import_module(f"genlab.dip.{_DIP[name]}"), name)
+    raise AttributeError(f"module 'genlab.probes' has no attribute {name!r}")
