@@ -48,9 +48,10 @@ CONFIGS = {
 
 def _restore_default() -> dict:
     """`genlab restore`'s network, precision and settings on the whole image (``--tile 0 --ensemble 1``)."""
-    from genlab.restore import DEFAULT_NET, use_bf16
+    from genlab.dip import TASKS
+    from genlab.dip.runtime import use_bf16
     bf16 = use_bf16("auto", 512 * 512)
-    return {"net": DEFAULT_NET, "tune": True, "bf16": bf16, "channels_last": bf16, "settings": "restore"}
+    return {"net": TASKS["denoise"].net, "tune": True, "bf16": bf16, "channels_last": bf16, "settings": "restore"}
 
 
 CONFIGS["restore"] = _restore_default()
@@ -68,10 +69,9 @@ def worker(cfg: dict) -> dict:
     from dataclasses import replace
 
     import numpy as np
-    from genlab.data.degradations import GaussianNoise
-    from genlab.dipfit import fit
-    from genlab.experiments._dip import square_image
-    from genlab.restore import NETS, PAPER_SETTINGS, fit_settings
+    from genlab.dip import PAPER_FIT, PRESETS, Runtime, fit
+    from genlab.experiments.deep_image_prior.common import square_image
+    from genlab.physics import GaussianNoise
     from genlab.train import Callback
 
     class Clock(Callback):
@@ -83,18 +83,20 @@ def worker(cfg: dict) -> dict:
         def __call__(self, state):
             self.t.append(time.perf_counter())
 
-    spec = replace(NETS[cfg["net"]], members=cfg.get("members", 1))
+    preset = PRESETS[cfg["net"]].fit
+    spec = replace(preset.net, members=cfg.get("members", 1))
     clean = square_image("astronaut", cfg["size"], spec.multiple)
     ph = GaussianNoise(25 / 255)
     y = ph.corrupt(clean, np.random.default_rng(0))
     clock = Clock()
     steps = cfg["steps"] or cfg["iters"] + 2
     # the paper's lr and input jitter unless the config is restore's, which uses its net's settings
-    settings = fit_settings(cfg["net"]) if cfg.get("settings") == "restore" else PAPER_SETTINGS
+    settings = preset if cfg.get("settings") == "restore" else PAPER_FIT
     device = cfg.get("device", "cpu")
-    r = fit(y, ph, net=spec, steps=steps, clean=clean if cfg["steps"] else None, threads=cfg["threads"],
-            bf16=cfg["bf16"], channels_last=cfg["channels_last"] and device == "cpu", callbacks=[clock],
-            record_every=10, device=device, **settings)
+    r = fit(y, ph, replace(settings, net=spec, steps=steps), clean=clean if cfg["steps"] else None,
+            callbacks=[clock], record_every=10,
+            runtime=Runtime(threads=cfg["threads"], bf16=cfg["bf16"],
+                            channels_last=cfg["channels_last"] and device == "cpu", device=device))
     dt = np.diff(clock.t)
     out = {"s_per_iter": float(np.median(dt[2:])) if len(dt) > 2 else float(dt.mean()), "steps": int(len(dt))}
     if cfg["steps"]:

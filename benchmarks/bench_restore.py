@@ -53,9 +53,9 @@ def main(argv=None):
     a = ap.parse_args(argv[:argv.index("--")] if "--" in argv else argv)
     import numpy as np
 
-    from genlab.data.degradations import GaussianNoise
+    from genlab.physics import GaussianNoise
     from genlab.data.images import save_image
-    from genlab.experiments._dip import square_image
+    from genlab.experiments.deep_image_prior.common import square_image
     ref_peak = None
     if a.reference:
         try:

@@ -14,15 +14,14 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import replace
 
 import numpy as np
 
-from genlab.data.degradations import GaussianNoise
-from genlab.dipfit import fit
-from genlab.experiments._dip import square_image
-from genlab.metrics import psnr
-from genlab.restore import NETS
-from genlab.stopping import HeldOut, WMV
+from genlab.dip import PRESETS, WMV, HeldOut, Runtime, fit
+from genlab.experiments.deep_image_prior.common import square_image
+from genlab.physics import GaussianNoise
+from genlab.probes.image import psnr
 
 
 class Passive:
@@ -54,7 +53,7 @@ def main():
     ap.add_argument("--size", type=int, default=64)
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--patience", type=int, default=150)
-    ap.add_argument("--net", default="fast", choices=list(NETS))
+    ap.add_argument("--net", default="fast", choices=list(PRESETS))
     ap.add_argument("--images", nargs="+", default=["chelsea", "astronaut", "coffee", "camera"])
     ap.add_argument("--rules", nargs="+", default=["wmv", "heldout"])
     ap.add_argument("--threads", type=int, default=1)
@@ -63,19 +62,19 @@ def main():
     a = ap.parse_args()
     rows = []
     for name in a.images:
-        clean = square_image(name, a.size, NETS[a.net].multiple)
+        settings = replace(PRESETS[a.net].fit, steps=a.steps)
+        clean = square_image(name, a.size, settings.net.multiple)
         ph = GaussianNoise(25 / 255)
         y = ph.corrupt(clean, np.random.default_rng(0))
         for rname in a.rules:
             rule = Passive(WMV(window=100, patience=a.patience) if rname == "wmv" else HeldOut(patience=a.patience))
             t0 = time.perf_counter()
-            r = fit(y, ph, net=NETS[a.net], steps=a.steps, clean=clean, rule=rule, threads=a.threads, record_every=5,
-                    bf16=a.bf16)
+            r = fit(y, ph, settings, clean=clean, rule=rule, record_every=5, runtime=Runtime(threads=a.threads, bf16=a.bf16))
             chosen = psnr(r.x, clean)
             row = {"image": name, "size": a.size, "net": a.net, "bf16": a.bf16, "rule": rname, "noisy_psnr": psnr(y, clean),
-                   "oracle_step": r.monitor.oracle_[0], "oracle_psnr": r.monitor.oracle_[1],
+                   "oracle_step": r.oracle[0], "oracle_psnr": r.oracle[1],
                    "stop_at": rule.stop_at_, "chosen_step": r.step, "chosen_psnr": chosen,
-                   "gap_db": r.monitor.oracle_[1] - chosen, "seconds": time.perf_counter() - t0}
+                   "gap_db": r.oracle[1] - chosen, "seconds": time.perf_counter() - t0}
             rows.append(row)
             print(json.dumps(row), flush=True)
             if a.out:

@@ -29,10 +29,10 @@ def main(argv: list[str]) -> dict:
     tune_allocator(large_buffers=True)  # before the first large allocation
     import numpy as np
 
-    from genlab.data.degradations import GaussianNoise
-    from genlab.dipfit import fit
-    from genlab.experiments._dip import square_image
+    from genlab.dip import FitSettings, Runtime, Storage, fit
+    from genlab.experiments.deep_image_prior.common import square_image
     from genlab.models.dip import NetSpec
+    from genlab.physics import GaussianNoise
 
     bad = [a for a in argv if "=" not in a]
     if bad:
@@ -64,9 +64,9 @@ def main(argv: list[str]) -> dict:
     if run is not None:
         from genlab.runs import Run
         run = Run(run)
-    r = fit(y, ph, net=spec, steps=steps, lr=lr, reg_noise_std=rn, exp_weight=ew, tv_weight=tv, clean=clean,
-            threads=threads, bf16=bf16, channels_last=bf16, callbacks=[clock], record_every=25,
-            run=run, checkpoint_every=50)
+    r = fit(y, ph, FitSettings(spec, steps=steps, lr=lr, reg_noise_std=rn, exp_weight=ew, tv_weight=tv), clean=clean,
+            callbacks=[clock], record_every=25, runtime=Runtime(threads=threads, bf16=bf16, channels_last=bf16),
+            storage=Storage(run=run, checkpoint_every=50))
     st, pa = r.history.steps("psnr_avg"), r.history.values("psnr_avg")
     i = int(np.argmax(pa))
     band = next(int(s) for s, p in zip(st, pa) if p >= pa[i] - 0.3)

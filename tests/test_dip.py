@@ -1,4 +1,7 @@
-"""Deep Image Prior: networks, degradation operators, metrics, the fit, stopping rules (32-64 px)."""
+"""genlab.dip: the networks, the fit, its monitor, presets, the memory estimate (32-64 px).
+
+The degradation operators are tested in test_physics.py, PSNR/SSIM in test_probes_image.py, the stopping
+rules in test_stopping.py, windows and the command in test_restore.py."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -7,12 +10,12 @@ import numpy as np
 import pytest
 import torch
 
-from genlab.data.degradations import JPEG, Downsampling, GaussianNoise, Inpainting, random_mask, text_mask
 from genlab.data.images import load_image
-from genlab.dipfit import DIPObjective, fit, to_tensor, total_variation
-from genlab.metrics import psnr, ssim
-from genlab.models.dip import PAPER, DeepDecoder, NetSpec, SkipNet, make_input, n_params
-from genlab.stopping import HeldOut
+from genlab.dip import PAPER_FIT, PAPER_NET, PRESETS, DIPObjective, FitSettings, HeldOut, Runtime, Storage, fit, \
+    to_tensor, total_variation
+from genlab.models.dip import DeepDecoder, NetSpec, SkipNet, make_input, n_params
+from genlab.physics import GaussianNoise, Inpainting, random_mask
+from genlab.probes.image import psnr
 
 TINY = NetSpec(channels=16, depth=3, skip=4, in_channels=8)
 
@@ -23,7 +26,7 @@ def _img(size=32, gray=False):
 
 
 def test_paper_net_has_about_2_2m_parameters_and_shapes():
-    assert 2.1e6 < n_params(PAPER.build(3)) < 2.3e6
+    assert 2.1e6 < n_params(PAPER_NET.build(3)) < 2.3e6
     for m in (SkipNet(8, 3, (8,) * 3, (8,) * 3, (2,) * 3), DeepDecoder(1, (8,) * 4)):
         z = make_input(m, 32, 48)
         x = m(z).detach()
@@ -32,25 +35,31 @@ def test_paper_net_has_about_2_2m_parameters_and_shapes():
     assert n_params(NetSpec("decoder", depth=5, channels=64).build(3)) < 3e4  # under-parameterized
 
 
-def test_degradations_match_their_definitions():
-    rng = np.random.default_rng(0)
-    flat = np.full((64, 64, 3), 0.5, np.float32)
-    assert abs(float(GaussianNoise(0.1).corrupt(flat, rng).std()) - 0.1) < 0.005
-    img = _img(64)
-    assert psnr(JPEG(10).corrupt(img, None), img) < psnr(JPEG(60).corrupt(img, None), img) - 3
-    y = Downsampling(4).corrupt(img, None)
-    assert y.shape == (16, 16, 3) and np.allclose(y[1, 2], img[4:8, 8:12].mean((0, 1)), atol=1e-6)
-    assert abs(float(random_mask(64, 64, 0.5, rng).mean()) - 0.5) < 0.05
-    t = text_mask(64, 64)
-    assert 0.6 < t.mean() < 0.97
+def test_the_paper_network_and_settings_are_defined_once():
+    assert PAPER_NET == NetSpec() and PAPER_FIT == FitSettings() and PAPER_FIT.net is PAPER_NET
+    assert (PAPER_NET.channels, PAPER_NET.depth, PAPER_NET.skip, PAPER_NET.in_channels) == (128, 5, 4, 32)
+    assert (PAPER_FIT.lr, PAPER_FIT.reg_noise_std, PAPER_FIT.exp_weight) == (0.01, 1 / 30, 0.99)
+    assert PRESETS["paper"].fit == PAPER_FIT
+    assert (PRESETS["swift"].fit.lr, PRESETS["swift"].fit.reg_noise_std) == (0.005, 1 / 60)
+    assert PRESETS["lite"].fit.lr == PAPER_FIT.lr and PRESETS["lite"].fit.net.channels == 32
+    from genlab.experiments import get
+    for exp in ("dip-denoise", "dip-jpeg", "dip-inpaint", "dip-sr"):  # the experiments' paper scale is the paper's
+        cfg = get(exp).scales["paper"]
+        assert cfg.spec == PAPER_NET and replace(cfg.settings, steps=PAPER_FIT.steps) == PAPER_FIT
 
 
-def test_psnr_and_ssim_oracles():
-    x = np.full((16, 16, 3), 0.5)
-    assert psnr(x + 0.1, x) == pytest.approx(20.0)
-    assert ssim(x, x) == pytest.approx(1.0)
-    img = _img(32)
-    assert ssim(GaussianNoise(0.2).corrupt(img, np.random.default_rng(1)), img) < 0.7
+def test_memory_estimate_grows_with_pixels_and_refuses_in_one_line(monkeypatch):
+    from genlab.dip import memory
+    from genlab.errors import GenlabError
+    small = PRESETS["small"].fit.net
+    a, b = memory.estimate_bytes(small, 3, 64, 64), memory.estimate_bytes(small, 3, 128, 128)
+    assert b - 4.5e8 == pytest.approx(4 * (a - 4.5e8), rel=1e-6)  # activations scale with H x W
+    assert memory.estimate_bytes(small, 3, 128, 128, bf16=True) < b
+    monkeypatch.setattr(memory, "available_memory", lambda: 10 ** 12)
+    memory.check_memory(small, 3, 128, 128, "small")
+    monkeypatch.setattr(memory, "available_memory", lambda: 10 ** 8)
+    with pytest.raises(GenlabError, match="no image fits"):
+        memory.check_memory(small, 3, 128, 128, "small")
 
 
 def test_masked_loss_ignores_masked_pixels():
@@ -103,8 +112,8 @@ def test_the_total_variation_term_raises_the_denoising_peak():
     img = _img(32)
     ph = GaussianNoise(25 / 255)
     y = ph.corrupt(img, np.random.default_rng(0))
-    peaks = [fit(y, ph, net=TINY, steps=300, lr=0.005, reg_noise_std=1 / 60, tv_weight=tv, clean=img, threads=1,
-                 record_every=10).monitor.oracle_[1] for tv in (0.0, 0.02)]
+    peaks = [fit(y, ph, FitSettings(TINY, steps=300, lr=0.005, reg_noise_std=1 / 60, tv_weight=tv), clean=img,
+                 runtime=Runtime(threads=1), record_every=10).oracle[1] for tv in (0.0, 0.02)]
     assert peaks[1] > peaks[0] + 0.4  # measured +0.79 (seed 0) and +0.94 dB (seed 1)
 
 
@@ -135,9 +144,10 @@ def test_an_ensemble_of_fits_beats_its_members():
     img = _img(32)
     ph = GaussianNoise(25 / 255)
     y = ph.corrupt(img, np.random.default_rng(0))
-    r = fit(y, ph, net=replace(TINY, members=2), steps=300, clean=img, threads=1, record_every=10)
-    ens_peak = r.monitor.oracle_[1]
-    single = fit(y, ph, net=TINY, steps=300, clean=img, threads=1, record_every=10).monitor.oracle_[1]
+    one = Runtime(threads=1)
+    r = fit(y, ph, FitSettings(replace(TINY, members=2), steps=300), clean=img, runtime=one, record_every=10)
+    ens_peak = r.oracle[1]
+    single = fit(y, ph, FitSettings(TINY, steps=300), clean=img, runtime=one, record_every=10).oracle[1]
     assert ens_peak > single + 0.25  # measured +0.54 (seed 0) and +0.84 dB (seed 1)
 
 
@@ -145,9 +155,9 @@ def test_denoising_beats_the_noisy_input_and_heldout_stop_lands_near_the_peak():
     img = _img(32)
     ph = GaussianNoise(25 / 255)
     y = ph.corrupt(img, np.random.default_rng(0))
-    r = fit(y, ph, net=TINY, steps=400, clean=img, rule=HeldOut(fraction=0.1, patience=100), threads=1,
-            record_every=5)
-    chosen, peak = psnr(r.x, img), r.monitor.oracle_[1]
+    r = fit(y, ph, FitSettings(TINY, steps=400), clean=img, rule=HeldOut(fraction=0.1, patience=100),
+            runtime=Runtime(threads=1), record_every=5)
+    chosen, peak = psnr(r.x, img), r.oracle[1]
     assert chosen > psnr(y, img) + 2.0          # closer to the truth than the corrupted image
     assert peak - chosen < 1.5                  # the automatic stop is within 1.5 dB of the oracle peak
 
@@ -158,8 +168,8 @@ def test_fit_resumes_exactly(tmp_path):
     img = _img(32)
     ph = GaussianNoise()
     y = ph.corrupt(img, np.random.default_rng(0))
-    kw = dict(net=TINY, steps=20, clean=img, threads=1, seed=3)
-    full = fit(y, ph, **kw)
+    kw = dict(clean=img, runtime=Runtime(threads=1), seed=3)
+    full = fit(y, ph, FitSettings(TINY, steps=20), storage=Storage(snapshot_steps=(10, 20)), **kw)
 
     class Kill(Callback):
         at_start = False
@@ -168,11 +178,14 @@ def test_fit_resumes_exactly(tmp_path):
             if state.step == 13:
                 raise KeyboardInterrupt
 
-    run = Run(tmp_path / "r")
+    store = Storage(run=Run(tmp_path / "r"), snapshot_steps=(10, 20))
     with pytest.raises(KeyboardInterrupt):
-        fit(y, ph, callbacks=[Kill()], run=run, **kw)
-    resumed = fit(y, ph, run=run, **kw)
-    assert np.array_equal(full.monitor.x_avg_.numpy(), resumed.monitor.x_avg_.numpy())
+        fit(y, ph, FitSettings(TINY, steps=20), callbacks=[Kill()], storage=store, **kw)
+    resumed = fit(y, ph, FitSettings(TINY, steps=20), storage=store, **kw)
+    assert np.array_equal(full.x_avg.numpy(), resumed.x_avg.numpy())
+    assert resumed.oracle == full.oracle and sorted(resumed.snapshots) == [10, 20]  # the monitor's state resumed too
+    assert np.array_equal(resumed.snapshots[10][1], full.snapshots[10][1])
+    assert np.array_equal(store.run.series("dip/psnr_avg").values, full.history.values("psnr_avg"))
 
 
 @pytest.mark.slow
@@ -204,15 +217,15 @@ def test_readme_snippet(tmp_path, monkeypatch):
     from genlab.data.images import save_image as _save
     _save(GaussianNoise(25 / 255).corrupt(_img(32), np.random.default_rng(0)), "noisy.png")
     # --- the snippet in docs/deep-image-prior.md (with a small net and few steps) ---
-    from genlab.data.degradations import GaussianNoise as Noise
     from genlab.data.images import load_image, save_image
-    from genlab.dipfit import fit
+    from genlab.dip import FitSettings, HeldOut, fit
     from genlab.models.dip import NetSpec
-    from genlab.stopping import HeldOut
+    from genlab.physics import GaussianNoise as Noise
 
     noisy = load_image("noisy.png")
-    result = fit(noisy, Noise(25 / 255), net=NetSpec(channels=16, depth=3, skip=16, in_channels=8,
-                 upsample="nearest"), lr=0.005, reg_noise_std=1 / 60, steps=30, rule=HeldOut(patience=300), threads=1)
+    net = NetSpec(channels=16, depth=3, skip=16, in_channels=8, upsample="nearest")
+    result = fit(noisy, Noise(25 / 255), FitSettings(net, steps=30, lr=0.005, reg_noise_std=1 / 60),
+                 rule=HeldOut(patience=300))
     save_image(result.x, "clean.png")
     # ---
     assert load_image("clean.png").shape == noisy.shape and result.steps_done == 30

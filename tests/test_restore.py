@@ -1,16 +1,18 @@
-"""`genlab restore`: restores, keeps the input's exact size and alpha, and fails cleanly on bad input."""
+"""`genlab restore`: restores, keeps the input's exact size and alpha, and fails cleanly on bad input.
+
+Also the pieces only restore uses: its typed config, thread and precision choices, windows."""
 from __future__ import annotations
 
+import importlib
 import os
 
 import numpy as np
 import pytest
 
-import genlab.dipfit
 from genlab.cli import main
-from genlab.data.degradations import GaussianNoise
 from genlab.data.images import load_image, save_image
-from genlab.metrics import psnr
+from genlab.physics import GaussianNoise
+from genlab.probes.image import psnr
 
 FAST = ["--net", "small", "--threads", "1", "--quiet"]
 
@@ -101,44 +103,78 @@ def test_bad_inputs_give_one_line_exit_2_and_no_file(tmp_path, capsys, monkeypat
     _bad(tmp_path, capsys, [f"{p}/img.png", "-o", "OUT", "--lr", "0"], "--lr")
     _bad(tmp_path, capsys, [f"{p}/img.png", "-o", "OUT", "--tv", "-0.5"], "--tv")
     _bad(tmp_path, capsys, [f"{p}/img.png", "-o", "OUT", "--ensemble", "0"], "--ensemble")
-    monkeypatch.setattr("genlab.restore.available_memory", lambda: 100_000_000)
+    _bad(tmp_path, capsys, [f"{p}/img.png", "-o", "OUT", "--max-iters", "0"], "--max-iters")
+    _bad(tmp_path, capsys, [f"{p}/img.png", "-o", "OUT", "--time-budget", "-1"], "--time-budget")
+    _bad(tmp_path, capsys, [f"{p}/img.png", "-o", "OUT", "--task", "sr", "--factor", "1"], "--factor")
+    _bad(tmp_path, capsys, [f"{p}/img.png", "-o", "OUT", "--seed", "-1"], "seed")
+    monkeypatch.setattr("genlab.dip.memory.available_memory", lambda: 100_000_000)
     _bad(tmp_path, capsys, [f"{p}/img.png", "-o", "OUT"], "fits")
 
 
 def test_too_large_image_says_what_fits(tmp_path, capsys, monkeypatch):
     from PIL import Image
     Image.new("RGB", (3000, 2000)).save(tmp_path / "big.png")  # only the header is read before refusing
-    monkeypatch.setattr("genlab.restore.available_memory", lambda: 2_000_000_000)
+    monkeypatch.setattr("genlab.dip.memory.available_memory", lambda: 2_000_000_000)
     _bad(tmp_path, capsys, [str(tmp_path / "big.png"), "-o", "OUT", "--tile", "0"], "at most about")
-    monkeypatch.setattr("genlab.restore.available_memory", lambda: 200_000_000)  # not even one window fits
+    monkeypatch.setattr("genlab.dip.memory.available_memory", lambda: 200_000_000)  # not even one window fits
     _bad(tmp_path, capsys, [str(tmp_path / "big.png"), "-o", "OUT"], "no image fits")
 
 
 def test_precision_auto_uses_bf16_only_for_large_images_on_capable_cpus(monkeypatch):
-    from genlab import restore
-    monkeypatch.setattr(restore, "cpu_has_bf16", lambda: True)
-    assert restore.use_bf16("auto", 512 * 512) and not restore.use_bf16("auto", 64 * 64)
-    assert not restore.use_bf16("fp32", 512 * 512) and restore.use_bf16("bf16", 8 * 8)
-    monkeypatch.setattr(restore, "cpu_has_bf16", lambda: False)
-    assert not restore.use_bf16("auto", 512 * 512)
+    from genlab.dip import runtime
+    monkeypatch.setattr(runtime, "cpu_has_bf16", lambda: True)
+    assert runtime.use_bf16("auto", 512 * 512) and not runtime.use_bf16("auto", 64 * 64)
+    assert not runtime.use_bf16("fp32", 512 * 512) and runtime.use_bf16("bf16", 8 * 8)
+    monkeypatch.setattr(runtime, "cpu_has_bf16", lambda: False)
+    assert not runtime.use_bf16("auto", 512 * 512)
 
 
 def test_default_threads_follow_the_idle_cores(monkeypatch):
-    from genlab import restore
-    monkeypatch.setattr(restore.os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(restore, "idle_cores", lambda: 1.9)
-    assert restore.default_threads(512 * 512) == 2 and restore.default_threads(64 * 64) == 1
-    monkeypatch.setattr(restore, "idle_cores", lambda: 0.8)  # another job holds a core
-    assert restore.default_threads(512 * 512) == 1
-    monkeypatch.setattr(restore, "idle_cores", lambda: None)  # no /proc/stat: the load average decides
-    monkeypatch.setattr(restore.os, "getloadavg", lambda: (0.1, 0, 0))
-    assert restore.default_threads(512 * 512) == 2
+    from genlab.dip import runtime
+    monkeypatch.setattr(runtime.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(runtime, "idle_cores", lambda: 1.9)
+    assert runtime.default_threads(512 * 512) == 2 and runtime.default_threads(64 * 64) == 1
+    monkeypatch.setattr(runtime, "idle_cores", lambda: 0.8)  # another job holds a core
+    assert runtime.default_threads(512 * 512) == 1
+    monkeypatch.setattr(runtime, "idle_cores", lambda: None)  # no /proc/stat: the load average decides
+    monkeypatch.setattr(runtime.os, "getloadavg", lambda: (0.1, 0, 0))
+    assert runtime.default_threads(512 * 512) == 2
 
 
-def test_idle_cores_reads_proc_stat():
-    from genlab.restore import idle_cores
-    free = idle_cores(0.05)
-    assert free is None or 0 <= free <= (os.cpu_count() or 1) + 1e-9
+def test_idle_cores_is_the_idle_share_of_proc_stat_times_the_cores(monkeypatch):
+    import io
+
+    from genlab import runtime
+    # user nice system idle iowait ...: 600 of 700 jiffies idle (iowait counts as idle) between the samples
+    samples = iter(["cpu  100 0 100 700 100 0 0 0 0 0\n", "cpu  150 0 150 1250 150 0 0 0 0 0\n"])
+    monkeypatch.setattr(runtime, "open", lambda *a, **k: io.StringIO(next(samples)), raising=False)
+    monkeypatch.setattr(runtime.os, "cpu_count", lambda: 4)
+    assert runtime.idle_cores(0) == pytest.approx(4 * 600 / 700)
+    monkeypatch.setattr(runtime, "open", lambda *a, **k: io.StringIO("garbage\n"), raising=False)
+    assert runtime.idle_cores(0) is None  # unreadable: None, and the load average decides
+    monkeypatch.undo()
+    if os.path.exists("/proc/stat"):  # the real file is read: a number of cores, not None
+        free = runtime.idle_cores(0.05)
+        assert free is not None and 0 <= free <= (os.cpu_count() or 1) + 1e-9
+
+
+def test_restore_config_is_validated_and_resolved_per_task():
+    from genlab.dip import PRESETS, TASKS
+    from genlab.dip.config import RestoreConfig
+    from genlab.errors import GenlabError
+    cfg = RestoreConfig().resolved()
+    assert (cfg.net, cfg.ensemble, cfg.tile, cfg.max_iters, cfg.patience) == ("swift", 2, 256, 3000, 300)
+    assert (cfg.lr, cfg.reg_noise, cfg.tv) == (0.005, 1 / 60, 0.0)
+    s = cfg.fit_settings()
+    assert s.net.members == 2 and s.net.upsample == "nearest" and s.steps == 3000
+    sr = RestoreConfig().override(["task=sr", "max_iters=50", "lr=0.02"]).resolved()
+    assert (sr.net, sr.ensemble, sr.tile, sr.patience, sr.lr) == ("lite", 1, 0, 100, 0.02)
+    assert sr.fit_settings().reg_noise_std == PRESETS["lite"].fit.reg_noise_std == 1 / 30
+    assert TASKS["jpeg"].steps == RestoreConfig(task="jpeg").resolved().max_iters == 2400
+    with pytest.raises(GenlabError, match="--ensemble 17"):
+        RestoreConfig().override({"ensemble": 17})
+    with pytest.raises(GenlabError, match="unknown config key"):
+        RestoreConfig().override(["iters=3"])
 
 
 def test_tiny_image_with_the_default_network(tmp_path):
@@ -154,13 +190,14 @@ def test_tiny_image_with_the_default_network(tmp_path):
 def test_tv_weight_defaults_to_the_papers_loss_and_is_passed_to_the_fit(tmp_path, monkeypatch):
     save_image(_clean(), tmp_path / "img.png")
     seen = []
-    real_fit = genlab.dipfit.fit
+    fit_module = importlib.import_module("genlab.dip.fit")  # the module (genlab.dip.fit is also the function)
+    real_fit = fit_module.fit
 
-    def spy(*a, **kw):
-        seen.append(kw["tv_weight"])
-        return real_fit(*a, **kw)
+    def spy(y, physics, settings, **kw):
+        seen.append(settings.tv_weight)
+        return real_fit(y, physics, settings, **kw)
 
-    monkeypatch.setattr("genlab.dipfit.fit", spy)  # restore imports it when it runs
+    monkeypatch.setattr(fit_module, "fit", spy)  # restore imports it when it runs
     for extra in ([], ["--tv", "0.02"]):
         assert main(["restore", str(tmp_path / "img.png"), "-o", str(tmp_path / "o.png"), "--max-iters", "2",
                      *FAST, *extra]) == 0
@@ -170,7 +207,7 @@ def test_tv_weight_defaults_to_the_papers_loss_and_is_passed_to_the_fit(tmp_path
 @pytest.mark.parametrize("n,size,overlap,multiple", [(512, 256, 32, 32), (480, 256, 32, 32), (1024, 256, 32, 32),
                                                      (800, 300, 16, 8), (96, 256, 32, 32), (384, 256, 32, 32)])
 def test_tile_layout_covers_the_side_with_overlapping_windows(n, size, overlap, multiple):
-    from genlab.dipfit import tile_layout
+    from genlab.dip import tile_layout
     length, starts = tile_layout(n, size, overlap, multiple)
     assert length % multiple == 0 and length <= n and len(starts) == max(1, round(n / size))
     assert starts[0] == 0 and starts[-1] + length == n
@@ -178,22 +215,23 @@ def test_tile_layout_covers_the_side_with_overlapping_windows(n, size, overlap, 
 
 
 def test_tiles_blend_back_to_the_image_when_each_window_is_fitted_exactly(monkeypatch):
-    from genlab import dipfit
+    from genlab.dip import FitResult, FitSettings, windows
     from genlab.models.dip import NetSpec
     rng = np.random.default_rng(0)
     y = rng.random((96, 160, 3)).astype(np.float32)
     seen = []
 
-    def exact(obs, physics, **kw):  # a "fit" that returns its window unchanged
+    def exact(obs, physics, settings, **kw):  # a "fit" that returns its window unchanged
         seen.append(obs.shape)
-        return dipfit.FitResult(obs.copy(), 7, 9, "completed", None, dipfit.DIPMonitor(), None)
+        return FitResult(obs.copy(), 7, 9, "completed", None, None)
 
-    monkeypatch.setattr(dipfit, "fit", exact)
-    r = dipfit.fit_tiles(y, GaussianNoise(0.1), tile=64, overlap=16, net=NetSpec(channels=8, depth=3, in_channels=4))
+    monkeypatch.setattr(windows, "fit", exact)
+    small = FitSettings(NetSpec(channels=8, depth=3, in_channels=4))
+    r = windows.fit_tiles(y, GaussianNoise(0.1), small, tile=64, overlap=16)
     assert len(r.tiles) == len(seen) == 2 * 2 and r.steps_done == 36 and r.step == "7 in 4 windows"
     assert np.allclose(r.x, y, atol=1e-6)
     with pytest.raises(ValueError, match="multiples"):
-        dipfit.fit_tiles(y[:90], GaussianNoise(0.1), tile=64, net=NetSpec(channels=8, depth=3, in_channels=4))
+        windows.fit_tiles(y[:90], GaussianNoise(0.1), small, tile=64)
 
 
 def test_restore_in_windows_is_closer_to_the_truth_and_keeps_the_size(tmp_path, capsys):

@@ -1,1 +1,1 @@
-"""Data: synthetic targets, images, vision data sets, corruptions, degradations."""
+"""Data: synthetic targets, images, vision data sets, corruptions (the DIP degradations: genlab.physics)."""

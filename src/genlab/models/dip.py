@@ -134,7 +134,7 @@ class Members(nn.Module):
 
     Each member sees only its own code (BatchNorm statistics stay per member), so
     one Adam over all parameters on the mean of the members' losses trains K
-    independent fits in one loop; :class:`~genlab.dipfit.DIPObjective` averages
+    independent fits in one loop; :class:`~genlab.dip.DIPObjective` averages
     their outputs into the estimate.
     """
 
@@ -159,7 +159,9 @@ class Members(nn.Module):
 @dataclass(frozen=True)
 class NetSpec:
     """A generator by name and widths: ``kind`` "skip" or "decoder"; ``channels`` per scale;
-    ``members`` > 1: that many independently initialized copies whose outputs are averaged."""
+    ``members`` > 1: that many independently initialized copies whose outputs are averaged.
+
+    The defaults are the paper's denoising network (``genlab.dip.PAPER_NET``)."""
 
     kind: str = "skip"
     depth: int = 5
@@ -185,9 +187,6 @@ class NetSpec:
         if self.kind == "decoder":
             return DeepDecoder(out_channels, (self.channels,) * (self.depth + 1), upsample=self.upsample)
         raise ValueError(f"unknown net kind {self.kind!r}; choose skip or decoder")
-
-
-PAPER = NetSpec()  # the paper's denoising network
 
 
 def make_input(model: nn.Module, h: int, w: int, scale: float = 0.1, generator: torch.Generator | None = None) -> torch.Tensor:

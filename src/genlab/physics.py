@@ -1,4 +1,4 @@
-"""Degradations as "physics" operators A, with a way to corrupt a clean image.
+"""Degradation operators ("physics", deepinv's word) for the Deep Image Prior, with a way to corrupt a clean image.
 
 Each operator has ``forward(x)``: the differentiable map from an image
 ``x`` of shape (1, C, H, W) in [0, 1] to measurement space (what a DIP fit

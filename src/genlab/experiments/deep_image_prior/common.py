@@ -1,4 +1,5 @@
-"""Shared pieces of the Deep Image Prior experiments: config, image preparation, one fit, figures."""
+"""The Deep Image Prior family's shared recipe: the config (paper defaults), image preparation, one fit
+stored into the run, and the figure of PSNR curves and snapshots."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,32 +8,36 @@ import numpy as np
 
 from genlab.config import Config, check
 from genlab.data.images import load_image
-from genlab.dipfit import fit
-from genlab.metrics import psnr
+from genlab.dip import PAPER_FIT, PAPER_NET, FitSettings, Runtime, Storage, fit
 from genlab.models.dip import NetSpec
 from genlab.plot import plt
+from genlab.probes.image import psnr
 
 
 SOURCE = "Ulyanov, Vedaldi, Lempitsky, Deep Image Prior, CVPR 2018"
+# The scales' deltas from the paper's network at 512 px: quick, a 4-scale 32-channel hourglass on 64 px
+# (about 115 k parameters); default, 64 channels on 128 px.
+QUICK_NET = {"size": 64, "channels": 32, "depth": 4, "in_channels": 8}
+DEFAULT_NET = {"size": 128, "channels": 64}
 
 
 @dataclass(frozen=True)
 class DipConfig(Config):
-    """Shared settings; the paper's are channels=128, depth=5, skip=4, in_channels=32, lr=0.01,
-    reg_noise_std=1/30, exp_weight=0.99, input_scale=0.1."""
+    """Shared settings; the defaults are the paper's network and fit (:data:`genlab.dip.PAPER_NET`,
+    :data:`genlab.dip.PAPER_FIT`) on a 512-px image."""
 
     image: str = "chelsea"
-    size: int = 64
-    net: str = "skip"
-    channels: int = 32
-    depth: int = 4
-    skip: int = 4
-    in_channels: int = 8
-    steps: int = 800
-    lr: float = 0.01
-    reg_noise_std: float = 1 / 30
-    exp_weight: float = 0.99
-    input_scale: float = 0.1
+    size: int = 512
+    net: str = PAPER_NET.kind
+    channels: int = PAPER_NET.channels
+    depth: int = PAPER_NET.depth
+    skip: int = PAPER_NET.skip
+    in_channels: int = PAPER_NET.in_channels
+    steps: int = PAPER_FIT.steps
+    lr: float = PAPER_FIT.lr
+    reg_noise_std: float = PAPER_FIT.reg_noise_std
+    exp_weight: float = PAPER_FIT.exp_weight
+    input_scale: float = PAPER_FIT.input_scale
     record_every: int = 10
     threads: int = 1
 
@@ -48,6 +53,11 @@ class DipConfig(Config):
     def spec(self) -> NetSpec:
         return NetSpec(self.net, self.depth, self.channels, self.skip, self.in_channels)
 
+    @property
+    def settings(self) -> FitSettings:
+        return FitSettings(self.spec, self.steps, self.lr, self.reg_noise_std, self.exp_weight,
+                           input_scale=self.input_scale)
+
 
 def square_image(name: str, size: int, multiple: int, gray: bool = False) -> np.ndarray:
     """A built-in or file image, shorter side resized to ``size``, centre-cropped to a square of a multiple."""
@@ -61,32 +71,31 @@ def square_image(name: str, size: int, multiple: int, gray: bool = False) -> np.
 
 
 def fit_and_store(run, cfg: DipConfig, prefix: str, clean, y, physics, snapshot_fracs=(0.05, 0.2, 1.0),
-                  out_shape=None, phase=None):
-    """Fit, then store the PSNR curves, snapshots and the oracle-best image under ``prefix``."""
+                  out_shape=None):
+    """Fit in phase ``prefix`` (the loop records ``<prefix>/psnr_avg``, ``psnr_raw``, ``loss``), then store
+    the snapshots, the oracle-best image, the observation and the clean image under ``prefix``."""
     snaps = sorted({max(1, int(round(f * cfg.steps))) for f in snapshot_fracs})
-    r = fit(y, physics, net=cfg.spec, out_shape=out_shape, steps=cfg.steps, lr=cfg.lr, reg_noise_std=cfg.reg_noise_std,
-            exp_weight=cfg.exp_weight, input_scale=cfg.input_scale, clean=clean, record_every=cfg.record_every,
-            snapshot_steps=snaps, seed=cfg.seed, threads=cfg.threads, run=run, phase=phase or prefix)
-    h, m = r.history, r.monitor
-    s = sorted(m.snapshots_)
-    run.save_arrays(**{f"{prefix}_steps": h.steps("psnr_avg"), f"{prefix}_psnr_avg": h.values("psnr_avg"),
-                       f"{prefix}_psnr_raw": h.values("psnr_raw"), f"{prefix}_loss": h.values("loss"),
-                       f"{prefix}_snap_steps": np.asarray(s), f"{prefix}_best": r.x,
-                       f"{prefix}_snaps_raw": np.stack([m.snapshots_[k][0] for k in s]),
-                       f"{prefix}_snaps_avg": np.stack([m.snapshots_[k][1] for k in s]),
+    r = fit(y, physics, cfg.settings, out_shape=out_shape, clean=clean, record_every=cfg.record_every, seed=cfg.seed,
+            runtime=Runtime(threads=cfg.threads), storage=Storage(run=run, phase=prefix, snapshot_steps=tuple(snaps)))
+    s = sorted(r.snapshots)
+    run.save_arrays(**{f"{prefix}_snap_steps": np.asarray(s), f"{prefix}_best": r.x,
+                       f"{prefix}_snaps_raw": np.stack([r.snapshots[k][0] for k in s]),
+                       f"{prefix}_snaps_avg": np.stack([r.snapshots[k][1] for k in s]),
                        f"{prefix}_observed": y, f"{prefix}_clean": clean})
+    avg, raw = run.series(f"{prefix}/psnr_avg").values, run.series(f"{prefix}/psnr_raw").values
     run.log(f"{prefix}/psnr_observed", psnr(y, clean) if y.shape == clean.shape else float("nan"))
-    run.log(f"{prefix}/psnr_peak", m.oracle_[1], m.oracle_[0])
-    run.log(f"{prefix}/peak_step", m.oracle_[0])
-    run.log(f"{prefix}/psnr_last", float(h.values("psnr_avg")[-1]), r.steps_done)
-    run.log(f"{prefix}/psnr_raw_peak", float(h.values("psnr_raw").max()))
+    run.log(f"{prefix}/psnr_peak", r.oracle[1], r.oracle[0])
+    run.log(f"{prefix}/peak_step", r.oracle[0])
+    run.log(f"{prefix}/psnr_last", float(avg[-1]), r.steps_done)
+    run.log(f"{prefix}/psnr_raw_peak", float(raw.max()))
     return r
 
 
 def peak(run, prefix: str) -> tuple[int, float]:
-    a = run.arrays
-    i = int(np.argmax(a[f"{prefix}_psnr_avg"]))
-    return int(a[f"{prefix}_steps"][i]), float(a[f"{prefix}_psnr_avg"][i])
+    """(step, PSNR) of the averaged output's peak, from the recorded series."""
+    st, pa, _ = run.series(f"{prefix}/psnr_avg")
+    i = int(np.argmax(pa))
+    return int(st[i]), float(pa[i])
 
 
 def _show(ax, img, title):
@@ -102,7 +111,7 @@ def curve_and_snapshots(run, prefixes: list[str], labels: list[str], name: str, 
     fig, axes = plt.subplots(len(prefixes), n, figsize=(2.3 * n + 2, 2.4 * len(prefixes)), squeeze=False,
                              gridspec_kw={"width_ratios": [2.2] + [1] * (n - 1)})
     for row, (p, lab) in zip(axes, zip(prefixes, labels)):
-        st, pa, pr = a[f"{p}_steps"], a[f"{p}_psnr_avg"], a[f"{p}_psnr_raw"]
+        (st, pa, _), pr = run.series(f"{p}/psnr_avg"), run.series(f"{p}/psnr_raw").values
         row[0].plot(st, pr, color="0.6", lw=1, label="raw output")
         row[0].plot(st, pa, "C0", lw=1.5, label="averaged (EMA)")
         obs, clean = a[f"{p}_observed"], a[f"{p}_clean"]

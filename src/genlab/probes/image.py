@@ -1,9 +1,10 @@
-"""Image quality metrics with their convention recorded next to the number.
+"""Image quality: PSNR and SSIM, with their convention recorded next to the number.
 
 Convention (``CONVENTION``): images as float in [0, 1] (data range 1), computed
 on all channels as given (RGB, not the Y channel), no border crop. PSNR is
 ``10 log10(1 / MSE)``; SSIM is Wang et al. 2004 with a 7x7 uniform window
-(scikit-image's defaults), averaged over channels.
+(scikit-image's defaults), averaged over channels. ``genlab restore`` prints the
+convention with every score; the DIP experiments score with these functions.
 """
 from __future__ import annotations
 

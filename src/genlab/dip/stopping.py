@@ -14,8 +14,10 @@ Two rules, each with ``update(step, x, x_avg)`` called every step, results
   ``E[(x_i - y_i)^2] = (x_i - x*_i)^2 + sigma^2`` on a held-out pixel, so the
   validation MSE tracks the true MSE up to a constant.
 
-``prepare(weight, shape)`` lets a rule change the loss weights before the fit
-(HeldOut removes its pixels from them).
+``prepare(y, physics, weight)`` lets a rule change the loss weights before the
+fit (HeldOut removes its pixels from them). :class:`StopBelow` is the
+time-to-fit stop of the paper's Fig. 2 (stop once the loss is below a level),
+a plain :class:`~genlab.train.Callback`.
 """
 from __future__ import annotations
 
@@ -23,6 +25,8 @@ from collections import deque
 
 import numpy as np
 import torch
+
+from genlab.callbacks import Callback
 
 
 class _Rule:
@@ -122,3 +126,20 @@ def make_rule(name: str | None, **kw):
         from genlab.errors import GenlabError
         raise GenlabError(f"unknown stopping rule {name!r}; choose one of: {', '.join(RULES)}, none")
     return RULES[name](**kw)
+
+
+class StopBelow(Callback):
+    """Stop training once the loss is below ``threshold`` (time-to-fit measurement, Ulyanov et al. Fig. 2)."""
+
+    at_start = False
+
+    def __init__(self, threshold: float):
+        self.threshold = threshold
+
+    def __call__(self, state):
+        if state.loss < self.threshold:
+            return f"loss below {self.threshold:g} at step {state.step}"
+        return None
+
+
+__all__ = ["WMV", "HeldOut", "RULES", "make_rule", "StopBelow"]

@@ -1,0 +1,186 @@
+"""What a Deep Image Prior fit measures while it runs, one callback per job.
+
+Ulyanov et al. 2018 report the exponential average of the outputs
+(``x_avg <- exp_weight * x_avg + (1 - exp_weight) * x_t``) and its PSNR
+against the clean image over iterations. Each class below is a
+:class:`~genlab.train.Callback` for :func:`genlab.train.train` with one job;
+:func:`genlab.dip.fit` wires them in this order (the order matters: later ones
+read :class:`Average`, and a callback that stops training ends the step):
+
+- :class:`Average`: the running average ``x_avg_`` (1, C, H, W);
+- :class:`Snapshots`: raw and averaged outputs as images at chosen steps;
+- :class:`PSNRTrace`: ``psnr_avg`` and ``psnr_raw`` against a known clean image
+  (convention: :mod:`genlab.probes.image`), the oracle peak ``oracle_``;
+- :class:`RuleStop`: feeds a stopping rule (:mod:`genlab.dip.stopping`), keeps the
+  averaged output at the rule's best step, records ``stop_signal``, stops;
+- :class:`TimeBudget`: stops after a number of seconds of fitting;
+- :class:`ProgressBar`: a tqdm bar with the stopping signal and the PSNR.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import torch
+
+from genlab.callbacks import Callback, State
+from genlab.probes.image import psnr
+
+
+def to_tensor(img: np.ndarray) -> torch.Tensor:
+    """(H, W) or (H, W, C) float -> (1, C, H, W)."""
+    t = torch.as_tensor(np.ascontiguousarray(img), dtype=torch.float32)
+    return t[None, None] if t.ndim == 2 else t.permute(2, 0, 1)[None].contiguous()
+
+
+def to_image(t: torch.Tensor) -> np.ndarray:
+    """(1, C, H, W) -> (H, W) for one channel, else (H, W, C)."""
+    a = t.detach().float()[0].cpu().numpy()
+    return a[0].copy() if a.shape[0] == 1 else np.ascontiguousarray(a.transpose(1, 2, 0))  # never a view
+
+
+class Average(Callback):
+    """The paper's exponential average of the outputs ``state.extras["x"]``; result ``x_avg_`` (1, C, H, W)."""
+
+    at_start = False
+
+    def __init__(self, exp_weight: float = 0.99):
+        self.exp_weight, self.x_avg_ = exp_weight, None
+
+    def __call__(self, state: State):
+        x, w = state.extras["x"], self.exp_weight
+        self.x_avg_ = x.clone() if self.x_avg_ is None else self.x_avg_.mul_(w).add_(x, alpha=1 - w)
+
+    def state_dict(self):
+        return {"x_avg": self.x_avg_}
+
+    def load_state_dict(self, d):
+        self.x_avg_ = d["x_avg"]
+
+
+class Snapshots(Callback):
+    """Raw and averaged outputs as images at ``steps``: ``snapshots_`` {step: (raw, avg)}, each (H, W[, C])."""
+
+    at_start = False
+
+    def __init__(self, steps, average: Average):
+        self.steps, self.average, self.snapshots_ = set(steps), average, {}
+
+    def __call__(self, state: State):
+        if state.step in self.steps:
+            self.snapshots_[state.step] = (to_image(state.extras["x"]), to_image(self.average.x_avg_))
+
+    def state_dict(self):
+        return {"snapshots": self.snapshots_}
+
+    def load_state_dict(self, d):
+        self.snapshots_ = d["snapshots"]
+
+
+class PSNRTrace(Callback):
+    """PSNR (dB, :func:`genlab.probes.image.psnr`) of the averaged and raw outputs against ``clean`` every
+    ``every`` steps, recorded as ``psnr_avg`` and ``psnr_raw``; ``oracle_`` = (step, PSNR) of the best
+    average; with ``keep_best``, ``best_`` = (step, that averaged output)."""
+
+    at_start = False
+
+    def __init__(self, clean: torch.Tensor, average: Average, every: int = 10, keep_best: bool = False):
+        self.clean, self.average, self.every, self.keep_best = clean, average, max(1, every), keep_best
+        self.oracle_, self.best_ = (0, -math.inf), (0, None)
+
+    def __call__(self, state: State):
+        avg, s = self.average.x_avg_, state.step
+        p_avg, p_raw = psnr(avg, self.clean), psnr(state.extras["x"], self.clean)
+        state.history.record("psnr_avg", s, p_avg)
+        state.history.record("psnr_raw", s, p_raw)
+        if p_avg > self.oracle_[1]:
+            self.oracle_ = (s, p_avg)
+            if self.keep_best:
+                self.best_ = (s, avg.clone())
+
+    def state_dict(self):
+        return {"oracle": self.oracle_, "best": self.best_}
+
+    def load_state_dict(self, d):
+        self.oracle_, self.best_ = d["oracle"], d["best"]
+
+
+class RuleStop(Callback):
+    """Feed ``rule`` (a :mod:`genlab.dip.stopping` rule) every step; ``best_`` = (step, averaged output) at
+    the rule's best; records the rule's ``stop_signal`` every ``record_every`` steps; stops when it says."""
+
+    at_start = False
+
+    def __init__(self, rule, average: Average, record_every: int = 10):
+        self.rule, self.average, self.record_every, self.best_ = rule, average, max(1, record_every), (0, None)
+
+    def __call__(self, state: State):
+        s, avg = state.step, self.average.x_avg_
+        self.rule.update(s, state.extras["x"], avg)
+        if self.rule.improved_:
+            self.best_ = (s, avg.clone())
+        if s % self.record_every == 0 and self.rule.signal_ is not None:
+            state.history.record("stop_signal", s, self.rule.signal_)
+        if self.rule.should_stop_:
+            return f"stopped by {self.rule.name}: best at step {self.best_[0]}"
+        return None
+
+    def state_dict(self):
+        return {"rule": self.rule.state_dict(), "best": self.best_}
+
+    def load_state_dict(self, d):
+        self.rule.load_state_dict(d["rule"])
+        self.best_ = d["best"]
+
+
+class TimeBudget(Callback):
+    """Stop once ``seconds`` of fitting have passed (a resumed fit counts the time before the kill): ``elapsed_``."""
+
+    at_start = False
+
+    def __init__(self, seconds: float | None):
+        self.seconds, self.elapsed_, self.t0 = seconds, 0.0, None
+
+    def __call__(self, state: State):
+        now = time.perf_counter()
+        if self.t0 is None:
+            self.t0 = now - self.elapsed_
+        self.elapsed_ = now - self.t0
+        if self.seconds is not None and self.elapsed_ >= self.seconds:
+            return f"time budget of {self.seconds:g} s reached at step {state.step}"
+        return None
+
+    def state_dict(self):
+        return {"elapsed": self.elapsed_}
+
+    def load_state_dict(self, d):
+        self.elapsed_ = d["elapsed"]
+
+
+class ProgressBar(Callback):
+    """A tqdm bar over ``total`` steps showing the rule's signal and best step and the latest ``psnr_avg``."""
+
+    at_start = False
+
+    def __init__(self, total: int, desc: str = "restore", rule: RuleStop | None = None):
+        from tqdm.auto import tqdm
+        self.rule = rule
+        self.bar = tqdm(total=total, desc=desc, dynamic_ncols=True, mininterval=0.5, leave=False)
+
+    def __call__(self, state: State):
+        self.bar.update(1)
+        post = {}
+        r = self.rule
+        if r is not None and r.rule.signal_ is not None:
+            post[r.rule.name] = f"{r.rule.signal_:.3g}"
+            post["best"] = r.best_[0]
+        if "psnr_avg" in state.history:
+            post["psnr"] = f"{state.history.values('psnr_avg')[-1]:.2f}"
+        self.bar.set_postfix(post, refresh=False)
+
+    def close(self):
+        self.bar.close()
+
+
+__all__ = ["Average", "Snapshots", "PSNRTrace", "RuleStop", "TimeBudget", "ProgressBar", "to_tensor", "to_image"]

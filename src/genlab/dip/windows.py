@@ -1,0 +1,133 @@
+"""Fitting a large image in overlapping windows, one Deep Image Prior per window, blended back.
+
+A network peaks sooner on a 256-px window than on a whole 512-px image, and
+windows fit side by side in 1-thread worker processes (benchmarks/RESULTS.md),
+so ``genlab restore`` denoises large images this way.
+"""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+
+from genlab.dip.fit import FitSettings, Storage, fit
+from genlab.dip.runtime import Runtime
+from genlab.physics import Physics
+
+
+def tile_layout(n: int, size: int, overlap: int, multiple: int) -> tuple[int, list[int]]:
+    """Windows along one side of length ``n`` (a multiple of ``multiple``): about ``size`` long, a multiple of
+    ``multiple``, neighbours overlapping by at least ``overlap``. Returns (window length, offsets)."""
+    k = max(1, round(n / size))
+    if k == 1:
+        return n, [0]
+    length = min(n, -(-(n + (k - 1) * overlap) // (k * multiple)) * multiple)
+    return length, [int(round(i * (n - length) / (k - 1))) for i in range(k)]
+
+
+def _ramp(length: int, overlap: int) -> np.ndarray:
+    """Blending weight along one side of a tile: rising linearly over ``overlap`` pixels at each end."""
+    i = np.arange(length, dtype=np.float64)
+    return np.minimum(1.0, np.minimum(i + 0.5, length - i - 0.5) / max(overlap, 1))
+
+
+@dataclass
+class TiledResult:
+    x: np.ndarray          # the blended restoration (H, W[, C])
+    tiles: list            # ((top, left, size_h, size_w), FitResult) per tile
+    steps_done: int        # iterations over all tiles
+    step: str              # where the windows' outputs come from, e.g. "640-910 in 4 windows"
+    stopped_reason: str
+    snapshots: dict        # {step: blended averaged output}; a tile that stopped earlier gives its last
+
+
+def _fit_window(item: dict) -> tuple:
+    """One window of :func:`fit_tiles` (module level, so worker processes can run it)."""
+    from genlab.runtime import tune_allocator
+    tune_allocator(large_buffers=True)
+    rt = item["runtime"]
+    if item["deadline"] is not None:  # an equal share of what is left for this worker's remaining windows
+        rt = replace(rt, time_budget=max(0.1, (item["deadline"] - time.time()) / item["left"]))
+    rf = item["rule_factory"]
+    r = fit(item["y"], item["physics"], item["settings"], clean=item["clean"], weight=item["weight"],
+            rule=rf() if rf else None, runtime=rt, **item["kw"])
+    if item["strip"]:  # what crosses the process boundary: the images and the history, not the network
+        r.model, r.x_avg = None, None
+    return item["box"], r
+
+
+def fit_tiles(y: np.ndarray, physics: Physics, settings: FitSettings = FitSettings(), *, tile: int,
+              overlap: int = 32, clean: np.ndarray | None = None, weight: np.ndarray | None = None,
+              rule_factory=None, snapshot_steps=(), seed: int = 0, record_every: int = 10,
+              runtime: Runtime = Runtime(), workers: int = 1) -> TiledResult:
+    """Fit one DIP per overlapping window of about ``tile`` x ``tile`` pixels of ``y``, and blend them
+    (linear ramps over the overlaps).
+
+    For observations measured pixel by pixel (denoising, JPEG): each window is
+    fitted by :func:`~genlab.dip.fit` with ``settings``, its own network and stopping rule (a fresh one
+    from ``rule_factory()``, which must pickle when workers > 1: a
+    ``functools.partial`` of :func:`genlab.dip.make_rule`, say). Each side of length n gets
+    round(n / tile) windows (at least one), each a multiple of
+    ``settings.net.multiple``, so y's sides must be multiples of it too (pad first).
+    workers > 1 fits that many windows at once in worker processes of
+    ``runtime.threads // workers`` threads each (on 2 cores, two 1-thread workers
+    make more iterations than one 2-thread process). ``runtime.time_budget`` is
+    shared out: each window gets an equal part of what is left to its worker.
+    """
+    H, W = y.shape[:2]
+    m = settings.net.multiple
+    if H % m or W % m:
+        raise ValueError(f"the image's sides ({H}x{W}) must be multiples of {m}: pad it first")
+    if getattr(physics, "factor", None) is not None or physics.mask is not None:
+        raise ValueError("tiles need an unmasked observation measured pixel by pixel (denoising, JPEG); "
+                         "pass a mask as weight=")
+    (th, tops), (tw, lefts) = (tile_layout(n, tile, overlap, m) for n in (H, W))
+    boxes = [(t, l, th, tw) for t in tops for l in lefts]
+    workers = max(1, min(int(workers), len(boxes)))
+    per = max(1, (runtime.threads or torch.get_num_threads()) // workers)
+    deadline = None if runtime.time_budget is None else time.time() + runtime.time_budget
+    items = []
+    for k, (t, l, h, w) in enumerate(boxes):
+        sl = (slice(t, t + h), slice(l, l + w))
+        items.append({"box": (t, l, h, w), "y": y[sl], "physics": physics, "settings": settings,
+                      "clean": None if clean is None else clean[sl],
+                      "weight": None if weight is None else weight[sl], "rule_factory": rule_factory,
+                      "deadline": deadline, "left": -(-(len(boxes) - k) // workers), "strip": workers > 1,
+                      "runtime": replace(runtime, threads=per, progress=runtime.progress and workers == 1,
+                                         desc=f"window {k + 1}/{len(boxes)}", time_budget=None),
+                      "kw": {"seed": seed, "record_every": record_every,
+                             "storage": Storage(snapshot_steps=tuple(snapshot_steps))}})
+    if workers == 1:
+        results = [_fit_window(it) for it in items]
+    else:
+        from genlab.parallel import parallel_map
+        results = parallel_map(_fit_window, items, workers=workers, threads=per, progress=runtime.progress,
+                               desc="windows")
+
+    def ramp(h, w):
+        g = np.outer(_ramp(h, overlap if h < H else 0), _ramp(w, overlap if w < W else 0))
+        return g.reshape(g.shape + (1,) * (y.ndim - 2))
+
+    acc = np.zeros(y.shape, np.float64)
+    norm = np.zeros(y.shape[:2] + (1,) * (y.ndim - 2), np.float64)
+    for (t, l, h, w), r in results:
+        acc[t:t + h, l:l + w] += ramp(h, w) * r.x
+        norm[t:t + h, l:l + w] += ramp(h, w)
+    snaps = {}
+    for s in sorted({s for _, r in results for s in r.snapshots}):
+        a = np.zeros(y.shape, np.float64)
+        for (t, l, h, w), r in results:  # a window that stopped earlier gives its last snapshot
+            have = [q for q in r.snapshots if q <= s]
+            a[t:t + h, l:l + w] += ramp(h, w) * (r.snapshots[max(have)][1] if have else r.x)
+        snaps[s] = (a / norm).astype(np.float32)
+    steps = [r.step for _, r in results]
+    where = str(steps[0]) if min(steps) == max(steps) else f"{min(steps)}-{max(steps)}"
+    reasons = sorted({re.sub(r":.*| of [0-9.e+]+ s| at step.*", "", r.stopped_reason) for _, r in results})
+    return TiledResult((acc / norm).astype(np.float32), results, sum(r.steps_done for _, r in results),
+                       f"{where} in {len(boxes)} windows", "; ".join(reasons), snaps)
+
+
+__all__ = ["tile_layout", "fit_tiles", "TiledResult"]
