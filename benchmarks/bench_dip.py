@@ -61,6 +61,7 @@ for _k in (2, 3):  # `genlab restore --ensemble K`
 
 def worker(cfg: dict) -> dict:
     import os
+
     from genlab.runtime import tune_allocator
     if cfg["tune"]:
         tune_allocator(large_buffers=True)  # before the first large allocation
@@ -69,6 +70,7 @@ def worker(cfg: dict) -> dict:
     from dataclasses import replace
 
     import numpy as np
+
     from genlab.dip import PAPER_FIT, PRESETS, Runtime, fit
     from genlab.experiments.deep_image_prior.common import square_image
     from genlab.physics import GaussianNoise

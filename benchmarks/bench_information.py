@@ -39,8 +39,8 @@ def numpy_binning(T, y, n_bins=30, lo=-1.0, hi=1.0):
 
 def numpy_kde(T, y, var=1e-3):
     """Straightforward KDE upper bound (Saxe et al.'s formula) with scipy's logsumexp."""
-    from scipy.special import logsumexp
     from scipy.spatial.distance import cdist
+    from scipy.special import logsumexp
 
     def h(x):
         D = cdist(x, x, "sqeuclidean") / (2 * var)

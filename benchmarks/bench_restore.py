@@ -32,8 +32,8 @@ def tree_rss(pid: int) -> int:
     while todo:
         p = todo.pop()
         try:
-            total += int(next(l for l in Path(f"/proc/{p}/status").read_text().splitlines()
-                              if l.startswith("VmRSS:")).split()[1]) * 1024
+            total += int(next(ln for ln in Path(f"/proc/{p}/status").read_text().splitlines()
+                              if ln.startswith("VmRSS:")).split()[1]) * 1024
             for t in Path(f"/proc/{p}/task").iterdir():
                 todo += [int(c) for c in (t / "children").read_text().split()]
         except (OSError, StopIteration, ValueError):
@@ -53,9 +53,9 @@ def main(argv=None):
     a = ap.parse_args(argv[:argv.index("--")] if "--" in argv else argv)
     import numpy as np
 
-    from genlab.physics import GaussianNoise
     from genlab.data.images import save_image
     from genlab.experiments.deep_image_prior.common import square_image
+    from genlab.physics import GaussianNoise
     ref_peak = None
     if a.reference:
         try:

@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from genlab.data.targets import grid, sines  # noqa: E402
 from genlab.losses import stacked_mse
-from genlab.models.stacked import StackedMLP  # noqa: E402
 from genlab.models.mlp import MLP  # noqa: E402
+from genlab.models.stacked import StackedMLP  # noqa: E402
 from genlab.train import supervised, train  # noqa: E402
 
 

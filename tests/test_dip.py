@@ -11,8 +11,7 @@ import pytest
 import torch
 
 from genlab.data.images import load_image
-from genlab.dip import PAPER_FIT, PAPER_NET, PRESETS, DIPObjective, FitSettings, HeldOut, Runtime, Storage, fit, \
-    to_tensor, total_variation
+from genlab.dip import PAPER_FIT, PAPER_NET, PRESETS, DIPObjective, FitSettings, HeldOut, Runtime, Storage, fit, to_tensor, total_variation
 from genlab.models.dip import DeepDecoder, NetSpec, SkipNet, make_input, n_params
 from genlab.physics import GaussianNoise, Inpainting, random_mask
 from genlab.probes.image import psnr
@@ -122,12 +121,12 @@ def test_members_are_independent_fits_whose_outputs_are_averaged():
     assert z.shape == (3, 8, 32, 32) and len(list(ens.children())[0]) == 3
     loss, extras = DIPObjective(z, y, ph, reg_noise_std=0.0)(ens, None)
     singles = [DIPObjective(z[k:k + 1], y, ph, reg_noise_std=0.0)(net, None) for k, net in enumerate(ens.nets)]
-    assert float(loss.detach()) == pytest.approx(np.mean([float(l.detach()) for l, _ in singles]), rel=1e-5)
+    assert float(loss.detach()) == pytest.approx(np.mean([float(loss_k.detach()) for loss_k, _ in singles]), rel=1e-5)
     assert torch.allclose(extras["x"], torch.stack([e["x"][0] for _, e in singles]).mean(0, keepdim=True), atol=1e-6)
     w = torch.from_numpy(random_mask(32, 32, 0.5, np.random.default_rng(2)))[None, None]  # the masked loss too
     wl = DIPObjective(z, y, ph, reg_noise_std=0.0, weight=w)(ens, None)[0]
     ws = [DIPObjective(z[k:k + 1], y, ph, reg_noise_std=0.0, weight=w)(net, None)[0] for k, net in enumerate(ens.nets)]
-    assert float(wl.detach()) == pytest.approx(np.mean([float(l.detach()) for l in ws]), rel=1e-5)
+    assert float(wl.detach()) == pytest.approx(np.mean([float(loss_k.detach()) for loss_k in ws]), rel=1e-5)
     loss.backward()  # member 0's gradient does not depend on member 1's code
     g0 = ens.nets[0].head.weight.grad.clone()
     ens.zero_grad()

@@ -5,8 +5,8 @@ import torch
 
 from genlab.data.targets import grid, sines
 from genlab.losses import stacked_mse
-from genlab.models.stacked import StackedMLP
 from genlab.models.mlp import MLP
+from genlab.models.stacked import StackedMLP
 from genlab.probes.weights import SpectralNorms, spectral_norms
 from genlab.train import Every, supervised, train
 

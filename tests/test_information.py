@@ -8,8 +8,6 @@ from genlab.errors import GenlabError
 from genlab.probes.information import KDEMI, BinningMI, discrete_mi
 
 
-
-
 def test_discrete_mi_closed_forms():
     rng = np.random.default_rng(0)
     a = rng.integers(0, 8, 40_000)

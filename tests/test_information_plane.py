@@ -4,7 +4,6 @@ import re
 from pathlib import Path
 
 import numpy as np
-import pytest
 import torch
 
 from genlab.callbacks import History, State

@@ -16,9 +16,9 @@ from genlab.cli import main
 from genlab.config import Config
 from genlab.errors import DivergedError
 from genlab.experiments.base import Experiment, get
+from genlab.io import atomic_write_json, atomic_write_text
 from genlab.models.mlp import MLP
 from genlab.runner import execute
-from genlab.io import atomic_write_json, atomic_write_text
 from genlab.runs import Run
 from genlab.train import supervised, train
 

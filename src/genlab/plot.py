@@ -8,9 +8,8 @@ from __future__ import annotations
 import io as _io
 from pathlib import Path
 
-import numpy as np
-
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")  # no display: figures are files
 import matplotlib.pyplot as plt  # noqa: E402

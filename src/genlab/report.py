@@ -90,7 +90,8 @@ def write_atlas(run_dirs: list[Path], out_dir: Path, title: str = "genlab atlas"
             h.append(f"<h2>{html.escape(family)}</h2>")
         st = meta["status"].get("status")
         md += [f"#### {meta['id']}: {meta['title']}", "", f"{meta['source']}. Scale {meta['scale']}, seed {meta['seed']}, "
-               f"status {st}{': ' + meta['status'].get('reason', '') if st != 'complete' else ''}. Run folder: `{os.path.relpath(r.path, out_dir)}`.", ""]
+               f"status {st}{': ' + meta['status'].get('reason', '') if st != 'complete' else ''}. "
+               f"Run folder: `{os.path.relpath(r.path, out_dir)}`.", ""]
         reason = f": {meta['status'].get('reason', '')}" if st != "complete" else ""
         h.append(f"<h3 id='{html.escape(meta['id'])}'>{html.escape(meta['id'])}: {html.escape(meta['title'])}</h3>"
                  f"<p>{html.escape(meta['source'])}. Scale {html.escape(str(meta['scale']))}, seed {meta['seed']}, "
@@ -130,7 +131,8 @@ def print_runs(folder: Path) -> None:
         if s is None:
             continue
         v = [x["verdict"] for x in s["claims"]]
-        vs = f"{v.count('holds')} hold, {v.count('fails')} fail" + (f", {v.count('inconclusive')} inc" if v.count("inconclusive") else "") if v else "-"
+        inc = f", {v.count('inconclusive')} inc" if v.count("inconclusive") else ""
+        vs = f"{v.count('holds')} hold, {v.count('fails')} fail{inc}" if v else "-"
         print(f"{s['experiment']:<22} {s['scale']:<8} {s['seed']:>4} {s['status']:<12} {vs:<22} {d}")
 
 

@@ -187,7 +187,8 @@ def select(only: list[str] | None = None) -> list[str]:
         known = {e.family for e in exps} | {e.id for e in exps}
         bad = [o for o in only if o not in known]
         if bad:
-            raise GenlabError(f"unknown family or experiment {bad[0]!r}; choose a family ({', '.join(dict.fromkeys(e.family for e in exps))}) "
+            fams = ", ".join(dict.fromkeys(e.family for e in exps))
+            raise GenlabError(f"unknown family or experiment {bad[0]!r}; choose a family ({fams}) "
                               "or an experiment id (see genlab list)")
         exps = [e for e in exps if e.family in only or e.id in only]
     return [e.id for e in exps]

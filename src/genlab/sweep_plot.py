@@ -9,7 +9,6 @@ import numpy as np
 from genlab.plot import plt, save_figure
 
 
-
 def _num(v) -> float | None:
     try:
         return float(str(v).strip("()[] ,").split(",")[0].split("|")[0])
@@ -33,7 +32,8 @@ def plot_sweep(rows: list[dict], keys: list[str], path: Path, title: str = "") -
     numeric_x = all(_num(r[xkey]) is not None for r in rows)
     xs = list(dict.fromkeys(r[xkey] for r in rows))
     ncol = min(4, len(panels))
-    fig, axes = plt.subplots((len(panels) + ncol - 1) // ncol, ncol, figsize=(4.5 * ncol, 3.6 * ((len(panels) + ncol - 1) // ncol)), squeeze=False)
+    nrow = (len(panels) + ncol - 1) // ncol
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.5 * ncol, 3.6 * nrow), squeeze=False)
     for ax in axes.flat[len(panels):]:
         ax.axis("off")
     for ax, cid in zip(axes.flat, panels):  # cid: a claim id or a metric name

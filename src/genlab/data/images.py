@@ -88,6 +88,7 @@ def resize(img: np.ndarray, size: int | tuple[int, int]) -> np.ndarray:
 def save_image(img: np.ndarray, path: str | Path) -> None:
     """Save float [0, 1] (H, W) or (H, W, C) as 8-bit PNG/JPEG, atomically."""
     import io
+
     from PIL import Image
 
     from genlab.io import atomic_write_bytes

@@ -12,6 +12,7 @@ def activation_floats(spec: NetSpec, channels: int, h: int = 64, w: int = 64) ->
     """Output elements per pixel of every leaf module that allocates (in-place activations do not),
     counted on a small forward pass; activations scale with H x W."""
     import torch
+
     from genlab.models.dip import make_input
     m = spec.build(channels)
     count = [0]

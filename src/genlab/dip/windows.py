@@ -85,14 +85,14 @@ def fit_tiles(y: np.ndarray, physics: Physics, settings: FitSettings = FitSettin
         raise ValueError("tiles need an unmasked observation measured pixel by pixel (denoising, JPEG); "
                          "pass a mask as weight=")
     (th, tops), (tw, lefts) = (tile_layout(n, tile, overlap, m) for n in (H, W))
-    boxes = [(t, l, th, tw) for t in tops for l in lefts]
+    boxes = [(t, left, th, tw) for t in tops for left in lefts]
     workers = max(1, min(int(workers), len(boxes)))
     per = max(1, (runtime.threads or torch.get_num_threads()) // workers)
     deadline = None if runtime.time_budget is None else time.time() + runtime.time_budget
     items = []
-    for k, (t, l, h, w) in enumerate(boxes):
-        sl = (slice(t, t + h), slice(l, l + w))
-        items.append({"box": (t, l, h, w), "y": y[sl], "physics": physics, "settings": settings,
+    for k, (t, left, h, w) in enumerate(boxes):
+        sl = (slice(t, t + h), slice(left, left + w))
+        items.append({"box": (t, left, h, w), "y": y[sl], "physics": physics, "settings": settings,
                       "clean": None if clean is None else clean[sl],
                       "weight": None if weight is None else weight[sl], "rule_factory": rule_factory,
                       "deadline": deadline, "left": -(-(len(boxes) - k) // workers), "strip": workers > 1,
@@ -113,15 +113,15 @@ def fit_tiles(y: np.ndarray, physics: Physics, settings: FitSettings = FitSettin
 
     acc = np.zeros(y.shape, np.float64)
     norm = np.zeros(y.shape[:2] + (1,) * (y.ndim - 2), np.float64)
-    for (t, l, h, w), r in results:
-        acc[t:t + h, l:l + w] += ramp(h, w) * r.x
-        norm[t:t + h, l:l + w] += ramp(h, w)
+    for (t, left, h, w), r in results:
+        acc[t:t + h, left:left + w] += ramp(h, w) * r.x
+        norm[t:t + h, left:left + w] += ramp(h, w)
     snaps = {}
     for s in sorted({s for _, r in results for s in r.snapshots}):
         a = np.zeros(y.shape, np.float64)
-        for (t, l, h, w), r in results:  # a window that stopped earlier gives its last snapshot
+        for (t, left, h, w), r in results:  # a window that stopped earlier gives its last snapshot
             have = [q for q in r.snapshots if q <= s]
-            a[t:t + h, l:l + w] += ramp(h, w) * (r.snapshots[max(have)][1] if have else r.x)
+            a[t:t + h, left:left + w] += ramp(h, w) * (r.snapshots[max(have)][1] if have else r.x)
         snaps[s] = (a / norm).astype(np.float32)
     steps = [r.step for _, r in results]
     where = str(steps[0]) if min(steps) == max(steps) else f"{min(steps)}-{max(steps)}"

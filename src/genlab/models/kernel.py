@@ -10,8 +10,6 @@ before anything is allocated.
 """
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import torch
 

@@ -14,7 +14,6 @@ import numpy as np
 import torch
 from torch import nn
 
-
 # σ = softplus: σ'(0) = 1/2, σ''(0) = 1/4 (≠ 0, which the gate needs), σ''''(0) = −1/8.
 SOFTPLUS_D1, SOFTPLUS_D2 = 0.5, 0.25
 

@@ -21,7 +21,6 @@ from torch import nn
 
 from genlab.models.mlp import MLP, activation
 
-
 INITS = ("members", "normal_fan_in")
 
 

@@ -13,7 +13,6 @@ from genlab.models.dip import NetSpec
 from genlab.plot import plt
 from genlab.probes.image import psnr
 
-
 SOURCE = "Ulyanov, Vedaldi, Lempitsky, Deep Image Prior, CVPR 2018"
 # The scales' deltas from the paper's network at 512 px: quick, a 4-scale 32-channel hourglass on 64 px
 # (about 115 k parameters); default, 64 channels on 128 px.
@@ -66,8 +65,8 @@ def square_image(name: str, size: int, multiple: int, gray: bool = False) -> np.
         img = img[..., :3]
     s = size // multiple * multiple
     h, w = img.shape[:2]
-    t, l = (h - s) // 2, (w - s) // 2
-    return np.ascontiguousarray(img[t:t + s, l:l + s])
+    t, left = (h - s) // 2, (w - s) // 2
+    return np.ascontiguousarray(img[t:t + s, left:left + s])
 
 
 def fit_and_store(run, cfg: DipConfig, prefix: str, clean, y, physics, snapshot_fracs=(0.05, 0.2, 1.0),

@@ -18,8 +18,15 @@ import numpy as np
 from genlab.config import check
 from genlab.dip import PAPER_STEPS
 from genlab.experiments.base import claim, experiment
-from genlab.experiments.deep_image_prior.common import (DEFAULT_NET, QUICK_NET, SOURCE, DipConfig,
-                                                        curve_and_snapshots, fit_and_store, square_image)
+from genlab.experiments.deep_image_prior.common import (
+    DEFAULT_NET,
+    QUICK_NET,
+    SOURCE,
+    DipConfig,
+    curve_and_snapshots,
+    fit_and_store,
+    square_image,
+)
 from genlab.physics import Inpainting, holes_mask, random_mask, text_mask
 from genlab.probes.image import psnr
 

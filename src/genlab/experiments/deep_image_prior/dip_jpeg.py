@@ -17,8 +17,16 @@ from dataclasses import dataclass
 from genlab.config import check
 from genlab.dip import PAPER_STEPS
 from genlab.experiments.base import claim, experiment
-from genlab.experiments.deep_image_prior.common import (DEFAULT_NET, QUICK_NET, SOURCE, DipConfig,
-                                                        curve_and_snapshots, fit_and_store, peak, square_image)
+from genlab.experiments.deep_image_prior.common import (
+    DEFAULT_NET,
+    QUICK_NET,
+    SOURCE,
+    DipConfig,
+    curve_and_snapshots,
+    fit_and_store,
+    peak,
+    square_image,
+)
 from genlab.physics import JPEG
 from genlab.probes.image import psnr
 

@@ -18,8 +18,16 @@ import numpy as np
 from genlab.config import check
 from genlab.dip import PAPER_STEPS
 from genlab.experiments.base import claim, experiment
-from genlab.experiments.deep_image_prior.common import (DEFAULT_NET, QUICK_NET, SOURCE, DipConfig,
-                                                        curve_and_snapshots, fit_and_store, peak, square_image)
+from genlab.experiments.deep_image_prior.common import (
+    DEFAULT_NET,
+    QUICK_NET,
+    SOURCE,
+    DipConfig,
+    curve_and_snapshots,
+    fit_and_store,
+    peak,
+    square_image,
+)
 from genlab.physics import Downsampling
 from genlab.probes.image import psnr
 

@@ -67,7 +67,8 @@ class FpSpectralNormConfig(Config):
         check(len(self.hidden) >= 2 and list(self.hidden) == sorted(self.hidden), "hidden must list at least two increasing widths")
         check(self.depth >= 2, "depth must be at least 2 (a W x W hidden matrix is what the claim is about)")
         check(all(0 < f < self.n_samples / 2 for f in self.freqs), f"every freq must lie in (0, n_samples/2={self.n_samples / 2})")
-        check(self.adam_width == 0 or self.adam_width in self.hidden, f"adam_width={self.adam_width} must be one of hidden={self.hidden} (or 0 for none)")
+        check(self.adam_width == 0 or self.adam_width in self.hidden,
+              f"adam_width={self.adam_width} must be one of hidden={self.hidden} (or 0 for none)")
         check(self.lr > 0 and self.adam_lr > 0 and self.steps > 0, "lr, adam_lr and steps must be positive")
         check(self.probe_every > 0 and self.norm_every > 0 and self.n_seeds >= 1, "probe_every, norm_every, n_seeds must be positive")
 

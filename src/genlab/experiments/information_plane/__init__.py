@@ -1,1 +1,4 @@
-"""Information plane: fitting then compression in I(X;T), I(T;Y), and its dependence on the estimator (Shwartz-Ziv & Tishby 2017; Saxe et al. 2018)."""
+"""Information plane: fitting then compression in I(X;T), I(T;Y), and its dependence on the estimator.
+
+Shwartz-Ziv & Tishby 2017; Saxe et al. 2018.
+"""

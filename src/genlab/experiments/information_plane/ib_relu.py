@@ -15,8 +15,16 @@ Training, scales and estimators as in ib-tanh (experiments/information_plane/com
 from __future__ import annotations
 
 from genlab.experiments.base import claim, experiment
-from genlab.experiments.information_plane.common import (DEFAULT, QUICK, SOURCE_RELU, IBConfig, draw, fitting_claim,
-                                                         measures, train_information_plane)
+from genlab.experiments.information_plane.common import (
+    DEFAULT,
+    QUICK,
+    SOURCE_RELU,
+    IBConfig,
+    draw,
+    fitting_claim,
+    measures,
+    train_information_plane,
+)
 
 
 def run(cfg: IBConfig, run):

@@ -16,8 +16,17 @@ paper use the original 4e-4.
 from __future__ import annotations
 
 from genlab.experiments.base import claim, experiment
-from genlab.experiments.information_plane.common import (DEFAULT, QUICK, SOURCE_RELU, SOURCE_TANH, IBConfig, draw,
-                                                         fitting_claim, measures, train_information_plane)
+from genlab.experiments.information_plane.common import (
+    DEFAULT,
+    QUICK,
+    SOURCE_RELU,
+    SOURCE_TANH,
+    IBConfig,
+    draw,
+    fitting_claim,
+    measures,
+    train_information_plane,
+)
 
 
 def run(cfg: IBConfig, run):

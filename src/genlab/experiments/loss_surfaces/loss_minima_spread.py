@@ -29,14 +29,13 @@ import torch.nn.functional as F
 from genlab.config import Config, check
 from genlab.data.preprocess import area_downsample
 from genlab.data.vision import load_dataset
-from genlab.losses import stacked_ce
 from genlab.experiments.base import claim, experiment
+from genlab.losses import stacked_ce
 from genlab.models.stacked import StackedMLP
 from genlab.plot import plt
 from genlab.probes.landscape import Landscape, plot_contour, plot_slice
 from genlab.runtime import num_threads
 from genlab.train import MiniBatches, train
-
 
 SOURCE = "Choromanska et al. 2015, Fig. 2"
 
