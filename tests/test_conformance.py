@@ -66,7 +66,7 @@ def test_docstring_as_written_holds_no_time_estimate(exp):
 
 @pytest.mark.parametrize("exp", EXPERIMENTS, ids=ids)
 def test_module_path_is_family_folder_and_id(exp):
-    module = exp.run.__module__
+    module = exp.module
     folder = exp.family.replace("-", "_")
     *pkg, leaf = module.split(".")
     assert pkg == ["genlab", "experiments", folder], f"{exp.id}: in {module}, not genlab.experiments.{folder}"

@@ -118,6 +118,7 @@ class Experiment:
     figures: Callable
     claims: Callable
     doc: str = ""          # the module's docstring as written (paper, figure, command, claim)
+    module: str = ""       # the module that declared it: genlab.experiments.<family>.<name>
     tags: tuple[str, ...] = field(default_factory=tuple)
 
     def config_for(self, scale: str, seed: int | None = None, overrides: list[str] | None = None) -> Config:
@@ -153,9 +154,12 @@ def experiment(*, id: str, title: str, source: str, claim: str, config: type[Con
     data set); ``quick`` and ``default`` are deltas from it. ``times`` gives the
     expected CPU time per scale; it is appended to the module's docstring, so the
     docstring and ``genlab list`` cannot disagree. The family defaults to the
-    module's folder (``experiments/frequency_principle/`` -> ``frequency-principle``).
+    module's folder (``experiments/frequency_principle/`` -> ``frequency-principle``). The module is
+    the one that calls ``experiment()``, so ``run``, ``figures`` and ``claims`` may come from the
+    family's ``common.py``.
     """
-    module = sys.modules[run.__module__]
+    caller = inspect.currentframe().f_back  # type: ignore[union-attr]
+    module = sys.modules[caller.f_globals["__name__"]]  # type: ignore[union-attr]
     if family is None:
         pkg = (module.__package__ or "").split(".")
         family = pkg[-1].replace("_", "-") if len(pkg) > 2 else ""
@@ -168,7 +172,7 @@ def experiment(*, id: str, title: str, source: str, claim: str, config: type[Con
         raise ValueError(f"{id}: times for scales {missing} missing")
     doc = inspect.cleandoc(module.__doc__ or "")
     exp = Experiment(id=id, family=family, title=title, source=source, claim=claim, config=config, scales=scales,
-                     times=dict(times), run=run, figures=figures, claims=claims, doc=doc, tags=tuple(tags))
+                     times=dict(times), run=run, figures=figures, claims=claims, doc=doc, module=module.__name__, tags=tuple(tags))
     line = f"Time on 2 CPU cores ({id}): " + ", ".join(f"{s} {times[s]}" for s in SCALES) + "."
     if line not in (module.__doc__ or ""):
         module.__doc__ = (module.__doc__ or "").rstrip() + "\n\n" + line + "\n"

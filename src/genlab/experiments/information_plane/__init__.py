@@ -2,3 +2,6 @@
 
 Shwartz-Ziv & Tishby 2017; Saxe et al. 2018.
 """
+
+# tanh's compression first, then ReLU's absence of it.
+ORDER = ("ib_tanh", "ib_relu")

@@ -27,14 +27,6 @@ from genlab.experiments.information_plane.common import (
 )
 
 
-def run(cfg: IBConfig, run):
-    train_information_plane(cfg, run)
-
-
-def figures(run, cfg: IBConfig):
-    draw(run, cfg)
-
-
 def claims(run, cfg: IBConfig):
     m = measures(run, cfg)
     hi = m["bin_range"][:, -1, 1]
@@ -54,4 +46,4 @@ EXPERIMENT = experiment(
     claim="with ReLU the last hidden layer's I(X;T) does not fall after its peak (KDE; binning reported)",
     config=IBConfig, base={"activation": "relu", "bin_range": None}, quick=QUICK, default=DEFAULT,
     times={"quick": "10 s", "default": "1.5 min", "paper": "1 h"},
-    run=run, figures=figures, claims=claims)
+    run=train_information_plane, figures=draw, claims=claims)

@@ -29,14 +29,6 @@ from genlab.experiments.information_plane.common import (
 )
 
 
-def run(cfg: IBConfig, run):
-    train_information_plane(cfg, run)
-
-
-def figures(run, cfg: IBConfig):
-    draw(run, cfg)
-
-
 def claims(run, cfg: IBConfig):
     m = measures(run, cfg)
     return [fitting_claim(cfg, m),
@@ -53,4 +45,4 @@ EXPERIMENT = experiment(
     claim="the last hidden layer's I(X;T) falls >= 0.5 bits after its peak (binning and KDE)",
     config=IBConfig, quick=QUICK, default=DEFAULT,
     times={"quick": "10 s", "default": "1.5 min", "paper": "1 h"},
-    run=run, figures=figures, claims=claims)
+    run=train_information_plane, figures=draw, claims=claims)
