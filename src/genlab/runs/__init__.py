@@ -34,7 +34,6 @@ import numpy as np
 from genlab.errors import GenlabError
 from genlab.io import atomic_write_bytes, atomic_write_json, atomic_write_text, rmdirs
 
-
 # Series are stored in arrays.npz as NAME (values) and NAME@step (steps); @axes holds every series' axis names.
 _STEP, _AXES = "@step", "@axes"
 # The files a run writes (besides figures/ and checkpoints/): what discarding a fresh run deletes.

@@ -18,22 +18,13 @@ import numpy as np
 from genlab.config import check
 from genlab.dip import PAPER_STEPS
 from genlab.experiments.base import claim, experiment
-from genlab.experiments.deep_image_prior.common import (
-    DEFAULT_NET,
-    QUICK_NET,
-    SOURCE,
-    DipConfig,
-    curve_and_snapshots,
-    fit_and_store,
-    peak,
-    square_image,
-)
+from genlab.experiments.deep_image_prior import common
 from genlab.physics import GaussianNoise
 from genlab.probes.image import psnr
 
 
 @dataclass(frozen=True)
-class DenoiseConfig(DipConfig):
+class DenoiseConfig(common.DipConfig):
     steps: int = PAPER_STEPS["denoise"]
     sigma: float = 25 / 255
     min_gain_db: float = 3.0   # "well above" the noisy input
@@ -45,24 +36,24 @@ class DenoiseConfig(DipConfig):
 
 
 def run(cfg: DenoiseConfig, run):
-    clean = square_image(cfg.image, cfg.size, 2 ** cfg.depth)
+    clean = common.square_image(cfg.image, cfg.size, 2 ** cfg.depth)
     ph = GaussianNoise(cfg.sigma)
     y = ph.corrupt(clean, np.random.default_rng(cfg.seed))
-    fit_and_store(run, cfg, "denoise", clean, y, ph, snapshot_fracs=(0.05, 0.15, 0.4, 1.0))
+    common.fit_and_store(run, cfg, "denoise", clean, y, ph, snapshot_fracs=(0.05, 0.15, 0.4, 1.0))
 
 
 def figures(run, cfg: DenoiseConfig):
-    curve_and_snapshots(run, ["denoise"], [f"denoising, sigma = {cfg.sigma * 255:.0f}/255 ({cfg.image}, {cfg.size} px)"],
+    common.curve_and_snapshots(run, ["denoise"], [f"denoising, sigma = {cfg.sigma * 255:.0f}/255 ({cfg.image}, {cfg.size} px)"],
                         "dip_denoise", "noisy input")
 
 
 def claims(run, cfg: DenoiseConfig):
     a = run.arrays
     obs = psnr(a["denoise_observed"], a["denoise_clean"])
-    s, p = peak(run, "denoise")
+    s, p = common.peak(run, "denoise")
     steps, avg, _ = run.series("denoise/psnr_avg")
     last = float(avg[-1])
-    src = f"{SOURCE}, Fig. 4 / Sec. 4 (denoising)"
+    src = f"{common.SOURCE}, Fig. 4 / Sec. 4 (denoising)"
     return [
         claim("dip-denoise-gain", "the peak PSNR of the averaged output is well above the noisy input's", p - obs,
               source=src, at_least=cfg.min_gain_db, unit="dB", note=f"noisy {obs:.2f} dB, peak {p:.2f} dB at iteration {s}"),
@@ -73,8 +64,8 @@ def claims(run, cfg: DenoiseConfig):
 
 
 EXPERIMENT = experiment(
-    id="dip-denoise", title="DIP denoising: PSNR rises, peaks, then falls", source=f"{SOURCE}, Fig. 4",
+    id="dip-denoise", title="DIP denoising: PSNR rises, peaks, then falls", source=f"{common.SOURCE}, Fig. 4",
     claim="peak PSNR well above the noisy input's; the last iterate falls below the peak", config=DenoiseConfig,
-    quick={**QUICK_NET, "steps": 700}, default={**DEFAULT_NET, "steps": 2000},
+    quick={**common.QUICK_NET, "steps": 700}, default={**common.DEFAULT_NET, "steps": 2000},
     times={"quick": "20 s", "default": "15 min", "paper": "~9 h (GPU: minutes)"},
     run=run, figures=figures, claims=claims)

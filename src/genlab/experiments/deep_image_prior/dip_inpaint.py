@@ -18,21 +18,13 @@ import numpy as np
 from genlab.config import check
 from genlab.dip import PAPER_STEPS
 from genlab.experiments.base import claim, experiment
-from genlab.experiments.deep_image_prior.common import (
-    DEFAULT_NET,
-    QUICK_NET,
-    SOURCE,
-    DipConfig,
-    curve_and_snapshots,
-    fit_and_store,
-    square_image,
-)
+from genlab.experiments.deep_image_prior import common
 from genlab.physics import Inpainting, holes_mask, random_mask, text_mask
 from genlab.probes.image import psnr
 
 
 @dataclass(frozen=True)
-class InpaintConfig(DipConfig):
+class InpaintConfig(common.DipConfig):
     steps: int = PAPER_STEPS["inpaint"]
     text_image: str = "chelsea"
     holes_image: str = "astronaut"
@@ -61,10 +53,10 @@ def _mask(case, cfg, s):
 
 def run(cfg: InpaintConfig, run):
     for case, name in zip(CASES, (cfg.text_image, cfg.holes_image, cfg.drop_image)):
-        clean = square_image(name, cfg.size, 2 ** cfg.depth)
+        clean = common.square_image(name, cfg.size, 2 ** cfg.depth)
         ph = Inpainting(_mask(case, cfg, clean.shape[0]))
         y = ph.corrupt(clean, None)
-        fit_and_store(run, cfg, case, clean, y, ph, snapshot_fracs=(0.05, 0.25, 1.0))
+        common.fit_and_store(run, cfg, case, clean, y, ph, snapshot_fracs=(0.05, 0.25, 1.0))
         run.save_array(f"{case}_mask", ph.mask)
 
 
@@ -75,7 +67,7 @@ def _mean_fill(y, mask):
 
 
 def figures(run, cfg: InpaintConfig):
-    curve_and_snapshots(run, list(CASES), ["text overlay", f"{cfg.n_holes} large holes", f"{cfg.drop:.0%} of pixels dropped"],
+    common.curve_and_snapshots(run, list(CASES), ["text overlay", f"{cfg.n_holes} large holes", f"{cfg.drop:.0%} of pixels dropped"],
                         "dip_inpaint", "masked input")
 
 
@@ -91,13 +83,13 @@ def claims(run, cfg: InpaintConfig):
         parts.append(f"{case}: {dip:.2f} dB vs mean-fill {base:.2f} dB")
     g = float(min(gains))
     return [claim("dip-inpaint", "fitting only the known pixels, the network fills the unknown ones with plausible content",
-                  g, source=f"{SOURCE}, Fig. 7 (inpainting)", at_least=cfg.min_gain_db,
+                  g, source=f"{common.SOURCE}, Fig. 7 (inpainting)", at_least=cfg.min_gain_db,
                   unit="dB PSNR on the unknown pixels above a mean-colour fill, for every mask", note="; ".join(parts))]
 
 
 EXPERIMENT = experiment(
-    id="dip-inpaint", title="DIP inpainting: text, large holes, 50 % dropped pixels", source=f"{SOURCE}, Fig. 7",
+    id="dip-inpaint", title="DIP inpainting: text, large holes, 50 % dropped pixels", source=f"{common.SOURCE}, Fig. 7",
     claim="from the known pixels alone, the fill beats a mean-colour fill by >= 1 dB", config=InpaintConfig,
-    quick={**QUICK_NET, "steps": 500}, default={**DEFAULT_NET, "steps": 3000},
+    quick={**common.QUICK_NET, "steps": 500}, default={**common.DEFAULT_NET, "steps": 3000},
     times={"quick": "35 s", "default": "1 h", "paper": "~15 h per mask (GPU: minutes)"},
     run=run, figures=figures, claims=claims)

@@ -17,22 +17,13 @@ from dataclasses import dataclass
 from genlab.config import check
 from genlab.dip import PAPER_STEPS
 from genlab.experiments.base import claim, experiment
-from genlab.experiments.deep_image_prior.common import (
-    DEFAULT_NET,
-    QUICK_NET,
-    SOURCE,
-    DipConfig,
-    curve_and_snapshots,
-    fit_and_store,
-    peak,
-    square_image,
-)
+from genlab.experiments.deep_image_prior import common
 from genlab.physics import JPEG
 from genlab.probes.image import psnr
 
 
 @dataclass(frozen=True)
-class JpegConfig(DipConfig):
+class JpegConfig(common.DipConfig):
     image: str = "astronaut"
     steps: int = PAPER_STEPS["jpeg"]
     quality: int = 10
@@ -45,25 +36,25 @@ class JpegConfig(DipConfig):
 
 
 def run(cfg: JpegConfig, run):
-    clean = square_image(cfg.image, cfg.size, 2 ** cfg.depth)
+    clean = common.square_image(cfg.image, cfg.size, 2 ** cfg.depth)
     ph = JPEG(cfg.quality)
     y = ph.corrupt(clean, None)
     # early = 5 % of the steps (blur); the paper's late iterate is at 50,000 steps
-    fit_and_store(run, cfg, "jpeg", clean, y, ph, snapshot_fracs=(0.05, 1.0))
+    common.fit_and_store(run, cfg, "jpeg", clean, y, ph, snapshot_fracs=(0.05, 1.0))
 
 
 def figures(run, cfg: JpegConfig):
-    curve_and_snapshots(run, ["jpeg"], [f"JPEG quality {cfg.quality}: early (blur), best, late (artifacts)"],
+    common.curve_and_snapshots(run, ["jpeg"], [f"JPEG quality {cfg.quality}: early (blur), best, late (artifacts)"],
                         "dip_jpeg", f"JPEG q={cfg.quality}")
 
 
 def claims(run, cfg: JpegConfig):
     a = run.arrays
     obs = psnr(a["jpeg_observed"], a["jpeg_clean"])
-    s, p = peak(run, "jpeg")
+    s, p = common.peak(run, "jpeg")
     early = psnr(a["jpeg_snaps_avg"][0], a["jpeg_clean"])
     last = float(run.series("jpeg/psnr_avg").values[-1])
-    src = f"{SOURCE}, Fig. 5 (JPEG artifact removal)"
+    src = f"{common.SOURCE}, Fig. 5 (JPEG artifact removal)"
     return [
         claim("dip-jpeg-best", "at the best point the output is closer to the original than the JPEG is", p - obs,
               source=src, above=cfg.min_best_gain_db, unit="dB", note=f"JPEG {obs:.2f} dB, best {p:.2f} dB at iteration {s}"),
@@ -74,8 +65,8 @@ def claims(run, cfg: JpegConfig):
 
 
 EXPERIMENT = experiment(
-    id="dip-jpeg", title="DIP JPEG artifact removal: blur, clean, artifacts again", source=f"{SOURCE}, Fig. 5",
+    id="dip-jpeg", title="DIP JPEG artifact removal: blur, clean, artifacts again", source=f"{common.SOURCE}, Fig. 5",
     claim="the best iterate beats the JPEG; early and late iterates are worse", config=JpegConfig,
-    quick={**QUICK_NET, "steps": 2500, "image": "chelsea"}, default=DEFAULT_NET,
+    quick={**common.QUICK_NET, "steps": 2500, "image": "chelsea"}, default=common.DEFAULT_NET,
     times={"quick": "55 s", "default": "15 min", "paper": "~7 h (GPU: minutes)"},
     run=run, figures=figures, claims=claims)

@@ -18,22 +18,13 @@ import numpy as np
 from genlab.config import check
 from genlab.dip import PAPER_STEPS
 from genlab.experiments.base import claim, experiment
-from genlab.experiments.deep_image_prior.common import (
-    DEFAULT_NET,
-    QUICK_NET,
-    SOURCE,
-    DipConfig,
-    curve_and_snapshots,
-    fit_and_store,
-    peak,
-    square_image,
-)
+from genlab.experiments.deep_image_prior import common
 from genlab.physics import Downsampling
 from genlab.probes.image import psnr
 
 
 @dataclass(frozen=True)
-class SrConfig(DipConfig):
+class SrConfig(common.DipConfig):
     image: str = "astronaut"
     steps: int = PAPER_STEPS["sr"]
     factor: int = 4
@@ -45,17 +36,17 @@ class SrConfig(DipConfig):
 
 
 def run(cfg: SrConfig, run):
-    clean = square_image(cfg.image, cfg.size, max(2 ** cfg.depth, cfg.factor))
+    clean = common.square_image(cfg.image, cfg.size, max(2 ** cfg.depth, cfg.factor))
     ph = Downsampling(cfg.factor)
     y = ph.corrupt(clean, None)
-    fit_and_store(run, cfg, "sr", clean, y, ph, snapshot_fracs=(0.05, 0.25, 1.0), out_shape=clean.shape[:2])
+    common.fit_and_store(run, cfg, "sr", clean, y, ph, snapshot_fracs=(0.05, 0.25, 1.0), out_shape=clean.shape[:2])
     from skimage.transform import resize
     bic = np.clip(resize(y, clean.shape, order=3, mode="edge", anti_aliasing=False), 0, 1).astype(np.float32)
     run.save_array("sr_bicubic", bic)
 
 
 def figures(run, cfg: SrConfig):
-    curve_and_snapshots(run, ["sr"], [f"{cfg.factor}x super-resolution (loss on the downsampled output)"],
+    common.curve_and_snapshots(run, ["sr"], [f"{cfg.factor}x super-resolution (loss on the downsampled output)"],
                         "dip_sr", f"low-res ({cfg.factor}x)")
 
 
@@ -64,13 +55,13 @@ def claims(run, cfg: SrConfig):
     bic = psnr(a["sr_bicubic"], a["sr_clean"])
     last = float(run.series("sr/psnr_avg").values[-1])
     return [claim("dip-sr", f"{cfg.factor}x: the DIP reconstruction beats bicubic upsampling", last - bic,
-                  source=f"{SOURCE}, Table 1 / Fig. 3", above=cfg.min_gain_db, unit="dB (last iterate vs bicubic)",
-                  note=f"bicubic {bic:.2f} dB, DIP last {last:.2f} dB, peak {peak(run, 'sr')[1]:.2f} dB")]
+                  source=f"{common.SOURCE}, Table 1 / Fig. 3", above=cfg.min_gain_db, unit="dB (last iterate vs bicubic)",
+                  note=f"bicubic {bic:.2f} dB, DIP last {last:.2f} dB, peak {common.peak(run, 'sr')[1]:.2f} dB")]
 
 
 EXPERIMENT = experiment(
-    id="dip-sr", title="DIP 4x super-resolution", source=f"{SOURCE}, Table 1",
+    id="dip-sr", title="DIP 4x super-resolution", source=f"{common.SOURCE}, Table 1",
     claim="the 4x DIP reconstruction beats bicubic upsampling", config=SrConfig,
-    quick={**QUICK_NET, "steps": 600}, default=DEFAULT_NET,
+    quick={**common.QUICK_NET, "steps": 600}, default=common.DEFAULT_NET,
     times={"quick": "15 s", "default": "15 min", "paper": "~6 h (GPU: minutes)"},
     run=run, figures=figures, claims=claims)

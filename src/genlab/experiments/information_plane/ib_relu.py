@@ -15,35 +15,26 @@ Training, scales and estimators as in ib-tanh (experiments/information_plane/com
 from __future__ import annotations
 
 from genlab.experiments.base import claim, experiment
-from genlab.experiments.information_plane.common import (
-    DEFAULT,
-    QUICK,
-    SOURCE_RELU,
-    IBConfig,
-    draw,
-    fitting_claim,
-    measures,
-    train_information_plane,
-)
+from genlab.experiments.information_plane import common
 
 
-def claims(run, cfg: IBConfig):
-    m = measures(run, cfg)
+def claims(run, cfg: common.IBConfig):
+    m = common.measures(run, cfg)
     hi = m["bin_range"][:, -1, 1]
-    return [fitting_claim(cfg, m),
+    return [common.fitting_claim(cfg, m),
             claim("ib-relu-no-compression", "with ReLU, under the KDE estimator with which tanh compresses, the last "
-                  "hidden layer's I(X;T) does not fall after its peak", m["drop_k"], source=SOURCE_RELU,
+                  "hidden layer's I(X;T) does not fall after its peak", m["drop_k"], source=common.SOURCE_RELU,
                   below=cfg.compression_bits, unit=f"bits ({m['kde']})", note=m["note_k"]),
             claim("ib-relu-no-compression-binning", "with ReLU, under binning, the last hidden layer's I(X;T) does not "
-                  "fall after its peak", m["drop_b"], source=SOURCE_RELU, below=cfg.compression_bits,
+                  "fall after its peak", m["drop_b"], source=common.SOURCE_RELU, below=cfg.compression_bits,
                   unit=f"bits ({m['binning']})",
                   note=m["note_b"] + f"; the binned range grows from [0, {hi[0]:.2f}] to [0, {hi[-1]:.2f}] over training, "
                   "so the bins widen: a late drop under this estimator can come from the range, not the representation")]
 
 
 EXPERIMENT = experiment(
-    id="ib-relu", title="information plane of a relu network on the 12-bit task", source=SOURCE_RELU,
+    id="ib-relu", title="information plane of a relu network on the 12-bit task", source=common.SOURCE_RELU,
     claim="with ReLU the last hidden layer's I(X;T) does not fall after its peak (KDE; binning reported)",
-    config=IBConfig, base={"activation": "relu", "bin_range": None}, quick=QUICK, default=DEFAULT,
+    config=common.IBConfig, base={"activation": "relu", "bin_range": None}, quick=common.QUICK, default=common.DEFAULT,
     times={"quick": "10 s", "default": "1.5 min", "paper": "1 h"},
-    run=train_information_plane, figures=draw, claims=claims)
+    run=common.train_information_plane, figures=common.draw, claims=claims)

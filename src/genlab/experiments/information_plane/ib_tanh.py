@@ -16,33 +16,23 @@ paper use the original 4e-4.
 from __future__ import annotations
 
 from genlab.experiments.base import claim, experiment
-from genlab.experiments.information_plane.common import (
-    DEFAULT,
-    QUICK,
-    SOURCE_RELU,
-    SOURCE_TANH,
-    IBConfig,
-    draw,
-    fitting_claim,
-    measures,
-    train_information_plane,
-)
+from genlab.experiments.information_plane import common
 
 
-def claims(run, cfg: IBConfig):
-    m = measures(run, cfg)
-    return [fitting_claim(cfg, m),
+def claims(run, cfg: common.IBConfig):
+    m = common.measures(run, cfg)
+    return [common.fitting_claim(cfg, m),
             claim("ib-tanh-compression", "with tanh the last hidden layer's I(X;T) falls after its peak (compression phase)",
-                  m["drop_b"], source=SOURCE_TANH, at_least=cfg.compression_bits, unit=f"bits ({m['binning']})",
+                  m["drop_b"], source=common.SOURCE_TANH, at_least=cfg.compression_bits, unit=f"bits ({m['binning']})",
                   note=m["note_b"]),
             claim("ib-tanh-compression-kde", "the same compression under the KDE estimator",
-                  m["drop_k"], source=SOURCE_RELU, at_least=cfg.compression_bits, unit=f"bits ({m['kde']})",
+                  m["drop_k"], source=common.SOURCE_RELU, at_least=cfg.compression_bits, unit=f"bits ({m['kde']})",
                   note=m["note_k"])]
 
 
 EXPERIMENT = experiment(
-    id="ib-tanh", title="information plane of a tanh network on the 12-bit task", source=SOURCE_TANH,
+    id="ib-tanh", title="information plane of a tanh network on the 12-bit task", source=common.SOURCE_TANH,
     claim="the last hidden layer's I(X;T) falls >= 0.5 bits after its peak (binning and KDE)",
-    config=IBConfig, quick=QUICK, default=DEFAULT,
+    config=common.IBConfig, quick=common.QUICK, default=common.DEFAULT,
     times={"quick": "10 s", "default": "1.5 min", "paper": "1 h"},
-    run=train_information_plane, figures=draw, claims=claims)
+    run=common.train_information_plane, figures=common.draw, claims=claims)
