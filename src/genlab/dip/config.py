@@ -66,9 +66,12 @@ class RestoreConfig(Config):
 
     def fit_settings(self) -> FitSettings:
         """The maths of the fit (call on a :meth:`resolved` config)."""
-        fit = PRESETS[self.net].fit
-        return replace(fit, net=replace(fit.net, members=self.ensemble), steps=self.max_iters, lr=self.lr,
-                       reg_noise_std=self.reg_noise, tv_weight=self.tv)
+        net, members, steps, lr, reg_noise, tv = self.net, self.ensemble, self.max_iters, self.lr, self.reg_noise, self.tv
+        assert (net is not None and members is not None and steps is not None and lr is not None
+                and reg_noise is not None and tv is not None), "fit_settings needs a resolved() config"
+        fit = PRESETS[net].fit
+        return replace(fit, net=replace(fit.net, members=members), steps=steps, lr=lr,
+                       reg_noise_std=reg_noise, tv_weight=tv)
 
 
 __all__ = ["RestoreConfig"]

@@ -137,7 +137,8 @@ def fit(y: np.ndarray, physics: Physics, settings: FitSettings = FitSettings(), 
         if rule is not None:
             rule.__dict__.update({k: v.to(dev) for k, v in vars(rule).items() if isinstance(v, torch.Tensor)})
     if rt.channels_last:
-        model = model.to(memory_format=torch.channels_last)
+        # torch's stubs lack Module.to's memory_format overload (it exists at run time).
+        model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     obj = DIPObjective(z, yt, physics, s.reg_noise_std, wt, bf16=rt.bf16, channels_last=rt.channels_last,
                        tv_weight=s.tv_weight)
     avg = Average(s.exp_weight)
@@ -156,6 +157,7 @@ def fit(y: np.ndarray, physics: Physics, settings: FitSettings = FitSettings(), 
     step, best = stop.best_ if stop is not None else trace.best_ if trace is not None else (0, None)
     if best is None:  # no rule and no reference: the last average
         step, best = res.steps_done, avg.x_avg_
+    assert best is not None, "no output to return: the fit ran no steps"
     return FitResult(to_image(best), step, res.steps_done, res.stopped_reason, res.history, model, avg.x_avg_,
                      trace.oracle_ if trace is not None else (0, -float("inf")), snaps.snapshots_, budget.elapsed_)
 

@@ -46,7 +46,8 @@ class Average(Callback):
     at_start = False
 
     def __init__(self, exp_weight: float = 0.99):
-        self.exp_weight, self.x_avg_ = exp_weight, None
+        self.exp_weight = exp_weight
+        self.x_avg_: torch.Tensor | None = None
 
     def __call__(self, state: State):
         x, w = state.extras["x"], self.exp_weight
@@ -65,11 +66,14 @@ class Snapshots(Callback):
     at_start = False
 
     def __init__(self, steps, average: Average):
-        self.steps, self.average, self.snapshots_ = set(steps), average, {}
+        self.steps, self.average = set(steps), average
+        self.snapshots_: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def __call__(self, state: State):
         if state.step in self.steps:
-            self.snapshots_[state.step] = (to_image(state.extras["x"]), to_image(self.average.x_avg_))
+            avg = self.average.x_avg_
+            assert avg is not None, "Average must run before Snapshots"
+            self.snapshots_[state.step] = (to_image(state.extras["x"]), to_image(avg))
 
     def state_dict(self):
         return {"snapshots": self.snapshots_}
@@ -87,10 +91,12 @@ class PSNRTrace(Callback):
 
     def __init__(self, clean: torch.Tensor, average: Average, every: int = 10, keep_best: bool = False):
         self.clean, self.average, self.every, self.keep_best = clean, average, max(1, every), keep_best
-        self.oracle_, self.best_ = (0, -math.inf), (0, None)
+        self.oracle_: tuple[int, float] = (0, -math.inf)
+        self.best_: tuple[int, torch.Tensor | None] = (0, None)
 
     def __call__(self, state: State):
         avg, s = self.average.x_avg_, state.step
+        assert avg is not None, "Average must run before PSNRTrace"
         p_avg, p_raw = psnr(avg, self.clean), psnr(state.extras["x"], self.clean)
         state.history.record("psnr_avg", s, p_avg)
         state.history.record("psnr_raw", s, p_raw)
@@ -113,12 +119,14 @@ class RuleStop(Callback):
     at_start = False
 
     def __init__(self, rule, average: Average, record_every: int = 10):
-        self.rule, self.average, self.record_every, self.best_ = rule, average, max(1, record_every), (0, None)
+        self.rule, self.average, self.record_every = rule, average, max(1, record_every)
+        self.best_: tuple[int, torch.Tensor | None] = (0, None)
 
     def __call__(self, state: State):
         s, avg = state.step, self.average.x_avg_
         self.rule.update(s, state.extras["x"], avg)
         if self.rule.improved_:
+            assert avg is not None, "Average must run before RuleStop"
             self.best_ = (s, avg.clone())
         if s % self.record_every == 0 and self.rule.signal_ is not None:
             state.history.record("stop_signal", s, self.rule.signal_)
@@ -140,7 +148,8 @@ class TimeBudget(Callback):
     at_start = False
 
     def __init__(self, seconds: float | None):
-        self.seconds, self.elapsed_, self.t0 = seconds, 0.0, None
+        self.seconds, self.elapsed_ = seconds, 0.0
+        self.t0: float | None = None
 
     def __call__(self, state: State):
         now = time.perf_counter()
@@ -170,7 +179,7 @@ class ProgressBar(Callback):
 
     def __call__(self, state: State):
         self.bar.update(1)
-        post = {}
+        post: dict[str, str | int] = {}
         r = self.rule
         if r is not None and r.rule.signal_ is not None:
             post[r.rule.name] = f"{r.rule.signal_:.3g}"

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Final, Literal
 
 from genlab.dip.fit import FitSettings
 from genlab.models.dip import NetSpec
@@ -81,7 +82,7 @@ TASKS: dict[str, TaskDefaults] = {
     "sr": TaskDefaults(PAPER_STEPS["sr"], "lite"),
 }
 TILE_OVERLAP = 32  # windows overlap by at least this many pixels and are blended linearly
-DEFAULT_STOP = "heldout"  # chosen by the comparison in benchmarks/RESULTS.md
+DEFAULT_STOP: Final[Literal["heldout", "wmv", "none"]] = "heldout"  # chosen by the comparison in benchmarks/RESULTS.md
 
 __all__ = ["PAPER_NET", "PAPER_FIT", "PAPER_STEPS", "Preset", "PRESETS", "TaskDefaults", "TASKS", "TILE_OVERLAP",
            "DEFAULT_STOP"]

@@ -34,7 +34,8 @@ class _Rule:
 
     def __init__(self, patience: int):
         self.patience = int(patience)
-        self.signal_, self.best_value_, self.best_step_ = None, np.inf, 0
+        self.signal_: float | None = None
+        self.best_value_, self.best_step_ = np.inf, 0
         self.improved_, self.should_stop_ = False, False
 
     def prepare(self, y: torch.Tensor, physics, weight: torch.Tensor | None) -> torch.Tensor | None:
@@ -65,7 +66,8 @@ class WMV(_Rule):
         super().__init__(patience)
         self.window = int(window)
         self._buf: deque = deque()
-        self._sum, self._sq = None, 0.0
+        self._sum: torch.Tensor | None = None   # running sum of the window (float64)
+        self._sq = 0.0
 
     def update(self, step, x, x_avg):
         # float16 storage halves the ring buffer; the variance is a mean over N, far above fp16 rounding.
@@ -92,7 +94,7 @@ class HeldOut(_Rule):
     def __init__(self, fraction: float = 0.05, patience: int = 500, every: int = 5, seed: int = 1234):
         super().__init__(patience)
         self.fraction, self.every, self.seed = float(fraction), max(1, int(every)), seed
-        self.val = None
+        self.val: torch.Tensor | None = None   # the held-out pixels (1, 1, H, W), set by prepare
 
     def prepare(self, y, physics, weight):
         self.y, self.physics = y, physics
@@ -100,15 +102,17 @@ class HeldOut(_Rule):
         g = torch.Generator().manual_seed(self.seed)
         hold = (torch.rand(1, 1, h, w, generator=g) < self.fraction).float()
         known = torch.ones(1, 1, h, w) if weight is None else weight
-        self.val = hold * known
-        if self.val.sum() == 0:  # tiny images: hold out at least one known pixel
-            self.val = known * (torch.arange(h * w).reshape(1, 1, h, w) == int(known.flatten().argmax())).float()
-        self.denom = float(self.val.sum()) * y.shape[1]
-        return known * (1 - self.val)
+        val = hold * known
+        if val.sum() == 0:  # tiny images: hold out at least one known pixel
+            val = known * (torch.arange(h * w).reshape(1, 1, h, w) == int(known.flatten().argmax())).float()
+        self.val = val
+        self.denom = float(val.sum()) * y.shape[1]
+        return known * (1 - val)
 
     def update(self, step, x, x_avg):
         if step % self.every:
             return self._score(step, None)
+        assert self.val is not None, "HeldOut.prepare must run before update"
         r = self.physics.forward(x_avg) - self.y
         self._score(step, float((r.square() * self.val).sum()) / self.denom)
 

@@ -13,7 +13,7 @@ pads to that and crops back.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Sequence
+from typing import Protocol, Sequence, cast
 
 import torch
 from torch import nn
@@ -34,10 +34,19 @@ def _conv(c_in: int, c_out: int, k: int, stride: int = 1, pad: str = "reflection
     return nn.Sequential(*layers)
 
 
+class _Generator(Protocol):
+    """What :class:`Members` and :func:`make_input` use of a generator (SkipNet, DeepDecoder, Members)."""
+
+    def input_shape(self, h: int, w: int) -> tuple[int, int, int]: ...
+
+    @property
+    def multiple(self) -> int: ...
+
+
 class _Level(nn.Module):
     """One scale of the hourglass: skip branch + (down, deeper, up), concatenated and convolved."""
 
-    def __init__(self, c_in: int, down: int, up: int, skip: int, deeper: nn.Module | None, c_deeper_out: int,
+    def __init__(self, c_in: int, down: int, up: int, skip: int, deeper: nn.Module | None, c_deeper_out: int | None,
                  k_down: int, k_up: int, k_skip: int, upsample: str, pad: str):
         super().__init__()
         self.skip = nn.Sequential(_conv(c_in, skip, k_skip, pad=pad), nn.BatchNorm2d(skip), _act()) if skip else None
@@ -46,7 +55,11 @@ class _Level(nn.Module):
             _conv(down, down, k_down, pad=pad), nn.BatchNorm2d(down), _act())
         self.deeper = deeper
         self.upsample = nn.Upsample(scale_factor=2, mode=upsample, **({"align_corners": False} if upsample == "bilinear" else {}))
-        c_cat = skip + (c_deeper_out if deeper is not None else down)
+        if deeper is not None:
+            assert c_deeper_out is not None, "a deeper level needs its output channels"
+            c_cat = skip + c_deeper_out
+        else:
+            c_cat = skip + down
         self.up = nn.Sequential(
             nn.BatchNorm2d(c_cat),
             _conv(c_cat, up, k_up, pad=pad), nn.BatchNorm2d(up), _act(),
@@ -77,11 +90,13 @@ class SkipNet(nn.Module):
             raise ValueError("down, up and skip need the same (positive) number of scales")
         self.in_channels, self.depth = in_channels, len(down)
         ins = [in_channels] + list(down[:-1])
-        deeper, c_out = None, None
+        deeper: nn.Module | None = None
+        c_out: int | None = None
         for i in reversed(range(len(down))):   # build from the coarsest scale outwards
             deeper = _Level(ins[i], down[i], up[i], skip[i], deeper, c_out, k_down, k_up, k_skip, upsample, pad)
             c_out = up[i]
-        self.body = deeper
+        assert deeper is not None   # len(down) >= 1 was checked
+        self.body: nn.Module = deeper
         self.head = nn.Conv2d(up[0], out_channels, 1)
         self.sigmoid = sigmoid
 
@@ -144,11 +159,11 @@ class Members(nn.Module):
         self.members = len(self.nets)
 
     def input_shape(self, h: int, w: int) -> tuple[int, int, int]:
-        return self.nets[0].input_shape(h, w)
+        return cast(_Generator, self.nets[0]).input_shape(h, w)
 
     @property
     def multiple(self) -> int:
-        return self.nets[0].multiple
+        return cast(_Generator, self.nets[0]).multiple
 
     def forward(self, z):
         if z.shape[0] != self.members:
@@ -192,7 +207,7 @@ class NetSpec:
 def make_input(model: nn.Module, h: int, w: int, scale: float = 0.1, generator: torch.Generator | None = None) -> torch.Tensor:
     """The fixed code z: uniform noise in [0, scale) of ``model.input_shape(h, w)`` (the paper's ``INPUT='noise'``),
     one per member of a :class:`Members` model."""
-    c, hh, ww = model.input_shape(h, w)
+    c, hh, ww = cast(_Generator, model).input_shape(h, w)
     return torch.rand(getattr(model, "members", 1), c, hh, ww, generator=generator) * scale
 
 

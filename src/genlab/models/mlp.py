@@ -21,7 +21,8 @@ class Sine(nn.Module):
 def activation(name: str) -> nn.Module:
     if name not in ACTIVATIONS:
         raise ValueError(f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}")
-    return Sine() if name == "sin" else ACTIVATIONS[name]()
+    cls = ACTIVATIONS[name]
+    return Sine() if cls is None else cls()   # only "sin" maps to None
 
 
 def init_linear_(layer: nn.Linear, init_std: float | None, generator: torch.Generator | None = None) -> None:

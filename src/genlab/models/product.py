@@ -25,7 +25,8 @@ def product_net(n: int, lam: float, dtype=torch.float64) -> tuple[nn.Sequential,
     layers: list[nn.Module] = []
     neurons = 0
     while len(values) > 1:
-        rows, outs = [], []
+        rows: list[np.ndarray] = []
+        outs: list[tuple[int, np.ndarray]] = []
         for j in range(0, len(values) - 1, 2):
             a, b = values[j], values[j + 1]
             k = len(rows)

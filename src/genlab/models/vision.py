@@ -80,7 +80,8 @@ class SmallInception(nn.Module):
     def __init__(self, in_ch: int, n_classes: int, width: float = 1.0):
         super().__init__()
         w = lambda c: max(2, int(round(c * width)))  # noqa: E731
-        layers, cin = [_conv(in_ch, w(96), 3)], w(96)
+        layers: list[nn.Module] = [_conv(in_ch, w(96), 3)]
+        cin = w(96)
         spec = [("i", 32, 32), ("i", 32, 48), ("d", 80), ("i", 112, 48), ("i", 96, 64), ("i", 80, 80),
                 ("i", 48, 96), ("d", 96), ("i", 176, 160), ("i", 176, 160)]
         for s in spec:

@@ -34,7 +34,8 @@ class FitMonitor(Callback):
     def __init__(self, x, y, per_epoch: int, x_test=None, y_test=None, eval_batch: int = 2048):
         self.x, self.y, self.xt, self.yt, self.eb = x, y, x_test, y_test, eval_batch
         self.every, self.at_start = per_epoch, False
-        self.epoch_999_, self.epoch_100_ = None, None
+        self.epoch_999_: int | None = None
+        self.epoch_100_: int | None = None
 
     def _acc(self, model, x, y) -> float:
         hits = sum(int((model(x[i:i + self.eb]).argmax(1) == y[i:i + self.eb]).sum()) for i in range(0, len(x), self.eb))

@@ -52,7 +52,8 @@ class Hessian:
             raise GenlabError("the model has no parameters that require gradients (or params= selected none); "
                               "a Hessian needs at least one")
         self.n_params_ = sum(p.numel() for p in self.params)
-        self._graph, self._version = None, None
+        self._graph: torch.Tensor | None = None            # the flat first-order gradient, with its graph
+        self._version: tuple[int, ...] | None = None      # the parameters' versions it was built at
         self.loss_ = float(self._loss().detach())
 
     def _select(self, params) -> list[torch.Tensor]:
@@ -63,7 +64,7 @@ class Hessian:
             return [p for p in params.parameters() if p.requires_grad]
         params = list(params)
         if all(isinstance(p, str) for p in params):
-            chosen = [p for n, p in named if any(n == s or n.startswith(s) for s in params)]
+            chosen: list[torch.Tensor] = [p for n, p in named if any(n == s or n.startswith(s) for s in params)]
             if not chosen:
                 raise GenlabError(f"params={params} match no parameter; choose among {[n for n, _ in named]}")
             return chosen
@@ -159,13 +160,13 @@ class Hessian:
         k = min(int(k), self.n_params_)
         n_iter = n_iter or max(4 * k, 40)
         g = torch.Generator().manual_seed(seed)
-        runs = []
+        rows = []
         for _ in range(max(1, repeats)):
             theta = _ritz(*self.lanczos(n_iter, torch.randn(self.n_params_, generator=g, dtype=torch.float64)))[0]
             order = {"largest": -theta, "smallest": theta, "magnitude": -np.abs(theta)}[which]
             top = theta[np.argsort(order, kind="stable")][:k]
-            runs.append(np.pad(top, (0, k - len(top)), constant_values=np.nan))
-        runs = np.array(runs)
+            rows.append(np.pad(top, (0, k - len(top)), constant_values=np.nan))
+        runs = np.array(rows)
         self.eigenvalues_, self.eigenvalues_std_, self.eigenvalues_runs_ = runs[0], runs.std(0), runs
         return self.eigenvalues_
 

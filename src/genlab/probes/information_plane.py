@@ -58,14 +58,14 @@ class InformationPlane(Callback):
     def measure(self, model: torch.nn.Module) -> dict[str, np.ndarray]:
         with torch.no_grad():
             out, hidden = model(self.x, return_hidden=True)
-        b, k, ranges = [], [], []
+        b_rows, k_rows, ranges = [], [], []
         for h in hidden:
             self.binning.fit(h, self.y)
-            b.append([self.binning.I_xt_, self.binning.I_ty_])
+            b_rows.append([self.binning.I_xt_, self.binning.I_ty_])
             ranges.append(self.binning.range_)
             self.kde.fit(h[: self.kde_models], self.y)
-            k.append([self.kde.I_xt_, self.kde.I_ty_])
-        b, k = np.array(b), np.array(k)    # (L, 2, M), (L, 2, K)
+            k_rows.append([self.kde.I_xt_, self.kde.I_ty_])
+        b, k = np.array(b_rows), np.array(k_rows)    # (L, 2, M), (L, 2, K)
         self.results_ = {"I_xt_binning": b[:, 0], "I_ty_binning": b[:, 1], "I_xt_kde": k[:, 0], "I_ty_kde": k[:, 1],
                          "bin_range": np.array(ranges),
                          "accuracy": (out.argmax(-1) == self.y).float().mean(1).numpy()}

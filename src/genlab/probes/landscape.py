@@ -102,6 +102,8 @@ class Landscape:
     control the grid evaluation.
     """
 
+    betas_: np.ndarray | None   # None after slice_1d and interpolate
+
     def __init__(self, loss_fn: Callable, data: tuple, *, norm: str = "filter", ignore: str = "biasbn",
                  seed: int = 0, workers: int = 1, chunk_size: int = 64, threads: int = 1):
         self.loss_fn, self.data, self.norm, self.ignore = loss_fn, data, norm, ignore
@@ -196,11 +198,12 @@ class Landscape:
             raise GenlabError("slice_2d needs two directions (δ, η)")
         self.directions_ = self._directions(model, directions, 2)
         self.alphas_ = self._coords(alphas, "alphas")
-        self.betas_ = self.alphas_.copy() if betas is None else self._coords(betas, "betas")
-        a, b = np.meshgrid(self.alphas_, self.betas_, indexing="ij")
+        bs = self.alphas_.copy() if betas is None else self._coords(betas, "betas")
+        self.betas_ = bs
+        a, b = np.meshgrid(self.alphas_, bs, indexing="ij")
         pts = np.stack([a.ravel(), b.ravel()], 1)
         self.losses_ = self._run(_evaluate_chunk, model, (_params(model), self.directions_), pts, x, y
-                                 ).reshape(len(self.alphas_), len(self.betas_))
+                                 ).reshape(len(self.alphas_), len(bs))
         self.center_loss_ = self._center(model, x, y)
         return self
 

@@ -74,13 +74,13 @@ def select_peaks(spectrum, n_peaks: int | None = None, rel_height: float = 0.05,
         return np.zeros(0, dtype=int)
     # Heights are relative to the tallest candidate, so a large mean does not hide every peak.
     top = a[first:].max()
-    cand = []
+    found: list[int] = []
     for k in range(first, len(a)):
         left = a[k - 1] if k > 0 else -np.inf
         right = a[k + 1] if k + 1 < len(a) else -np.inf
         if a[k] > left and a[k] >= right and a[k] >= rel_height * top and a[k] > 0:
-            cand.append(k)
-    cand = np.asarray(cand, dtype=int)
+            found.append(k)
+    cand = np.asarray(found, dtype=int)
     if n_peaks is not None and len(cand) > n_peaks:
         cand = np.sort(cand[np.argsort(a[cand])[::-1][:n_peaks]])
     return cand
@@ -168,7 +168,7 @@ class StackSpectrum:
 
     name, axes = "spectrum", ("model", "peak")
 
-    def __init__(self, x, Y, peaks, form: str = "complex"):
+    def __init__(self, x, Y, peaks, form: Form = "complex"):
         self.x = torch.as_tensor(np.asarray(x), dtype=torch.float32).reshape(-1, 1)
         Y = np.asarray(Y)
         pk = np.broadcast_to(np.asarray(peaks, dtype=int), (len(Y), np.shape(peaks)[-1]))

@@ -27,7 +27,7 @@ import json
 import pickle
 import time
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
@@ -75,7 +75,7 @@ class Run:
                 gone.append(p)
         return gone
 
-    def discard(self, created: list[Path] = ()) -> None:
+    def discard(self, created: Sequence[Path] = ()) -> None:
         """Delete what a fresh run wrote into this folder, then the folders in ``created`` (made for it) if empty."""
         for name in _FILES:
             (self.path / name).unlink(missing_ok=True)
@@ -239,15 +239,16 @@ class Run:
     def flush(self) -> None:
         """Write metrics and arrays atomically."""
         if self._metrics is not None:
-            buf = io.StringIO()
-            w = csv.writer(buf, lineterminator="\n")
+            text = io.StringIO()
+            w = csv.writer(text, lineterminator="\n")
             w.writerow(["step", "name", "key", "value"])
             w.writerows((s, n, k, repr(v)) for s, n, k, v in self._metrics)
-            atomic_write_text(self.path / "metrics.csv", buf.getvalue())
+            atomic_write_text(self.path / "metrics.csv", text.getvalue())
         if self._arrays is not None:
-            buf = io.BytesIO()
-            np.savez_compressed(buf, **self._arrays)
-            atomic_write_bytes(self.path / "arrays.npz", buf.getvalue())
+            data = io.BytesIO()
+            # numpy's stub: mypy matches **dict[str, ndarray] against the keyword allow_pickle: bool too.
+            np.savez_compressed(data, **self._arrays)  # type: ignore[arg-type]
+            atomic_write_bytes(self.path / "arrays.npz", data.getvalue())
 
     # ---- checkpoints ---------------------------------------------------
     def checkpoint_path(self, phase: str) -> Path:

@@ -57,7 +57,7 @@ def sweep_file(sweep: Path | str, kind: str) -> Path:
 
 
 
-def environment(seed: int, threads: int | None = None) -> dict:
+def environment(seed: int | None, threads: int | None = None) -> dict:
     import torch
     try:
         rev = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
