@@ -27,33 +27,18 @@ import json
 import pickle
 import time
 from pathlib import Path
-from typing import Any, NamedTuple, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from genlab.errors import GenlabError
 from genlab.io import atomic_write_bytes, atomic_write_json, atomic_write_text, rmdirs
+from genlab.runs.series import Series, load_series, series_names, store_series
 
-# Series are stored in arrays.npz as NAME (values) and NAME@step (steps); @axes holds every series' axis names.
-_STEP, _AXES = "@step", "@axes"
 # The files a run writes (besides figures/ and checkpoints/): what discarding a fresh run deletes.
 _FILES = ("config.json", "env.json", "status.json", "metrics.csv", "arrays.npz", "claims.json")
 # The layout written by this version. 1: before series were recorded by the loop (arrays under experiments' own keys).
 LAYOUT = 2
-
-
-def _name_axes(declared: tuple[str, ...], ndim: int) -> tuple[str, ...]:
-    """A probe names the trailing axes of one measurement; a stack adds a leading one, its "model" axis."""
-    declared = declared[len(declared) - ndim:] if len(declared) > ndim else declared
-    lead = ndim - len(declared)
-    extra = ("model",) if lead == 1 else tuple(f"axis{i}" for i in range(lead))
-    return extra + declared
-
-
-class Series(NamedTuple):
-    steps: np.ndarray
-    values: np.ndarray
-    axes: tuple[str, ...]
 
 
 class Run:
@@ -206,35 +191,19 @@ class Run:
         for k, v in values.items():
             self.save_array(k, v)
 
-    # ---- series: what probes recorded over training ---------------------
+    # ---- series: what probes recorded over training (stored in arrays.npz; see runs/series.py) ----
     def record(self, name: str, steps, values, axes: tuple[str, ...] = ()) -> None:
         """Store a series: ``values[i]`` was measured at ``steps[i]``; ``axes`` name the trailing axes of
-        one measurement (an extra leading axis, from a stacked model, is named "model").
-
-        The training loop calls this for every series in its history (``<phase>/<name>``);
-        experiments read them back with :meth:`series`.
-        """
-        values = np.asarray(values)
-        self.arrays[name] = values
-        self.arrays[f"{name}{_STEP}"] = np.asarray(steps, dtype=np.int64)
-        axes = ("step", *_name_axes(tuple(axes), values.ndim - 1))
-        table = self._axes()
-        table[name] = list(axes)
-        self.arrays[_AXES] = np.asarray(json.dumps(table, sort_keys=True))
-
-    def _axes(self) -> dict[str, list[str]]:
-        a = self.arrays.get(_AXES)
-        return json.loads(str(a)) if a is not None else {}
+        one measurement (an extra leading axis, from a stacked model, is named "model"). The training loop
+        calls this for every series in its history (``<phase>/<name>``); read them back with :meth:`series`."""
+        store_series(self.arrays, name, steps, values, axes)
 
     def series(self, name: str) -> Series:
         """A recorded series: ``(steps, values, axes)``, with ``axes[0] == "step"``."""
-        if f"{name}{_STEP}" not in self.arrays:
-            have = ", ".join(self.series_names()) or "none"
-            raise GenlabError(f"series {name!r} is not recorded in {self.path}; recorded: {have}")
-        return Series(self.arrays[f"{name}{_STEP}"], self.arrays[name], tuple(self._axes().get(name, ("step",))))
+        return load_series(self.arrays, name, self.path)
 
     def series_names(self) -> list[str]:
-        return [k[: -len(_STEP)] for k in self.arrays if k.endswith(_STEP)]
+        return series_names(self.arrays)
 
     def flush(self) -> None:
         """Write metrics and arrays atomically."""
