@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 import genlab.probes as probes
-from genlab.ensemble import StackedMLP
+from genlab.models.stacked import StackedMLP
 from genlab.models.mlp import MLP
 
 M, WIDTHS = 3, (1, 12, 1)
