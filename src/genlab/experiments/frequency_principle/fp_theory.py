@@ -98,7 +98,7 @@ def slopes(run, cfg: FpTheoryConfig):
 
 
 def figures(run, cfg: FpTheoryConfig):
-    ks, stds, n = run.arrays["ks"], run.arrays["stds"], cfg.n_seeds
+    ks, n = run.arrays["ks"], cfg.n_seeds
     ratio, th = run.series("train/fourier_gradient/ratio"), run.series("train/theory")
     fig, ax = plt.subplots(1, len(cfg.stds), figsize=(5 * len(cfg.stds), 4), squeeze=False)
     for j, s in enumerate(cfg.stds):
@@ -149,7 +149,8 @@ def claims(run, cfg: FpTheoryConfig):
               "the order the factor predicts", float(ok.mean()), source=SOURCE, at_least=cfg.min_ordered,
               unit="of small-init seeds",
               note=f"{int(ok.sum())}/{len(ok)} small-init seeds ordered (a peak that never converges is not ordered "
-                   f"against a higher one that never does); first steps below {cfg.threshold}: {t.tolist()}; large init (no claim): {int(ok_l.sum())}/{len(ok_l)}"),
+                   f"against a higher one that never does); first steps below {cfg.threshold}: {t.tolist()}; "
+                   f"large init (no claim): {int(ok_l.sum())}/{len(ok_l)}"),
     ]
 
 
