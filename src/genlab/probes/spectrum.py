@@ -107,7 +107,8 @@ class SpectrumProbe:
     use the FFT; otherwise pass angular ``freqs`` for the non-uniform DFT
     (for d > 1, samples are projected on ``direction``).
 
-    After construction: ``peaks_`` (indices or the given freqs), ``y_hat_``.
+    After construction (derived from the settings alone): ``y_spectrum_``, ``peaks_`` (indices or the
+    given freqs), ``y_hat_``.
     ``probe(model)`` -> array of Δ_F per peak.
     """
 
@@ -116,18 +117,18 @@ class SpectrumProbe:
     def __init__(self, x, y, peaks: Sequence[int] | None = None, freqs: Sequence[float] | None = None,
                  n_peaks: int | None = None, form: Form = "complex", direction=None):
         self.x = x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x), dtype=torch.float32)
-        self.form = form
+        self.y, self.peaks, self.n_peaks, self.form, self.direction = y, peaks, n_peaks, form, direction
         xn = _np(self.x)
         if xn.ndim == 2 and xn.shape[1] > 1:
             if freqs is None:
                 raise ValueError("inputs of dimension > 1 need angular freqs (non-uniform DFT on a direction)")
             dvec = np.ones(xn.shape[1]) / np.sqrt(xn.shape[1]) if direction is None else np.asarray(direction, float)
-            self.coord = xn @ (dvec / np.linalg.norm(dvec))
+            self._coord = xn @ (dvec / np.linalg.norm(dvec))
         else:
-            self.coord = xn.ravel()
+            self._coord = xn.ravel()
         self.freqs = None if freqs is None else np.asarray(freqs, dtype=np.float64)
-        yv = _np(y).reshape(len(self.coord), -1)[:, 0]
-        self.y_spectrum_ = dft(yv, self.coord, self.freqs)
+        yv = _np(y).reshape(len(self._coord), -1)[:, 0]
+        self.y_spectrum_ = dft(yv, self._coord, self.freqs)
         if self.freqs is None:
             self.peaks_ = np.asarray(peaks, dtype=int) if peaks is not None else select_peaks(self.y_spectrum_, n_peaks)
         else:
@@ -138,7 +139,7 @@ class SpectrumProbe:
         """Δ_F per peak for network outputs (N,), (N, 1) or (M, N, 1) -> (K,) or (M, K)."""
         o = _np(output)
         o = o.reshape(o.shape[0], -1) if o.ndim == 3 else o.reshape(1, -1)
-        h = dft(o, self.coord, self.freqs)
+        h = dft(o, self._coord, self.freqs)
         err = relative_error(h[:, self.peaks_], self.y_hat_[None, :], self.form)
         return err[0] if _np(output).ndim < 3 else err
 
