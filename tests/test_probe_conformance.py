@@ -140,6 +140,8 @@ CLEAN = Y.reshape(IMAGE)
 CASES: dict[str, Case] = {
     "SpectrumProbe": Case(lambda: probes.SpectrumProbe(X, Y, peaks=[1, 4]), lambda p, m: {"errors": p(m)}),
     "FilterProbe": Case(lambda: probes.FilterProbe(X, Y), lambda p, m: p(m)),
+    "FourierGradient": Case(lambda: probes.FourierGradient(X[:, 0], Y[:, 0], [1.0, 2.0, 4.0]),
+                            lambda p, m: p(m)),
     "BandProbe": Case(lambda: probes.BandProbe(Y.reshape(4, 8).numpy(), n_bands=2, coords=X),
                       lambda p, m: {"errors": p(m)}),
     "StackBandError": Case(lambda: probes.StackBandError(X[:, 0], YS, 1, 5), lambda p, m: {"band_error": p(m)},

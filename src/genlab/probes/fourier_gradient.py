@@ -139,14 +139,14 @@ class FourierGradient:
         self.ks = np.asarray(ks, dtype=np.float64)
         self.window_std = window_std
         C = transform_matrix(self.x.numpy().ravel(), self.ks, window_std)
-        self.C_re, self.C_im = torch.as_tensor(C.real), torch.as_tensor(C.imag)
-        self.convention = (f"L(k) = |Σ_n win(x_n)(h − f)(x_n) e^(−ik x_n) Δx|², win Gaussian std {window_std} "
+        self._C_re, self._C_im = torch.as_tensor(C.real), torch.as_tensor(C.imag)
+        self.convention_ = (f"L(k) = |Σ_n win(x_n)(h − f)(x_n) e^(−ik x_n) Δx|², win Gaussian std {window_std} "
                            "(None: plain DFT); grad: Euclidean norm over all parameters, float64")
 
     def losses(self, out: torch.Tensor) -> torch.Tensor:
         """L(k) for outputs (N,) -> (K,) or (M, N) -> (M, K)."""
         r = out - self.y
-        re, im = r @ self.C_re.T, r @ self.C_im.T
+        re, im = r @ self._C_re.T, r @ self._C_im.T
         return re ** 2 + im ** 2
 
     def __call__(self, model: torch.nn.Module, state=None) -> dict:

@@ -87,7 +87,7 @@ def run(cfg: FpTheoryConfig, run):
                 init_std=np.repeat(cfg.stds, cfg.n_seeds).tolist(), lr=cfg.lr, steps=cfg.steps,
                 probe_every=cfg.probe_every, seed=cfg.seed, peaks=np.rint(cfg.freqs).astype(int),
                 threads=cfg.threads, extra_callbacks=cbs)
-    run.save_arrays(x=x, y=y, ks=ks, stds=np.repeat(cfg.stds, cfg.n_seeds), convention=np.array(probe.convention))
+    run.save_arrays(x=x, y=y, ks=ks, stds=np.repeat(cfg.stds, cfg.n_seeds), convention=np.array(probe.convention_))
 
 
 def slopes(run, cfg: FpTheoryConfig):
