@@ -29,9 +29,12 @@ def save_figure(fig, path: Path | str, dpi: int = DPI) -> Path:
     return path
 
 
-def heatmap(ax, steps, err, peak_labels, title=""):
-    """Relative error per peak (rows, lowest at the bottom) over training (columns)."""
-    im = ax.imshow(np.asarray(err).T, aspect="auto", origin="lower", cmap="viridis_r", vmin=0, vmax=1,
+def heatmap(ax, steps, err, peak_labels, title="", cmap="viridis_r"):
+    """Relative error per peak (rows, lowest at the bottom) over training (columns), clipped to [0, 1].
+
+    cmap: "viridis_r" (dark = large error); "viridis" for a quantity that grows toward 1 (an amplitude).
+    """
+    im = ax.imshow(np.asarray(err).T, aspect="auto", origin="lower", cmap=cmap, vmin=0, vmax=1,
                    extent=[steps[0], steps[-1], -0.5, len(peak_labels) - 0.5], interpolation="nearest")
     ax.set_yticks(range(len(peak_labels)))
     ax.set_yticklabels(peak_labels)
