@@ -65,6 +65,7 @@ def _hessian(probe, model):
 
 CASES: dict[str, Case] = {
     "SpectrumProbe": Case(lambda: probes.SpectrumProbe(X, Y, peaks=[1, 4]), lambda p, m: {"errors": p(m)}),
+    "SpectralAmplitude": Case(lambda: probes.SpectralAmplitude(X, [1, 4], [1.0, 0.5]), lambda p, m: {"amplitudes_": p(m)}),
     "FilterProbe": Case(lambda: probes.FilterProbe(X, Y), lambda p, m: p(m)),
     "BinningMI": Case(lambda: probes.BinningMI(n_bins=10, range=(-2, 2)), _fit),
     "KDEMI": Case(lambda: probes.KDEMI(noise_variance=1e-2), _fit),
