@@ -139,6 +139,7 @@ ONE_FIT = "a DIP fit trains one network, not a stack: {} of its one output image
 CLEAN = Y.reshape(IMAGE)
 CASES: dict[str, Case] = {
     "SpectrumProbe": Case(lambda: probes.SpectrumProbe(X, Y, peaks=[1, 4]), lambda p, m: {"errors": p(m)}),
+    "SpectralAmplitude": Case(lambda: probes.SpectralAmplitude(X, [1, 4], [1.0, 0.5]), lambda p, m: {"amplitudes_": p(m)}),
     "FilterProbe": Case(lambda: probes.FilterProbe(X, Y), lambda p, m: p(m)),
     "FourierGradient": Case(lambda: probes.FourierGradient(X[:, 0], Y[:, 0], [1.0, 2.0, 4.0]),
                             lambda p, m: p(m)),

@@ -36,12 +36,14 @@ def save_figure(fig, path: Path | str, dpi: int = DPI) -> Path:
     return path
 
 
-def heatmap(ax, steps, err, peak_labels, title="", colorbar: bool = True, level: float | None = None):
+def heatmap(ax, steps, err, peak_labels, title="", colorbar: bool = True, level: float | None = None,
+            cmap: str = "viridis_r"):
     """Relative error per peak (rows, lowest at the bottom) over training (columns), with its colour bar.
 
     ``level``: a claim's convergence threshold; marked on the colour bar, and on each row at the first step
-    the peak's error falls below it (white bar)."""
-    im = ax.imshow(np.asarray(err).T, aspect="auto", origin="lower", cmap="viridis_r", vmin=0, vmax=1,
+    the peak's error falls below it (white bar). cmap: "viridis_r" (dark = large error); "viridis" for a
+    quantity that grows toward 1 (an amplitude)."""
+    im = ax.imshow(np.asarray(err).T, aspect="auto", origin="lower", cmap=cmap, vmin=0, vmax=1,
                    extent=[steps[0], steps[-1], -0.5, len(peak_labels) - 0.5], interpolation="nearest")
     ax.set_yticks(range(len(peak_labels)))
     ax.set_yticklabels(peak_labels)

@@ -1,6 +1,6 @@
 """Measuring instruments usable on any torch.nn.Module plus a loss and data.
 
-- spectrum: frequency-resolved error (1-D DFT / non-uniform DFT peaks)
+- spectrum: frequency-resolved error (1-D DFT / non-uniform DFT peaks); normalized amplitude per frequency
 - bands: relative error over frequency bands (1-D DFT bands, 2-D radial bands of an image)
 - filtering: the filtering method for high-dimensional inputs (e_low, e_high)
 - weights: spectral norms per layer
@@ -28,10 +28,11 @@ from genlab.probes.image import CONVENTION, psnr, ssim
 from genlab.probes.information import KDEMI, BinningMI
 from genlab.probes.information_plane import InformationPlane
 from genlab.probes.landscape import Landscape
-from genlab.probes.spectrum import SpectrumProbe, dft, first_below, relative_error, select_peaks
+from genlab.probes.spectrum import SpectralAmplitude, SpectrumProbe, amplitude, dft, first_below, relative_error, select_peaks
 from genlab.probes.weights import SpectralNorms, relative_change, spectral_norms
 
-__all__ = ["SpectrumProbe", "dft", "select_peaks", "relative_error", "radial_band_errors", "first_below",
+__all__ = ["SpectrumProbe", "SpectralAmplitude", "amplitude", "dft", "select_peaks", "relative_error",
+           "radial_band_errors", "first_below",
            "BandProbe", "StackBandError", "band_error", "pixel_coordinates",
            "spectral_norms", "SpectralNorms", "relative_change", "FilterProbe", "Hessian", "BinningMI", "KDEMI", "Landscape",
            "distinct_critical", "escape_step", "FitMonitor", "time_to_fit", "InformationPlane",

@@ -179,3 +179,44 @@ class StackSpectrum:
     def __call__(self, model, state=None) -> np.ndarray:
         out = model(self.x)[..., 0]
         return np.stack([p.errors(out[m]) for m, p in enumerate(self.probes)])
+
+
+def amplitude(h, freqs, amps=None) -> np.ndarray:
+    """Amplitude of each DFT index ``freqs`` in samples ``h`` (last axis, a uniform periodic grid).
+
+    A sum Σ_i A_i sin(2π k_i j / N + φ_i) has amplitude exactly A_i at k_i (for k_i < N/2):
+    |rfft(h)[k]| is scaled by 2/N (1/N at k = 0 and k = N/2). With ``amps`` ((K,), or one row
+    per model (M, K)) the result is normalized, |ĥ(k_i)| / A_i (Rahaman et al. 2019, Fig. 1).
+    """
+    h = _np(h)
+    n = h.shape[-1]
+    k = np.asarray(freqs, dtype=int)
+    if k.min() < 0 or 2 * k.max() > n:
+        raise ValueError(f"freqs must lie in [0, N/2={n // 2}] for {n} samples; got {k.tolist()}")
+    scale = np.where((k == 0) | (2 * k == n), 1.0 / n, 2.0 / n)
+    a = np.abs(np.fft.rfft(h, axis=-1)[..., k]) * scale
+    return a if amps is None else a / np.asarray(amps, dtype=np.float64)
+
+
+class SpectralAmplitude:
+    """Normalized amplitude |ĥ(k_i)| / A_i of a model's output per frequency (Rahaman et al. 2019).
+
+    x: (N,) or (N, 1) samples on a uniform periodic grid (then DFT index k is k cycles per record);
+    freqs: the DFT indices k_i (K,); amps: target amplitudes A_i, (K,) shared or (M, K) one row
+    per model of a stack (None: the raw amplitude). ``probe(model)`` -> (K,) for a model mapping
+    (N, 1) -> (N, 1), (M, K) for a stack; the last result is kept in ``amplitudes_``.
+    """
+
+    name, axes = "amplitude", ("frequency",)
+
+    def __init__(self, x, freqs: Sequence[int], amps=None):
+        if not is_uniform(_np(x)):
+            raise ValueError("SpectralAmplitude needs samples on a uniform grid, in order")
+        self.x, self.freqs, self.amps = x, freqs, amps
+
+    def __call__(self, model: torch.nn.Module, state=None) -> np.ndarray:
+        x = torch.as_tensor(_np(self.x), dtype=torch.float32).reshape(-1, 1)
+        with torch.no_grad():
+            out = _np(model(x))
+        self.amplitudes_ = amplitude(out[..., 0], self.freqs, self.amps)
+        return self.amplitudes_
