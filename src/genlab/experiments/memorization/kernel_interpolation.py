@@ -7,7 +7,7 @@ images; on CIFAR-10, 46 % on raw pixels (17 % with 32,000 random convolutional
 filters, 15 % with L2 added; not reproduced here: raw pixels only).
 Command: ``genlab run kernel-interpolation --scale quick`` (n = 3,000 MNIST images);
 default n = 17,435 (every MNIST image in ../shared/data; 4.9 GB with the Cholesky factor);
-``kernel-interpolation-cifar10`` uses CIFAR-10 (n = 5,085 at default scale).
+``genlab run kernel-interpolation-cifar10`` uses CIFAR-10 (n = 5,085 at default scale).
 Kernel: k(x, x') = exp(-||x - x'||^2 / (2 sigma^2)) on pixels / 255 (flattened; no crop),
 sigma = 0.5 x the median pairwise training distance (the factor chosen once among
 0.25, 0.5, 1, 2 on 3,000 MNIST images; fixed since). Float64, chunked kernel, memory
