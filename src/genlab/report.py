@@ -2,10 +2,12 @@
 table, as Markdown and HTML), a run's claims, the table of ``genlab runs``, and ``genlab list``."""
 from __future__ import annotations
 
+import csv
 import json
 import math
 import os
 import re
+import sys
 import time
 from pathlib import Path
 
@@ -163,23 +165,32 @@ def print_claims(run: Run, seconds: float | None = None) -> None:
         print(f"  [{c['verdict']:>12}] {c['id']}: measured {v} (threshold {c['threshold']})")
 
 
-def print_runs(folder: Path) -> None:
-    """``genlab runs``: one row per run under ``folder`` with experiment, scale, seed, status and verdicts."""
+def print_runs(folder: Path, fmt: str = "table") -> None:
+    """``genlab runs``: one row per run under ``folder`` with experiment, scale, seed, status and verdicts; ``fmt``
+    "csv" (a row per run, verdict counts) or "json" (a list of runs, each with its claims) for scripts."""
     if not folder.exists():
         raise GenlabError(f"{folder} does not exist; give the folder that holds your runs (default ./runs)")
-    dirs = find_runs(folder)
-    if not dirs:
+    found = [(d, s) for d in find_runs(folder) for s in [summary(d)] if s is not None]
+    rows = [{"folder": str(d), **{k: s[k] for k in ("experiment", "scale", "seed", "status", "reason")},
+             **{v: [c["verdict"] for c in s["claims"]].count(v) for v in ("holds", "fails", "inconclusive")},
+             "claims": s["claims"]} for d, s in found]
+    if fmt == "json":
+        print(json.dumps(rows, indent=1))
+        return
+    if fmt == "csv":
+        w = csv.DictWriter(sys.stdout, fieldnames=[k for k in rows[0] if k != "claims"] if rows else ["folder"],
+                           extrasaction="ignore", lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+        return
+    if not rows:
         print(f"no runs under {folder}")
         return
     print(f"{'experiment':<22} {'scale':<8} {'seed':>4} {'status':<12} {'verdicts':<22} folder")
-    for d in dirs:
-        s = summary(d)
-        if s is None:
-            continue
-        v = [x["verdict"] for x in s["claims"]]
-        inc = f", {v.count('inconclusive')} inc" if v.count("inconclusive") else ""
-        vs = f"{v.count('holds')} hold, {v.count('fails')} fail{inc}" if v else "-"
-        print(f"{s['experiment']:<22} {s['scale']:<8} {s['seed']:>4} {s['status']:<12} {vs:<22} {d}")
+    for r in rows:
+        inc = f", {r['inconclusive']} inc" if r["inconclusive"] else ""
+        vs = f"{r['holds']} hold, {r['fails']} fail{inc}" if r["claims"] else "-"
+        print(f"{r['experiment']:<22} {r['scale']:<8} {r['seed']:>4} {r['status']:<12} {vs:<22} {r['folder']}")
 
 
 def print_experiments(family: str | None = None, as_json: bool = False) -> None:

@@ -36,8 +36,9 @@ def default_folder(exp: Experiment, scale: str, seed: int, root: Path | str = "r
 
 
 def execute(exp: Experiment, cfg: Config, out: Path | str | None = None, scale: str = "custom",
-            root: Path | str = "runs") -> Run:
-    """Run ``exp`` with ``cfg`` into ``out`` (resuming if it holds the same unfinished run)."""
+            root: Path | str = "runs", keep_checkpoints: bool = False) -> Run:
+    """Run ``exp`` with ``cfg`` into ``out`` (resuming if it holds the same unfinished run); a run that ends
+    complete drops its checkpoints unless ``keep_checkpoints`` (figures and claims need only the results)."""
     folder = Path(out) if out is not None else default_folder(exp, scale, cfg.seed, root)
     created = [p for p in (folder, *folder.parents) if not p.exists()]
     check_writable(folder)
@@ -55,6 +56,8 @@ def execute(exp: Experiment, cfg: Config, out: Path | str | None = None, scale: 
         run.log("wall_seconds", time.perf_counter() - t0)
         run.flush()
         finalize(run, exp)
+        if not keep_checkpoints:
+            run.drop_checkpoints()
     except DivergedError as e:
         run.flush()
         run.set_status("diverged", str(e))
@@ -103,9 +106,11 @@ def redraw(folder: Path | str) -> list[dict]:
 
 # ---- genlab run, genlab report ------------------------------------------------
 def run_command(exp_id: str, scale: str | None = None, seed: int | None = None, overrides: list[str] = (),
-                out: Path | None = None) -> Run:
-    """``genlab run``: with ``--out`` holding a run and nothing else given, resume exactly what is there."""
+                out: Path | None = None, report_to: tuple[str, ...] = (), keep_checkpoints: bool = False) -> Run:
+    """``genlab run``: with ``--out`` holding a run and nothing else given, resume exactly what is there;
+    ``report_to`` trackers get the run when it ends, whatever its status (:mod:`genlab.export`)."""
     from genlab.experiments import get
+    from genlab.export import check_trackers, report_runs
     from genlab.report import print_claims
     exp = get(exp_id)
     stored = None
@@ -118,9 +123,14 @@ def run_command(exp_id: str, scale: str | None = None, seed: int | None = None, 
         cfg = exp.config_for(scale, seed, list(overrides))
     if out is not None:
         check_writable(out, keep=False)  # before saying "running": a bad --out is the only line printed
+    check_trackers(report_to)  # a tracker asked for but not installed fails before the run
+    out = out if out is not None else default_folder(exp, scale, cfg.seed)
     t0 = time.perf_counter()
     print(f"genlab: running {exp.id} ({scale}, seed {cfg.seed})", file=sys.stderr)
-    run = execute(exp, cfg, out, scale=scale)
+    try:
+        run = execute(exp, cfg, out, scale=scale, keep_checkpoints=keep_checkpoints)
+    finally:
+        report_runs(report_to, [out])
     print_claims(run, time.perf_counter() - t0)
     return run
 
@@ -154,6 +164,7 @@ class Task(NamedTuple):
     overrides: tuple[str, ...] = ()
     tag: str = ""
     t_start: float = 0.0
+    keep_checkpoints: bool = False
     before_s: float = 0.0          # the catalogue's seconds for the tasks before this one (per worker)
     left_s: float | None = None    # ... for this one and those after it (per worker); None: not known
 
@@ -191,7 +202,8 @@ def run_task(task: Task) -> dict:
         if task.tag:
             print(f"{task.tag} {exp.id} ({task.scale}, expected {exp.times.get(task.scale, '?')}; "
                   f"{_dur(time.time() - task.t_start)} elapsed, {eta(task)}) ...", file=sys.stderr, flush=True)
-        run = execute(exp, exp.config_for(task.scale, task.seed, list(task.overrides)), Path(task.folder), scale=task.scale)
+        run = execute(exp, exp.config_for(task.scale, task.seed, list(task.overrides)), Path(task.folder), scale=task.scale,
+                      keep_checkpoints=task.keep_checkpoints)
     except Exception as e:  # noqa: BLE001 - one broken run (or missing data set) must not stop the others
         result["error"] = f"{type(e).__name__}: {e}"
         if task.tag:
@@ -221,10 +233,13 @@ def select(only: list[str] | None = None) -> list[str]:
 
 
 def reproduce(exp_ids: list[str], scale: str, out: Path, seed: int | None = None, workers: int = 1,
-              backend: Backend | None = None) -> int:
-    """``genlab reproduce``: each experiment into ``out/runs/<id>`` (complete ones kept), then the atlas."""
+              backend: Backend | None = None, report_to: tuple[str, ...] = (), keep_checkpoints: bool = False) -> int:
+    """``genlab reproduce``: each experiment into ``out/runs/<id>`` (complete ones kept), then the atlas;
+    ``report_to`` trackers get every run of the atlas at the end."""
+    from genlab.export import check_trackers, report_runs
     from genlab.report import write_atlas
     check_writable(out)
+    check_trackers(report_to)
     dirs, todo, t_all = [], [], time.time()
     for i, exp_id in enumerate(exp_ids, 1):
         folder = atlas_run(out, exp_id)
@@ -232,7 +247,8 @@ def reproduce(exp_ids: list[str], scale: str, out: Path, seed: int | None = None
         if Run(folder).is_complete:
             print(f"[{i}/{len(exp_ids)}] {exp_id}: already complete, kept", file=sys.stderr)
         else:
-            todo.append(Task(exp_id, scale, str(folder), seed, (), f"[{i}/{len(exp_ids)}]", t_all))
+            todo.append(Task(exp_id, scale, str(folder), seed, (), f"[{i}/{len(exp_ids)}]", t_all,
+                             keep_checkpoints=keep_checkpoints))
     # what is left, from the catalogue's times: per worker, since the workers share the list
     secs = [catalogue_seconds(get(t.experiment).times.get(scale, "")) for t in todo]
     n_w = max(1, min(workers, len(todo)))
@@ -247,4 +263,5 @@ def reproduce(exp_ids: list[str], scale: str, out: Path, seed: int | None = None
     failures = sum(bool(r["error"]) for r in backend.map(run_task, todo)) if todo else 0
     md, html = write_atlas(dirs, out, title=f"genlab atlas ({scale})")
     print(f"atlas: {html} and {md} ({time.time() - t_all:.0f} s)")
+    report_runs(report_to, dirs)
     return 1 if failures else 0
