@@ -101,7 +101,7 @@ def test_gabor_quick_claims(tmp_path):
     cfg = exp.config_for("quick")
     c = claims_of(execute(exp, cfg, tmp_path / "gb"))
     assert c["kernel-gabor-interpolates"]["value"] == 0
-    assert c["kernel-gabor-beat-pixels"]["value"] >= cfg.min_feature_gain + 0.02         # measured 0.039
-    assert c["kernel-gabor-l2"]["value"] < cfg.max_l2_change - 0.01                      # measured 0.0015
-    ext = c["kernel-gabor-extrapolated"]                                                 # measured 0.50 %
+    assert c["kernel-gabor-beat-pixels"]["value"] >= cfg.min_feature_gain + 0.02         # measured 0.043
+    assert c["kernel-gabor-l2"]["value"] < cfg.max_l2_change - 0.01                      # measured 0.0013
+    ext = c["kernel-gabor-extrapolated"]                                                 # measured 0.33 %
     assert ext["verdict"] == "holds" and ext["value"] < cfg.max_extrapolated_error - 0.002
