@@ -156,7 +156,7 @@ def test_reproduce_runs_in_workers_then_keeps_complete_runs(tmp_path, capfd):
         assert json.loads((out / "runs" / exp_id / "status.json").read_text())["status"] == "complete"
     assert "it/s" not in err                              # --quiet reached the workers: no progress bars
     report = (out / "report.md").read_text()
-    assert "#### cheap-multiplication:" in report and "#### saddle-free-newton:" in report
+    assert "\n### cheap-multiplication\n" in report and "\n### saddle-free-newton\n" in report
     stamps = {p: p.stat().st_mtime_ns for p in out.rglob("status.json")}
     assert main(cmd) == 0                                 # again: nothing reruns, the atlas is rewritten
     err = capfd.readouterr().err

@@ -8,6 +8,7 @@ through a :class:`~genlab.parallel.Backend`: the same worker for both.
 from __future__ import annotations
 
 import random
+import re
 import sys
 import time
 from pathlib import Path
@@ -153,6 +154,31 @@ class Task(NamedTuple):
     overrides: tuple[str, ...] = ()
     tag: str = ""
     t_start: float = 0.0
+    before_s: float = 0.0          # the catalogue's seconds for the tasks before this one (per worker)
+    left_s: float | None = None    # ... for this one and those after it (per worker); None: not known
+
+
+_TIME = re.compile(r"^~?\s*(\d+(?:\.\d+)?)\s*(s|min|h)\b")
+
+
+def catalogue_seconds(text: str) -> float | None:
+    """Seconds in an Experiment.times entry ('15 s', '1.5 min', '~9 h (GPU: minutes)'); None for 'days (GPU)'."""
+    m = _TIME.match(text.strip())
+    return float(m.group(1)) * {"s": 1, "min": 60, "h": 3600}[m.group(2)] if m else None
+
+
+def _dur(s: float) -> str:
+    return f"{s:.0f} s" if s < 90 else f"{s / 60:.0f} min" if s < 5400 else f"{s / 3600:.1f} h"
+
+
+def eta(task: Task, now: float | None = None) -> str:
+    """What is left when ``task`` starts: the catalogue's times of this task and those after it, scaled by the pace
+    so far (elapsed / the catalogue's time of the tasks already done)."""
+    if task.left_s is None:
+        return "time left unknown (the catalogue gives no time for some)"
+    elapsed = (now or time.time()) - task.t_start
+    pace = elapsed / task.before_s if task.before_s > 0 and elapsed > 0 else 1.0
+    return f"about {_dur(task.left_s * pace)} left"
 
 
 def run_task(task: Task) -> dict:
@@ -164,7 +190,7 @@ def run_task(task: Task) -> dict:
         exp = get(task.experiment)
         if task.tag:
             print(f"{task.tag} {exp.id} ({task.scale}, expected {exp.times.get(task.scale, '?')}; "
-                  f"{time.time() - task.t_start:.0f} s elapsed so far) ...", file=sys.stderr, flush=True)
+                  f"{_dur(time.time() - task.t_start)} elapsed, {eta(task)}) ...", file=sys.stderr, flush=True)
         run = execute(exp, exp.config_for(task.scale, task.seed, list(task.overrides)), Path(task.folder), scale=task.scale)
     except Exception as e:  # noqa: BLE001 - one broken run (or missing data set) must not stop the others
         result["error"] = f"{type(e).__name__}: {e}"
@@ -207,8 +233,17 @@ def reproduce(exp_ids: list[str], scale: str, out: Path, seed: int | None = None
             print(f"[{i}/{len(exp_ids)}] {exp_id}: already complete, kept", file=sys.stderr)
         else:
             todo.append(Task(exp_id, scale, str(folder), seed, (), f"[{i}/{len(exp_ids)}]", t_all))
+    # what is left, from the catalogue's times: per worker, since the workers share the list
+    secs = [catalogue_seconds(get(t.experiment).times.get(scale, "")) for t in todo]
+    n_w = max(1, min(workers, len(todo)))
+    todo = [t._replace(before_s=sum(x or 0 for x in secs[:k]) / n_w,
+                       left_s=None if None in secs[k:] else sum(secs[k:]) / n_w) for k, t in enumerate(todo)]  # type: ignore[arg-type]
+    if todo:
+        total = f"about {_dur(todo[0].left_s)}" if todo[0].left_s is not None else "a time the catalogue cannot give"
+        print(f"reproduce: {len(todo)} to run, {len(exp_ids) - len(todo)} kept; {total} on {n_w} worker(s) "
+              "by the catalogue's times", file=sys.stderr, flush=True)
     # experiments use one intra-op thread each: one per core
-    backend = backend or LocalBackend(max(1, min(workers, len(todo))), threads=1, progress=False, desc="reproduce")
+    backend = backend or LocalBackend(n_w, threads=1, progress=False, desc="reproduce")
     failures = sum(bool(r["error"]) for r in backend.map(run_task, todo)) if todo else 0
     md, html = write_atlas(dirs, out, title=f"genlab atlas ({scale})")
     print(f"atlas: {html} and {md} ({time.time() - t_all:.0f} s)")

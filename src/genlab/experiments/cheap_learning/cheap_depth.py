@@ -108,7 +108,7 @@ def figures(run, cfg: DepthConfig):
     for i, n in enumerate(a["n_values"]):
         ax[0].loglog(a["widths"], a["shallow_err"][i], "o-", label=f"shallow, n={n}")
         ax[0].plot(a["deep_neurons"][i], a["deep_err"][i], "k*", ms=10)
-    ax[0].axhline(cfg.epsilon, color="r", ls=":", label=f"ε = {cfg.epsilon}")
+    ax[0].axhline(cfg.epsilon, color="C3", ls=":", label=f"ε = {cfg.epsilon}")
     ax[0].set_xticks(a["widths"], [str(w) for w in a["widths"]])
     ax[0].minorticks_off()
     ax[0].set_xlabel("hidden neurons")

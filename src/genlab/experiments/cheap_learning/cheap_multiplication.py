@@ -92,7 +92,7 @@ def figures(run, cfg: MultConfig):
     ax.loglog(a["lams"], a["err64"], "o-", label="4-neuron gate, float64")
     ax.loglog(a["lams"], a["err32"], "x--", alpha=0.7, label="same gate, float32 (round-off ~ eps/λ²)")
     ax.loglog(a["lams"], np.exp(c) * a["lams"] ** k, "k:", label=f"fit on λ <= {cfg.fit_max}: slope {k:.3f}")
-    ax.loglog(a["lams"], a["lams"] ** 2 / 6, "r-", alpha=0.4, label="theory λ²/6 (max over [-1,1]²)")
+    ax.loglog(a["lams"], a["lams"] ** 2 / 6, "-", color="C3", alpha=0.4, label="theory λ²/6 (max over [-1,1]²)")
     ax.set_xlabel("input scale λ")
     ax.set_ylabel("max |gate(x, y) − xy|")
     ax.set_title("softplus multiplication gate: error ~ λ²")

@@ -75,13 +75,12 @@ def figures(run, cfg: Fp1dConfig):
     ax[0].set_xlabel("x")
     k = np.arange(len(a["y_spectrum"]))
     ax[1].plot(k, a["y_spectrum"], "k.-")
-    ax[1].plot(a["peaks"], a["y_spectrum"][a["peaks"]], "ro", label="selected peaks")
+    ax[1].plot(a["peaks"], a["y_spectrum"][a["peaks"]], "o", color="C3", label="selected peaks")
     ax[1].set_xlabel("frequency index k")
     ax[1].set_title("|DFT| of the target")
     ax[1].legend()
-    im = heatmap(ax[2], err.steps, err.values[:, 0, :], [str(p) for p in a["peaks"]],
-                 f"relative error Δ_F per peak (seed {cfg.seed * 1000}, {cfg.form} form)")
-    fig.colorbar(im, ax=ax[2])
+    heatmap(ax[2], err.steps, err.values[:, 0, :], [str(p) for p in a["peaks"]],
+            f"Δ_F per peak (seed {cfg.seed * 1000}, {cfg.form} form)", level=cfg.threshold)
     run.save_figure(fig, "fp1d")
 
 

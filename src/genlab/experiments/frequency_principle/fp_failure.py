@@ -120,15 +120,15 @@ def figures(run, cfg: FpFailureConfig):
         m = _group(g, M).start
         nk = ks if g != "random" else cfg.random_peaks
         heatmap(ax[0, j], err.steps, err.values[:, m, :nk], [str(p) for p in a["peaks"][m, :nk]],
-                f"Δ_F per peak: {titles[g]}")
+                f"Δ_F per peak: {titles[g]}", level=cfg.threshold)
     for j, g in enumerate(("small", "large")):
         m = _group(g, M).start
         ax[1, j].plot(a["x_dense"], np.sum([np.sin(f * a["x_dense"]) for f in cfg.freqs], 0), "k-", lw=1, label="target")
-        ax[1, j].plot(a["x_dense"], a["dense"][m], "r-", lw=1, label="network")
+        ax[1, j].plot(a["x_dense"], a["dense"][m], "-", color="C3", lw=1, label="network")
         ax[1, j].plot(a["x"], a["y"], "ko", ms=3, label="training samples")
         ax[1, j].set_title(f"fit after training: {titles[g]}")
         ax[1, j].legend(fontsize=7)
-    for g, c in (("small", "tab:blue"), ("large", "tab:red")):
+    for g, c in (("small", "C0"), ("large", "C3")):
         ax[1, 2].semilogy(test.steps, test.values[:, _group(g, M)], color=c, lw=1)
         ax[1, 2].plot([], [], color=c, label=titles[g])
     ax[1, 2].set_xlabel("step")

@@ -78,7 +78,7 @@ def run(cfg: FpImageConfig, run):
     model = StackedMLP(cfg.n_seeds, cfg.widths, cfg.activation, cfg.init_std,
                        seeds=[cfg.seed * 1000 + k for k in range(cfg.n_seeds)])
     cbs = [Every(cfg.probe_every, probe), Every(cfg.probe_every, first_image(probe), "image", axes=("y", "x"))]
-    res = train(model, supervised(stacked_mse, probe.x, y), steps=cfg.steps, lr=cfg.lr, callbacks=cbs, run=run,
+    res = train(model, supervised(stacked_mse, probe.x_, y), steps=cfg.steps, lr=cfg.lr, callbacks=cbs, run=run,
                 phase="train", threads=cfg.threads, desc="fp-image")
     run.save_arrays(target=img)
     run.log("final_loss", float(res.history.values("loss")[-1]), cfg.steps)

@@ -24,13 +24,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from matplotlib.ticker import NullFormatter
 
 from genlab.config import Config, check
 from genlab.data.targets import grid, sines
 from genlab.experiments.base import claim, experiment
 from genlab.experiments.frequency_principle.common import train_seeds
 from genlab.optim import ntk_gd
-from genlab.plot import heatmap, plt
+from genlab.plot import heatmap, plt, threshold_line
 from genlab.probes.statistics import ordering
 from genlab.probes.weights import SpectralNorms, relative_change
 from genlab.train import Every
@@ -103,7 +104,8 @@ def figures(run, cfg: FpSpectralNormConfig):
     L = cfg.depth + 1
     fig, ax = plt.subplots(1, 3, figsize=(16, 4))
     err = run.series(f"gd_w{Wmax}/spectrum")
-    heatmap(ax[0], err.steps, err.values[:, 0], [str(p) for p in a["peaks"]], f"Δ_F per peak, GD, width {Wmax}")
+    heatmap(ax[0], err.steps, err.values[:, 0], [str(p) for p in a["peaks"]], f"Δ_F per peak, GD, width {Wmax}",
+            level=cfg.threshold)
     colors = plt.cm.viridis(np.linspace(0, 0.85, L))
     gd_steps, gd_norms, _ = norms(run, f"gd_w{Wmax}")
     if cfg.adam_width:
@@ -121,8 +123,11 @@ def figures(run, cfg: FpSpectralNormConfig):
     for i in range(L):
         ch = [np.median(changes[W][:, i]) for W in cfg.hidden]
         ax[2].loglog(cfg.hidden, ch, "o-", color=colors[i], label=f"layer {i}")
+    threshold_line(ax[2], cfg.change_max, f"claim: hidden layers < {cfg.change_max:g} at W={Wmax}")
+    ax[2].set_xticks(cfg.hidden, [str(W) for W in cfg.hidden])
+    ax[2].xaxis.set_minor_formatter(NullFormatter())
     ax[2].set_xlabel("width W")
-    ax[2].set_title("relative change of the spectral norm (GD, median over seeds)")
+    ax[2].set_title("relative change of the spectral norm\n(GD, median over seeds)")
     ax[2].legend(fontsize=7)
     fig.tight_layout()
     run.save_figure(fig, "fp_spectral_norm")

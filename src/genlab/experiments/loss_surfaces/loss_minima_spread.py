@@ -141,7 +141,7 @@ def figures(run, cfg: SpreadConfig):
     ax[1].boxplot(list(te), tick_labels=[str(w) for w in widths])
     for i, (s, q) in enumerate(zip(std, iqr), 1):
         ax[1].annotate(f"sd {s:.3f}\nIQR {q:.3f}", (i, np.max(te[i - 1])), ha="center", va="bottom", fontsize=8)
-    ax[1].axhline(lo, color="r", ls=":", label="lowest loss of all nets")
+    ax[1].axhline(lo, color="C3", ls=":", label="lowest loss of all nets")
     ax[1].set_xlabel("hidden units")
     ax[1].set_ylabel("final test loss")
     ax[1].legend()

@@ -2,7 +2,7 @@
 
 Paper: Zhang, Bengio, Hardt, Recht, Vinyals, "Understanding deep learning requires
 rethinking generalization", ICLR 2017, Fig. 1a (learning curves under randomization).
-Command: ``genlab run mem-randomization --scale quick``; ``mem-randomization-cifar10`` runs
+Command: ``genlab run mem-randomization --scale quick``; ``genlab run mem-randomization-cifar10`` runs
 the same on CIFAR-10, because a claim seen only on MNIST should be checked on harder data
 (``dataset=mnist|cifar10|fashion-mnist|mnist1d`` picks any other).
 Claim: true labels, random labels, shuffled pixels, random pixels and Gaussian images all
