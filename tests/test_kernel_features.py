@@ -82,26 +82,25 @@ def test_memory_refusal_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys):
     assert rc == 2 and "use sizes up to 5085" in capsys.readouterr().err and not out.exists()
 
 
-@pytest.mark.slow
-def test_random_features_quick_claims(tmp_path):
-    exp = get("kernel-random-features-cifar10")
-    cfg = exp.config_for("quick")
-    c = claims_of(execute(exp, cfg, tmp_path / "rf"))
-    assert c["kernel-random-conv-interpolates"]["value"] == 0
-    assert c["kernel-random-conv-beat-pixels"]["value"] >= cfg.min_feature_gain + 0.01    # measured 0.079
-    assert c["kernel-random-conv-l2"]["value"] < cfg.max_l2_change - 0.01                # measured 0.006
-    # The extrapolation to n = 50,000 misses the paper's 17 %: reported as failing (measured 29.9 %).
-    ext = c["kernel-random-conv-extrapolated"]
-    assert ext["verdict"] == "fails" and 0.2 < ext["value"] < 0.4 and ext["paper_value"] == 0.17
+# (experiment, claim-id prefix, margin above min_feature_gain, extrapolation verdict) as measured at quick scale:
+# CIFAR-10 gain 0.079, l2 change 0.006, extrapolated 29.9 % against the paper's 17 % (reported as failing);
+# MNIST gain 0.043, l2 change 0.0013, extrapolated 0.33 % against the paper's 0.6 %.
+QUICK = [("kernel-random-features-cifar10", "kernel-random-conv", 0.01, "fails"),
+         ("kernel-gabor-mnist", "kernel-gabor", 0.02, "holds")]
 
 
 @pytest.mark.slow
-def test_gabor_quick_claims(tmp_path):
-    exp = get("kernel-gabor-mnist")
+@pytest.mark.parametrize("exp_id, prefix, margin, extrapolated", QUICK)
+def test_quick_claims(exp_id, prefix, margin, extrapolated, tmp_path):
+    exp = get(exp_id)
     cfg = exp.config_for("quick")
-    c = claims_of(execute(exp, cfg, tmp_path / "gb"))
-    assert c["kernel-gabor-interpolates"]["value"] == 0
-    assert c["kernel-gabor-beat-pixels"]["value"] >= cfg.min_feature_gain + 0.02         # measured 0.043
-    assert c["kernel-gabor-l2"]["value"] < cfg.max_l2_change - 0.01                      # measured 0.0013
-    ext = c["kernel-gabor-extrapolated"]                                                 # measured 0.33 %
-    assert ext["verdict"] == "holds" and ext["value"] < cfg.max_extrapolated_error - 0.002
+    c = claims_of(execute(exp, cfg, tmp_path / "k"))
+    assert c[f"{prefix}-interpolates"]["value"] == 0
+    assert c[f"{prefix}-beat-pixels"]["value"] >= cfg.min_feature_gain + margin
+    assert c[f"{prefix}-l2"]["value"] < cfg.max_l2_change - 0.01
+    ext = c[f"{prefix}-extrapolated"]
+    assert ext["verdict"] == extrapolated and ext["paper_value"] == cfg.paper_error
+    if extrapolated == "fails":
+        assert cfg.max_extrapolated_error < ext["value"] < 0.4
+    else:
+        assert ext["value"] < cfg.max_extrapolated_error - 0.002
