@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from genlab.config import Config, check
+from genlab.config import Config, check, param
 from genlab.data.targets import product_data
 from genlab.experiments.base import claim, experiment
 from genlab.models.product import product_net
@@ -39,19 +39,19 @@ SOURCE = "Lin, Tegmark & Rolnick 2017, Fig. 2 and Sec. III"
 class DepthConfig(Config):
     """Defaults: the paper scale (n = 2..6, widths 2..256, 4 seeds, 20,000 Adam steps)."""
 
-    n_values: tuple[int, ...] = (2, 3, 4, 5, 6)
-    widths: tuple[int, ...] = (2, 4, 8, 16, 32, 64, 128, 256)
-    n_seeds: int = 4
-    n_train: int = 4000
-    n_test: int = 4000
-    steps: int = 20000
-    lr: float = 0.03
-    lam: float = 0.1          # input scale of the constructed deep gates
-    threads: int = 1
+    n_values: tuple[int, ...] = param((2, 3, 4, 5, 6), ge=2, le=12, min_len=2, max_len=11, why='inputs of 2**n monomials')
+    widths: tuple[int, ...] = param((2, 4, 8, 16, 32, 64, 128, 256), ge=1, le=4096, min_len=1, max_len=16)
+    n_seeds: int = param(4, ge=1, le=64)
+    n_train: int = param(4000, ge=1, le=10**5)
+    n_test: int = param(4000, ge=1, le=10**5)
+    steps: int = param(20000, ge=1, le=10**7)
+    lr: float = param(0.03, gt=0, le=10)
+    lam: float = param(0.1, gt=0, le=1)          # input scale of the constructed deep gates
+    threads: int = param(1, ge=1, le=256, why='intra-op threads')
     # the claims' thresholds: ε is the error every net must reach; 2^n in the paper's construction
-    epsilon: float = 0.1
-    growth_threshold: float = 1.5
-    min_ratio: float = 1.0
+    epsilon: float = param(0.1, gt=0, lt=1)
+    growth_threshold: float = param(1.5, gt=0, le=10**6)
+    min_ratio: float = param(1.0, gt=0, le=10**6)
 
     def validate(self):
         super().validate()

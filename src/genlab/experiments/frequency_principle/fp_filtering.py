@@ -20,10 +20,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from genlab.config import Config, check
+from genlab.config import Config, check, param
 from genlab.data.vision import load_dataset
 from genlab.experiments.base import claim, experiment
 from genlab.losses import stacked_mse
+from genlab.models.mlp import ACTIVATIONS
 from genlab.models.stacked import StackedMLP
 from genlab.plot import plt
 from genlab.probes.filtering import FilterProbe
@@ -37,20 +38,22 @@ SOURCE = "Xu et al. 2019 (CiCP), filtering method, MNIST"
 class FpFilteringConfig(Config):
     """Defaults: the paper scale (10,000 images, a 400-200 net, 3,000 Adam steps, 5 seeds)."""
 
-    dataset: str = "mnist"
-    n_train: int = 10000          # the first n training images
-    widths: tuple[int, ...] = (784, 400, 200, 10)
-    activation: str = "relu"
-    lr: float = 1e-3
-    steps: int = 3000
-    probe_every: int = 20
-    delta_rel: tuple[float, ...] = (0.05, 0.2)   # δ as a fraction of the median squared distance
-    n_seeds: int = 5
-    threads: int = 1
+    dataset: str = param("mnist", choices=('mnist', 'fashion-mnist'))
+    # the first n training images
+    n_train: int = param(10000, ge=20, le=20000, why='the n x n distance matrix: 20000**2 floats are 1.6 GB')
+    widths: tuple[int, ...] = param((784, 400, 200, 10), ge=1, le=4096, min_len=2, max_len=16)
+    activation: str = param("relu", choices=tuple(ACTIVATIONS))
+    lr: float = param(1e-3, gt=0, le=10)
+    steps: int = param(3000, ge=1, le=10**7)
+    probe_every: int = param(20, ge=1, le=10**7)
+    # δ as a fraction of the median squared distance
+    delta_rel: tuple[float, ...] = param((0.05, 0.2), gt=0, le=100, min_len=1, max_len=16)
+    n_seeds: int = param(5, ge=1, le=1000)
+    threads: int = param(1, ge=1, le=256, why='intra-op threads')
     # the claims' thresholds
-    threshold: float = 0.1        # the error e_low (and e_high) must reach
-    gap_min: float = 0.3          # e_high is still above this when e_low arrives
-    min_ordered: float = 0.9
+    threshold: float = param(0.1, gt=0, lt=1)        # the error e_low (and e_high) must reach
+    gap_min: float = param(0.3, gt=0, le=1)          # e_high is still above this when e_low arrives
+    min_ordered: float = param(0.9, ge=0, le=1)
 
     def validate(self):
         super().validate()

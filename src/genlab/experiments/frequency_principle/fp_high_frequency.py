@@ -22,10 +22,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from genlab.config import Config, check
+from genlab.config import Config, check, param
 from genlab.data.targets import grid, sines
 from genlab.experiments.base import claim, experiment
 from genlab.experiments.frequency_principle.common import train_seeds
+from genlab.models.mlp import ACTIVATIONS
 from genlab.plot import heatmap, plt
 from genlab.probes.statistics import oscillation
 
@@ -36,23 +37,23 @@ SOURCE = "Xu et al. 2018 (arXiv:1807.01251), Fig. 4"
 class FpHighFrequencyConfig(Config):
     """Defaults: the paper scale (20 seeds per target, a 200-200-100 net, 10,000 Adam steps)."""
 
-    n_samples: int = 61
-    freqs: tuple[float, ...] = (1.0, 3.0, 5.0)
-    amps_high: tuple[float, ...] = (0.2, 0.6, 1.0)   # high-frequency dominant
-    amps_low: tuple[float, ...] = (1.0, 0.6, 0.2)    # the low-frequency-dominant comparison
-    widths: tuple[int, ...] = (1, 200, 200, 100, 1)
-    activation: str = "tanh"
-    init_std: float = 0.1
-    optimizer: str = "adam"
-    lr: float = 2e-4
-    steps: int = 10000
-    probe_every: int = 5         # the oscillation measure depends on it: keep it fixed when comparing
-    osc_window: int = 1000       # oscillation is measured over steps 0..osc_window, the convergence phase
-    n_seeds: int = 20            # per target
-    threads: int = 1
+    n_samples: int = param(61, ge=8, le=10**5, why='10**5 x 4096: 1.6 GB a layer')
+    freqs: tuple[float, ...] = param((1.0, 3.0, 5.0), gt=0, le=5*10**4, min_len=2, max_len=64)
+    amps_high: tuple[float, ...] = param((0.2, 0.6, 1.0), gt=0, le=10**3, min_len=1, max_len=64)   # high-frequency dominant
+    amps_low: tuple[float, ...] = param((1.0, 0.6, 0.2), gt=0, le=10**3, min_len=1, max_len=64)    # the low-frequency-dominant comparison
+    widths: tuple[int, ...] = param((1, 200, 200, 100, 1), ge=1, le=4096, min_len=2, max_len=16, why='4096**2: 64 MB a layer')
+    activation: str = param("tanh", choices=tuple(ACTIVATIONS))
+    init_std: float = param(0.1, gt=0, le=100)
+    optimizer: str = param("adam", choices=('adam', 'gd'))
+    lr: float = param(2e-4, gt=0, le=10)
+    steps: int = param(10000, ge=1, le=10**7)
+    probe_every: int = param(5, ge=1, le=10**7)         # the oscillation measure depends on it: keep it fixed when comparing
+    osc_window: int = param(1000, ge=1, le=10**7)       # oscillation is measured over steps 0..osc_window, the convergence phase
+    n_seeds: int = param(20, ge=1, le=1000)            # per target
+    threads: int = param(1, ge=1, le=256, why='intra-op threads')
     # the claims' thresholds
-    ratio_min: float = 3.0       # lowest peak's oscillation, high- / low-dominant target
-    min_decreasing: float = 0.9  # seeds whose oscillation falls strictly from low to high peaks
+    ratio_min: float = param(3.0, gt=0, le=10**6)       # lowest peak's oscillation, high- / low-dominant target
+    min_decreasing: float = param(0.9, ge=0, le=1)  # seeds whose oscillation falls strictly from low to high peaks
 
     def validate(self):
         super().validate()

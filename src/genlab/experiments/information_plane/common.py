@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from genlab.config import Config, check
+from genlab.config import Config, check, param
 from genlab.data.ib import load_var_u
 from genlab.experiments.base import claim
 from genlab.models.stacked import StackedMLP
@@ -32,23 +32,23 @@ SOURCE_RELU = "Saxe et al. 2018 (ICLR), Fig. 1"
 class IBConfig(Config):
     """Defaults: the paper scale (50 seeds, 8000 epochs, tanh, bins over [-1, 1])."""
 
-    activation: str = "tanh"
-    widths: tuple[int, ...] = (12, 10, 7, 5, 4, 3, 2)
-    n_seeds: int = 50
-    epochs: int = 8000
-    lr: float = 4e-4
-    batch_size: int = 512
-    train_fraction: float = 0.8
-    n_snapshots: int = 50
-    n_bins: int = 30
-    bin_range: tuple[float, float] | None = (-1.0, 1.0)   # None: each snapshot's observed [min, max]
-    kde_variance: float = 1e-3
-    kde_samples: int = 4096
-    kde_seeds: int = 10
-    threads: int = 1
+    activation: str = param("tanh", choices=('tanh', 'relu'))
+    widths: tuple[int, ...] = param((12, 10, 7, 5, 4, 3, 2), ge=1, le=1024, min_len=3, max_len=16)
+    n_seeds: int = param(50, ge=1, le=1000)
+    epochs: int = param(8000, ge=2, le=10**6)
+    lr: float = param(4e-4, gt=0, le=10)
+    batch_size: int = param(512, ge=1, le=4096, why='the data set has 4096 patterns')
+    train_fraction: float = param(0.8, gt=0, le=1)
+    n_snapshots: int = param(50, ge=3, le=1000)
+    n_bins: int = param(30, ge=2, le=10**4)
+    bin_range: tuple[float, float] | None = param((-1.0, 1.0), min_len=2, max_len=2)   # None: each snapshot's observed [min, max]
+    kde_variance: float = param(1e-3, gt=0, le=100)
+    kde_samples: int = param(4096, ge=16, le=8192, why='the KDE forms kde_samples**2 distances: 8192**2 floats are 0.5 GB a layer')
+    kde_seeds: int = param(10, ge=1, le=1000)
+    threads: int = param(1, ge=1, le=256, why='intra-op threads')
     # the claims' thresholds, in bits
-    compression_bits: float = 0.5
-    fitting_bits: float = 0.3
+    compression_bits: float = param(0.5, gt=0, le=12, why='the input holds 12 bits')
+    fitting_bits: float = param(0.3, gt=0, le=1, why='the label holds 1 bit')
 
     def validate(self):
         super().validate()

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from genlab.config import Config, check
+from genlab.config import Config, check, param
 from genlab.data import corruptions
 from genlab.data.preprocess import prepare
 from genlab.data.vision import DATASETS, load_dataset
@@ -31,10 +31,10 @@ LEVELS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 class DataConfig(Config):
     """Which images: the first ``n_train`` / ``n_test`` of a vision data set (0: all)."""
 
-    dataset: str = "mnist"
-    data_dir: str = ""         # "" -> $GENLAB_DATA, else the user cache, else ../shared/data
-    n_train: int = 0
-    n_test: int = 0
+    dataset: str = param("mnist", choices=DATASETS)
+    data_dir: str = param("", path=True)         # "" -> $GENLAB_DATA, else the user cache, else ../shared/data
+    n_train: int = param(0, ge=1, le=10**6, allow=(0,))
+    n_test: int = param(0, ge=1, le=10**6, allow=(0,))
 
     def validate(self):
         super().validate()
@@ -46,15 +46,16 @@ class DataConfig(Config):
 class MemConfig(DataConfig):
     """Defaults: the paper's training setup on all images of the data set."""
 
-    width: float = 1.0         # multiplies every hidden size (1.0: the paper's)
-    lr: float = 0.01
-    lr_decay: float = 0.95     # per epoch of decay_images images seen
-    decay_images: int = 50000  # the paper's CIFAR-10 epoch, so a subset gets the paper's schedule per step
-    momentum: float = 0.9
-    weight_decay: float = 0.0
-    batch_size: int = 128
-    max_epochs: int = 500
-    threads: int = 1
+    # multiplies every hidden size (1.0: the paper's)
+    width: float = param(1.0, gt=0, le=16, why='the hidden sizes times 16: an MLP 3x8192 on CIFAR-10')
+    lr: float = param(0.01, gt=0, le=10)
+    lr_decay: float = param(0.95, gt=0, le=1)     # per epoch of decay_images images seen
+    decay_images: int = param(50000, ge=1, le=10**8)  # the paper's CIFAR-10 epoch, so a subset gets the paper's schedule per step
+    momentum: float = param(0.9, ge=0, lt=1)
+    weight_decay: float = param(0.0, ge=0, le=1)
+    batch_size: int = param(128, ge=1, le=10**5)
+    max_epochs: int = param(500, ge=1, le=10**5)
+    threads: int = param(1, ge=1, le=256, why='intra-op threads')
 
     def validate(self):
         super().validate()
@@ -72,14 +73,14 @@ class CorruptionConfig(MemConfig):
     figures' claims are here, so either claim set can be read from either run.
     """
 
-    archs: tuple[str, ...] = ("mlp1x512", "mlp3x512", "alexnet", "inception")
-    levels: tuple[float, ...] = LEVELS
-    min_slowdown_rho: float = 0.8       # Fig. 1b: Spearman(p, time to fit) for every arch
-    min_slowdown_factor: float = 1.5    # Fig. 1b: time(p = 1) / time(p = 0), exceeded by every arch
-    min_error_rho: float = 0.9          # Fig. 1c: Spearman(p, test error) for every arch
-    chance_error: float = 0.9           # Fig. 1c: chance for 10 classes, reached at p = 1 ...
-    chance_sds: float = 3.0             # ... within this many binomial sd of the test set
-    min_chance_margin: float = 0.03     # ... and at least this
+    archs: tuple[str, ...] = param(("mlp1x512", "mlp3x512", "alexnet", "inception"), choices=ARCHS, min_len=1, max_len=16)
+    levels: tuple[float, ...] = param(LEVELS, ge=0, le=1, min_len=1, max_len=101)
+    min_slowdown_rho: float = param(0.8, ge=0, le=1)       # Fig. 1b: Spearman(p, time to fit) for every arch
+    min_slowdown_factor: float = param(1.5, gt=0, le=10**6)    # Fig. 1b: time(p = 1) / time(p = 0), exceeded by every arch
+    min_error_rho: float = param(0.9, ge=0, le=1)          # Fig. 1c: Spearman(p, test error) for every arch
+    chance_error: float = param(0.9, gt=0, lt=1)           # Fig. 1c: chance for 10 classes, reached at p = 1 ...
+    chance_sds: float = param(3.0, gt=0, le=100)             # ... within this many binomial sd of the test set
+    min_chance_margin: float = param(0.03, ge=0, le=1)     # ... and at least this
 
     def validate(self):
         super().validate()
