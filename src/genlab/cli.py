@@ -23,6 +23,7 @@ EXTENSIONS = {
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, exit 2 (argparse prints the usage block too)
+        message = message.replace(", key=value", "")  # the overrides are optional: only the experiment is required
         sys.stderr.write(f"genlab: error: {message}; see '{self.prog} --help'\n")
         sys.exit(2)
 
@@ -155,8 +156,8 @@ def _dispatch(args) -> int:
     except DivergedError as e:
         print(f"genlab: run stopped: {e}", file=sys.stderr)
         return 1
-    except GenlabError as e:
-        print(f"genlab: error: {e}", file=sys.stderr)
+    except GenlabError as e:  # one line, whatever the message quotes (a name with a newline, say)
+        print("genlab: error: " + " ".join(str(e).splitlines()), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("genlab: interrupted; run the same command again to resume", file=sys.stderr)

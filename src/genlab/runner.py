@@ -197,7 +197,10 @@ def select(only: list[str] | None = None) -> list[str]:
 def reproduce(exp_ids: list[str], scale: str, out: Path, seed: int | None = None, workers: int = 1,
               backend: Backend | None = None) -> int:
     """``genlab reproduce``: each experiment into ``out/runs/<id>`` (complete ones kept), then the atlas."""
+    from genlab.experiments import get
     from genlab.report import write_atlas
+    for exp_id in exp_ids:  # a bad --seed or scale is one line before the atlas folder exists
+        get(exp_id).config_for(scale, seed)
     check_writable(out)
     dirs, todo, t_all = [], [], time.time()
     for i, exp_id in enumerate(exp_ids, 1):

@@ -33,6 +33,12 @@ class RestoreConfig(Config):
     precision: Literal["auto", "fp32", "bf16"] = "auto"
     threads: int | None = param(None, ge=1, le=256, why='intra-op threads')           # intra-op threads (None: the idle cores)
 
+    @classmethod
+    def show(cls, key: str, value) -> str:
+        """Errors name the command-line option: ``--time-budget nan``."""
+        from genlab.params import show_value
+        return f"--{key.replace('_', '-')} {show_value(value)}"
+
     def validate(self) -> None:
         super().validate()
         check(self.max_iters is None or self.max_iters >= 1, f"--max-iters {self.max_iters}: give at least 1")

@@ -26,6 +26,7 @@ from genlab.experiments.base import claim, experiment
 from genlab.losses import stacked_mse
 from genlab.models.product import product_net
 from genlab.models.stacked import StackedMLP
+from genlab.params import show_value as _csv
 from genlab.plot import plt
 from genlab.train import train
 
@@ -50,10 +51,10 @@ class MultConfig(Config):
 
     def validate(self):
         super().validate()
-        check(0 < self.lam_min < self.fit_max <= self.lam_max, "need 0 < lam_min < fit_max <= lam_max")
-        check(self.n_lam >= 4 and self.grid >= 3, "n_lam >= 4 and grid >= 3")
-        check(self.train_steps >= 0 and self.n_trained >= 1 and self.lr > 0, "train_steps >= 0, n_trained >= 1, lr > 0")
-        check(len(self.slope_range) == 2 and self.slope_range[0] <= self.slope_range[1], "slope_range is (lo, hi) with lo <= hi")
+        check(self.lam_min < self.fit_max <= self.lam_max,
+              f"lam_min={self.lam_min:g}, fit_max={self.fit_max:g}, lam_max={self.lam_max:g}: need lam_min < fit_max <= lam_max")
+        check(self.slope_range[0] <= self.slope_range[1],
+              f"slope_range={_csv(self.slope_range)} is reversed; give lo,hi with lo <= hi (e.g. slope_range=1.8,2.2)")
 
 
 def run(cfg: MultConfig, run):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from genlab.config import check, param
+from genlab.config import param
 from genlab.dip import Runtime, StopBelow, Storage, fit
 from genlab.experiments.base import claim, experiment
 from genlab.experiments.deep_image_prior.common import QUICK_NET, SOURCE, DipConfig, square_image
@@ -34,10 +34,6 @@ class FittingConfig(DipConfig):
     # The claims hold when the orderings hold; the values are ratios of steps, above these when they do.
     min_noise_over_natural: float = param(1.0, gt=0, le=10**6)
     min_shuffled_over_noisy: float = param(1.0, gt=0, le=10**6)
-
-    def validate(self):
-        super().validate()
-        check(self.threshold > 0 and self.noise_sigma > 0, "threshold and noise_sigma must be positive")
 
 
 def targets(cfg: FittingConfig) -> dict[str, np.ndarray]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from genlab.config import check, param
+from genlab.config import param
 from genlab.dip import PAPER_STEPS
 from genlab.experiments.base import claim, experiment
 from genlab.experiments.deep_image_prior import common
@@ -29,10 +29,6 @@ class JpegConfig(common.DipConfig):
     quality: int = param(10, ge=1, le=95)
     min_best_gain_db: float = param(0.0, ge=-100, le=100)   # the best iterate above the JPEG by more than this
     min_order_gap_db: float = param(0.2, ge=-100, le=100)   # early and last iterates below the best by more than this
-
-    def validate(self):
-        super().validate()
-        check(1 <= self.quality <= 95, f"quality={self.quality} must lie in 1..95")
 
 
 def run(cfg: JpegConfig, run):

@@ -32,7 +32,7 @@ class SrConfig(common.DipConfig):
 
     def validate(self):
         super().validate()
-        check(self.factor >= 2 and self.size >= 4 * self.factor, f"factor={self.factor}: use >= 2 and size >= 4 * factor")
+        check(self.size >= 4 * self.factor, f"size={self.size} must be at least 4 x factor={4 * self.factor}")
 
 
 def run(cfg: SrConfig, run):

@@ -18,6 +18,7 @@ from genlab.config import Config, check, param
 from genlab.experiments.base import claim, experiment
 from genlab.experiments.frequency_principle.common import sine_data, train_seeds
 from genlab.models.mlp import ACTIVATIONS
+from genlab.params import show_value as _csv
 from genlab.plot import heatmap, plt
 from genlab.probes.statistics import error_at_first_convergence, ordering
 
@@ -48,14 +49,10 @@ class Fp1dConfig(Config):
 
     def validate(self):
         super().validate()
-        check(self.n_samples >= 8, f"n_samples={self.n_samples} is too small; use at least 8")
-        check(len(self.freqs) == len(self.amps), "freqs and amps need the same length")
-        check(all(0 < f < self.n_samples / 2 for f in self.freqs), f"every freq must lie in (0, n_samples/2={self.n_samples / 2})")
-        check(self.lr > 0 and self.steps > 0 and self.probe_every > 0, "lr, steps and probe_every must be positive")
-        check(self.n_seeds >= 1, "n_seeds must be at least 1")
-        check(self.init_std > 0, "init_std must be positive")
-        check(self.form in ("complex", "magnitude"), f"form={self.form!r}; choose complex or magnitude")
-        check(self.widths[0] == 1 and self.widths[-1] == 1, "widths must start and end with 1 (1-D in, 1-D out)")
+        check(len(self.freqs) == len(self.amps), f"freqs={_csv(self.freqs)} and amps={_csv(self.amps)} need the same length")
+        check(all(f < self.n_samples / 2 for f in self.freqs),
+              f"freqs={_csv(self.freqs)} must lie below n_samples/2={self.n_samples / 2:g}; lower them or raise n_samples")
+        check(self.widths[0] == 1 and self.widths[-1] == 1, f"widths={_csv(self.widths)} must start and end with 1 (1-D in, 1-D out)")
 
 
 def run(cfg: Fp1dConfig, run):

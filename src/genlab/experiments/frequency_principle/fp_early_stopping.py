@@ -26,6 +26,7 @@ from genlab.data.targets import grid, sines
 from genlab.experiments.base import claim, experiment
 from genlab.experiments.frequency_principle.common import mse_per_model, train_seeds
 from genlab.models.mlp import ACTIVATIONS
+from genlab.params import show_value as _csv
 from genlab.plot import plt
 from genlab.probes.bands import StackBandError
 from genlab.train import Every
@@ -61,14 +62,12 @@ class FpEarlyStoppingConfig(Config):
 
     def validate(self):
         super().validate()
-        check(self.n_samples >= 8, f"n_samples={self.n_samples} is too small; use at least 8")
-        check(len(self.freqs) == len(self.amps), "freqs and amps need the same length")
-        check(all(0 < f < self.high_band_from for f in self.freqs), "every freq must lie below high_band_from")
-        check(self.high_band_from < self.n_samples // 2, f"high_band_from must be below n_samples/2={self.n_samples // 2}")
-        check(self.noise_std > 0, "noise_std must be positive (the experiment is about noisy samples)")
-        check(self.lr > 0 and self.steps > 0 and self.probe_every > 0, "lr, steps and probe_every must be positive")
-        check(self.n_seeds >= 1 and self.n_test >= 10, "n_seeds >= 1 and n_test >= 10 needed")
-        check(self.widths[0] == 1 and self.widths[-1] == 1, "widths must start and end with 1 (1-D in, 1-D out)")
+        check(len(self.freqs) == len(self.amps), f"freqs={_csv(self.freqs)} and amps={_csv(self.amps)} need the same length")
+        check(all(f < self.high_band_from for f in self.freqs),
+              f"freqs={_csv(self.freqs)} must lie below high_band_from={self.high_band_from}")
+        check(self.high_band_from < self.n_samples // 2,
+              f"high_band_from={self.high_band_from} must be below n_samples/2={self.n_samples // 2}; lower it or raise n_samples")
+        check(self.widths[0] == 1 and self.widths[-1] == 1, f"widths={_csv(self.widths)} must start and end with 1 (1-D in, 1-D out)")
 
 
 def run(cfg: FpEarlyStoppingConfig, run):

@@ -27,6 +27,7 @@ from genlab.data.targets import grid, sines
 from genlab.experiments.base import claim, experiment
 from genlab.experiments.frequency_principle.common import train_seeds
 from genlab.models.mlp import ACTIVATIONS
+from genlab.params import show_value as _csv
 from genlab.plot import heatmap, plt
 from genlab.probes.statistics import oscillation
 
@@ -57,17 +58,18 @@ class FpHighFrequencyConfig(Config):
 
     def validate(self):
         super().validate()
-        check(len(self.freqs) >= 2, "need at least two frequencies")
-        check(len(self.freqs) == len(self.amps_high) == len(self.amps_low), "freqs, amps_high and amps_low need the same length")
-        check(list(self.freqs) == sorted(self.freqs), "freqs must be increasing")
-        check(all(0 < f < self.n_samples / 2 for f in self.freqs), f"every freq must lie in (0, n_samples/2={self.n_samples / 2})")
-        check(self.amps_high[-1] > self.amps_high[0], "amps_high must make the highest frequency dominate (last > first)")
-        check(self.amps_low[0] > self.amps_low[-1], "amps_low must make the lowest frequency dominate (first > last)")
-        check(self.optimizer in ("adam", "gd"), f"optimizer={self.optimizer!r}; choose adam or gd")
-        check(self.lr > 0 and self.steps > 0 and self.probe_every > 0, "lr, steps and probe_every must be positive")
-        check(self.osc_window >= 10 * self.probe_every, f"osc_window={self.osc_window} must span at least 10 probes")
-        check(self.n_seeds >= 1, "n_seeds must be at least 1")
-        check(self.widths[0] == 1 and self.widths[-1] == 1, "widths must start and end with 1 (1-D in, 1-D out)")
+        check(len(self.freqs) == len(self.amps_high) == len(self.amps_low),
+              f"freqs={_csv(self.freqs)}, amps_high and amps_low need the same length")
+        check(list(self.freqs) == sorted(self.freqs), f"freqs={_csv(self.freqs)} must be increasing")
+        check(all(f < self.n_samples / 2 for f in self.freqs),
+              f"freqs={_csv(self.freqs)} must lie below n_samples/2={self.n_samples / 2:g}; lower them or raise n_samples")
+        check(self.amps_high[-1] > self.amps_high[0],
+              f"amps_high={_csv(self.amps_high)} must make the highest frequency dominate (last > first)")
+        check(self.amps_low[0] > self.amps_low[-1],
+              f"amps_low={_csv(self.amps_low)} must make the lowest frequency dominate (first > last)")
+        check(self.osc_window >= 10 * self.probe_every,
+              f"osc_window={self.osc_window} must span at least 10 probes (10 x probe_every={self.probe_every})")
+        check(self.widths[0] == 1 and self.widths[-1] == 1, f"widths={_csv(self.widths)} must start and end with 1 (1-D in, 1-D out)")
 
 
 def run(cfg: FpHighFrequencyConfig, run):

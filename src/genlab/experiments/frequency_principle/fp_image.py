@@ -25,6 +25,7 @@ from genlab.experiments.base import claim, experiment
 from genlab.losses import stacked_mse
 from genlab.models.mlp import ACTIVATIONS
 from genlab.models.stacked import StackedMLP
+from genlab.params import show_value as _csv
 from genlab.plot import plt
 from genlab.probes.bands import BandProbe
 from genlab.probes.spectrum import first_below
@@ -57,13 +58,7 @@ class FpImageConfig(Config):
 
     def validate(self):
         super().validate()
-        check(8 <= self.size <= 512, f"size={self.size} must lie in [8, 512]")
-        check(self.widths[0] == 2 and self.widths[-1] == 1, "widths must start with 2 (x, y) and end with 1 (gray)")
-        check(self.n_bands >= 2, "n_bands must be at least 2 (a low and a high band)")
-        check(0 < self.threshold < 1, "threshold (the set relative error) must lie in (0, 1)")
-        check(self.lr > 0 and self.steps > 0 and self.probe_every > 0, "lr, steps and probe_every must be positive")
-        check(self.n_seeds >= 1 and self.n_snapshots >= 2, "n_seeds >= 1 and n_snapshots >= 2 needed")
-        check(self.init_std is None or self.init_std > 0, "init_std must be positive (or none for PyTorch's default)")
+        check(self.widths[0] == 2 and self.widths[-1] == 1, f"widths={_csv(self.widths)} must start with 2 (x, y) and end with 1 (gray)")
         load_image(self.image, gray=True)  # an unreadable image fails here, in one line, before any output
 
 

@@ -31,6 +31,7 @@ from genlab.experiments.base import claim, experiment
 from genlab.experiments.frequency_principle.common import train_seeds
 from genlab.models.mlp import ACTIVATIONS
 from genlab.optim import ntk_gd
+from genlab.params import show_value as _csv
 from genlab.plot import heatmap, plt
 from genlab.probes.statistics import ordering
 from genlab.probes.weights import SpectralNorms, relative_change
@@ -66,13 +67,11 @@ class FpSpectralNormConfig(Config):
 
     def validate(self):
         super().validate()
-        check(len(self.hidden) >= 2 and list(self.hidden) == sorted(self.hidden), "hidden must list at least two increasing widths")
-        check(self.depth >= 2, "depth must be at least 2 (a W x W hidden matrix is what the claim is about)")
-        check(all(0 < f < self.n_samples / 2 for f in self.freqs), f"every freq must lie in (0, n_samples/2={self.n_samples / 2})")
+        check(list(self.hidden) == sorted(self.hidden), f"hidden={_csv(self.hidden)} must list increasing widths")
+        check(all(f < self.n_samples / 2 for f in self.freqs),
+              f"freqs={_csv(self.freqs)} must lie below n_samples/2={self.n_samples / 2:g}; lower them or raise n_samples")
         check(self.adam_width == 0 or self.adam_width in self.hidden,
-              f"adam_width={self.adam_width} must be one of hidden={self.hidden} (or 0 for none)")
-        check(self.lr > 0 and self.adam_lr > 0 and self.steps > 0, "lr, adam_lr and steps must be positive")
-        check(self.probe_every > 0 and self.norm_every > 0 and self.n_seeds >= 1, "probe_every, norm_every, n_seeds must be positive")
+              f"adam_width={self.adam_width} must be one of hidden={_csv(self.hidden)} (or 0 for none)")
 
 
 def run(cfg: FpSpectralNormConfig, run):

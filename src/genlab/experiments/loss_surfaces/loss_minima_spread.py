@@ -26,7 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from genlab.config import Config, check, param
+from genlab.config import Config, param
 from genlab.data.preprocess import area_downsample
 from genlab.data.vision import load_dataset
 from genlab.experiments.base import claim, experiment
@@ -61,16 +61,6 @@ class SpreadConfig(Config):
     threads: int = param(1, ge=1, le=256, why='intra-op threads')
     # the claims' threshold: largest-width / smallest-width ratio of spread and of the median's gap
     ratio_threshold: float = param(0.5, gt=0, le=10)
-
-    def validate(self):
-        super().validate()
-        check(len(self.widths) >= 2 and all(w >= 1 for w in self.widths), "widths needs at least two positive widths")
-        check(self.n_nets >= 4, f"n_nets={self.n_nets}: a spread needs at least 4 nets per width")
-        check(0 < self.n_train <= 60000 and 0 < self.n_test <= 10000, "n_train must be in 1..60000 and n_test in 1..10000")
-        check(2 <= self.side <= 28, f"side={self.side}: downsample to between 2x2 and 28x28")
-        check(self.activation in ("relu", "tanh", "sigmoid", "softplus"), "activation: relu, tanh, sigmoid or softplus")
-        check(self.steps > 0 and self.batch_size > 0 and self.lr > 0, "steps, batch_size and lr must be positive")
-        check(self.grid >= 3 and self.span > 0 and self.n_landscape >= 1, "grid >= 3, span > 0, n_landscape >= 1")
 
 
 def _data(cfg: SpreadConfig):

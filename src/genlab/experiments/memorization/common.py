@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from genlab.config import Config, check, param
+from genlab.config import Config, param
 from genlab.data import corruptions
 from genlab.data.preprocess import prepare
 from genlab.data.vision import DATASETS, load_dataset
@@ -36,11 +36,6 @@ class DataConfig(Config):
     n_train: int = param(0, ge=1, le=10**6, allow=(0,))
     n_test: int = param(0, ge=1, le=10**6, allow=(0,))
 
-    def validate(self):
-        super().validate()
-        check(self.dataset in DATASETS, f"unknown dataset {self.dataset!r}; choose one of: {', '.join(DATASETS)}")
-        check(self.n_train >= 0 and self.n_test >= 0, "n_train and n_test must be >= 0 (0: all)")
-
 
 @dataclass(frozen=True)
 class MemConfig(DataConfig):
@@ -56,13 +51,6 @@ class MemConfig(DataConfig):
     batch_size: int = param(128, ge=1, le=10**5)
     max_epochs: int = param(500, ge=1, le=10**5)
     threads: int = param(1, ge=1, le=256, why='intra-op threads')
-
-    def validate(self):
-        super().validate()
-        check(self.lr > 0 and 0 < self.lr_decay <= 1, "lr must be > 0 and lr_decay in (0, 1]")
-        check(0 <= self.momentum < 1 and self.weight_decay >= 0, "momentum must be in [0, 1), weight_decay >= 0")
-        check(self.batch_size > 0 and self.max_epochs > 0 and self.width > 0 and self.decay_images > 0,
-              "batch_size, max_epochs, width, decay_images must be > 0")
 
 
 @dataclass(frozen=True)
@@ -81,24 +69,6 @@ class CorruptionConfig(MemConfig):
     chance_error: float = param(0.9, gt=0, lt=1)           # Fig. 1c: chance for 10 classes, reached at p = 1 ...
     chance_sds: float = param(3.0, gt=0, le=100)             # ... within this many binomial sd of the test set
     min_chance_margin: float = param(0.03, ge=0, le=1)     # ... and at least this
-
-    def validate(self):
-        super().validate()
-        check_archs(self.archs)
-        check_levels(self.levels)
-        check(len(self.archs) > 0 and len(self.levels) > 0, "archs and levels must not be empty")
-        check(0 < self.chance_error < 1 and self.chance_sds > 0 and self.min_chance_margin >= 0,
-              "chance_error must be in (0, 1), chance_sds > 0 and min_chance_margin >= 0")
-
-
-def check_archs(archs) -> None:
-    bad = [a for a in archs if a not in ARCHS]
-    check(not bad, f"unknown arch {bad[0] if bad else ''!r}; choose from: {', '.join(ARCHS)}")
-
-
-def check_levels(levels) -> None:
-    bad = [p for p in levels if not 0.0 <= p <= 1.0]
-    check(not bad, f"corruption level {bad[0] if bad else ''} is outside [0, 1]; use levels such as 0,0.2,0.4")
 
 
 def load(cfg: MemConfig):

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from genlab.config import check, param
+from genlab.config import param
 from genlab.data.vision import load_dataset
 from genlab.experiments.base import claim, experiment
 from genlab.experiments.memorization.common import DataConfig
@@ -49,12 +49,6 @@ class KernelConfig(DataConfig):
     # the claims' thresholds: an exact interpolant, and the paper's 1.2 % test error with a margin
     max_train_error: float = param(0.0, ge=0, le=1)
     max_test_error: float = param(0.015, gt=0, le=1)
-
-    def validate(self):
-        super().validate()
-        check(self.bandwidth_scale > 0 and self.chunk > 0, "bandwidth_scale and chunk must be > 0")
-        check(self.max_memory_gb >= 0 and 0 < self.max_test_error <= 1, "max_memory_gb >= 0, max_test_error in (0, 1]")
-        check(0 <= self.max_train_error <= 1, f"max_train_error={self.max_train_error} must be in [0, 1]")
 
 
 def _flat(a: np.ndarray) -> np.ndarray:

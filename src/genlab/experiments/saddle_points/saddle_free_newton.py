@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from genlab.config import Config, check, param
+from genlab.config import Config, param
 from genlab.experiments.base import claim, experiment
 from genlab.experiments.saddle_points.common import in_threads, task
 from genlab.losses import squared_loss
@@ -54,12 +54,6 @@ class SfnConfig(Config):
     # the claims' thresholds: "left the plateau" means the loss dropped escape_drop below its start
     escape_drop: float = param(0.05, gt=0, le=1)
     max_distance_ratio: float = param(1.0, gt=0, le=10**6)
-
-    def validate(self):
-        super().validate()
-        check(self.activation in ("identity", "tanh"), f"activation={self.activation!r}; choose identity or tanh")
-        check(self.steps >= 2 and self.lr_gd > 0 and self.lr_newton > 0 and self.damping > 0, "steps >= 2; lr_gd, lr_newton, damping > 0")
-        check(self.escape_drop > 0 and self.max_distance_ratio > 0, "escape_drop and max_distance_ratio must be positive")
 
 
 @in_threads

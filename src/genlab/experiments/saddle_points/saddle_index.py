@@ -64,13 +64,10 @@ class SaddleIndexConfig(Config):
 
     def validate(self):
         super().validate()
-        check(self.n_samples >= 20 and self.hidden >= 1, "n_samples >= 20 and hidden >= 1")
-        check(self.activation in ("identity", "tanh"), f"activation={self.activation!r}; choose identity or tanh")
         n = 16 * self.hidden + self.hidden + self.hidden * 10 + 10
         check(n <= 2000, f"hidden={self.hidden} gives {n} parameters; the exact Hessian needs <= 2000 (use hidden <= 70)")
-        check(1 <= self.first_pick < self.steps, "first_pick must lie in [1, steps)")
-        check(self.steps >= 10 and self.n_trajectories >= 1 and self.starts_per_trajectory >= 2, "steps >= 10, starts >= 2")
-        check(-1 <= self.min_rho <= 1 and self.min_points >= 3, "min_rho must lie in [-1, 1] and min_points >= 3")
+        check(self.first_pick < self.steps, f"first_pick={self.first_pick} must be below steps={self.steps}")
+        check(self.steps >= 10, f"steps={self.steps} must be at least 10")
 
 
 @in_threads
