@@ -145,10 +145,19 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, old)
 
 
+def _check_paths(args) -> None:
+    """Every path option (--out, -o, an input file): one line before anything is made, not an OSError."""
+    from genlab.params import check_path
+    for name, value in vars(args).items():
+        if isinstance(value, Path) or (name == "out" and value is not None):
+            check_path("folder" if name == "folder" else f"--{name}", value)
+
+
 def _dispatch(args) -> int:
     try:
         if getattr(args, "_missing", None):
             raise GenlabError(f"'genlab {args.command}' is not available in this installation ({args._missing} missing)")
+        _check_paths(args)
         if args.command in EXTENSIONS:
             return int(importlib.import_module(EXTENSIONS[args.command][0]).main(args) or 0)
         return {"list": cmd_list, "run": cmd_run, "reproduce": cmd_reproduce, "report": cmd_report,

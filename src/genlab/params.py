@@ -179,6 +179,20 @@ def validate_fields(cfg: Any) -> None:
                 raise GenlabError(f"{show(f.name, v)} {problem}{example}")
 
 
+def check_path(option: str, value: Any) -> None:
+    """A path given on the command line: not empty, no control characters, within the system's length limits."""
+    text = str(value)
+    if value is None:
+        return
+    if text in ("", "."):
+        if option != "folder":
+            raise GenlabError(f"{option} {show_value(text)} names the current folder; give a path such as runs/my-run")
+        return
+    problem = _problem(text, Spec(path=True))
+    if problem:
+        raise GenlabError(f"{option} {show_value(text)} {problem}")
+
+
 def check_bytes(key: str, value: Any, need: float, limit: float, what: str, fits: str) -> None:
     """Raise GenlabError naming ``key`` when an allocation of ``need`` bytes exceeds ``limit`` (say what fits)."""
     if need > limit:
@@ -186,4 +200,4 @@ def check_bytes(key: str, value: Any, need: float, limit: float, what: str, fits
                           f"{limit / 1e9:.3g} GB allowed; {fits}")
 
 
-__all__ = ["Spec", "param", "spec_of", "show_value", "type_ok", "validate_fields", "check_bytes", "PATH_MAX", "NAME_MAX"]
+__all__ = ["Spec", "param", "spec_of", "show_value", "type_ok", "validate_fields", "check_bytes", "check_path", "PATH_MAX", "NAME_MAX"]
