@@ -32,7 +32,7 @@ def bad_input_cases(tmp):
         (["run", "fp-1d", "--scale", "quick", "stpes=5", "--out", str(tmp / "r2")],
          ["unknown config key 'stpes' for Fp1dConfig; valid keys: seed, n_samples"]),
         (["run", "fp-1d", "--scale", "quick", "--out", str(tmp / "r3"), "steps=many"], ["steps='many' is not an integer"]),
-        (["run", "fp-1d", "--scale", "quick", "lr=-1", "--out", str(tmp / "r4")], ["lr, steps and probe_every must be positive"]),
+        (["run", "fp-1d", "--scale", "quick", "lr=-1", "--out", str(tmp / "r4")], ["lr=-1 is outside (0, 10]; e.g. lr=0.0002"]),
         (["run", "fp-1d", "--scale", "quick", "--out", str(a_file / "run")], ["cannot write to output folder", "Not a directory"]),
         (["run", "fp-1d", "--scale", "quick", "--out", "/proc/genlab_x/run"], ["cannot write to output folder"]),
         (["reproduce", "--quick", "--only", "astrology", "--out", str(tmp / "atlas")],

@@ -24,6 +24,7 @@ EXTENSIONS = {
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, exit 2 (argparse prints the usage block too)
+        message = message.replace(", key=value", "")  # the overrides are optional: only the experiment is required
         sys.stderr.write(f"genlab: error: {message}; see '{self.prog} --help'\n")
         sys.exit(2)
 
@@ -164,10 +165,19 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, old)
 
 
+def _check_paths(args) -> None:
+    """Every path option (--out, -o, an input file): one line before anything is made, not an OSError."""
+    from genlab.params import check_path
+    for name, value in vars(args).items():
+        if isinstance(value, Path) or (name == "out" and value is not None):
+            check_path("folder" if name == "folder" else f"--{name}", value)
+
+
 def _dispatch(args) -> int:
     try:
         if getattr(args, "_missing", None):
             raise GenlabError(f"'genlab {args.command}' is not available in this installation ({args._missing} missing)")
+        _check_paths(args)
         if args.command in EXTENSIONS:
             return int(importlib.import_module(EXTENSIONS[args.command][0]).main(args) or 0)
         return {"list": cmd_list, "run": cmd_run, "reproduce": cmd_reproduce, "report": cmd_report,
@@ -175,8 +185,8 @@ def _dispatch(args) -> int:
     except DivergedError as e:
         print(f"genlab: run stopped: {e}", file=sys.stderr)
         return 1
-    except GenlabError as e:
-        print(f"genlab: error: {e}", file=sys.stderr)
+    except GenlabError as e:  # one line, whatever the message quotes (a name with a newline, say)
+        print("genlab: error: " + " ".join(str(e).splitlines()), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("genlab: interrupted; run the same command again to resume", file=sys.stderr)

@@ -236,8 +236,11 @@ def reproduce(exp_ids: list[str], scale: str, out: Path, seed: int | None = None
               backend: Backend | None = None, report_to: tuple[str, ...] = (), keep_checkpoints: bool = False) -> int:
     """``genlab reproduce``: each experiment into ``out/runs/<id>`` (complete ones kept), then the atlas;
     ``report_to`` trackers get every run of the atlas at the end."""
+    from genlab.experiments import get
     from genlab.export import check_trackers, report_runs
     from genlab.report import write_atlas
+    for exp_id in exp_ids:  # a bad --seed or scale is one line before the atlas folder exists
+        get(exp_id).config_for(scale, seed)
     check_writable(out)
     check_trackers(report_to)
     dirs, todo, t_all = [], [], time.time()

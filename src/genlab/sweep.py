@@ -47,7 +47,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("grid", nargs="+", metavar="key=v1,v2", help="values to sweep (a single value fixes a key)")
 
 
-def parse_grid(exp, grid: list[str]) -> list[dict[str, str]]:
+def parse_grid(exp, grid: list[str], scale: str = "quick") -> list[dict[str, str]]:
     """Grid points as dicts of override strings, validated against the config before anything runs."""
     hints = typing.get_type_hints(exp.config)
     names = [f.name for f in fields(exp.config)]
@@ -68,7 +68,7 @@ def parse_grid(exp, grid: list[str]) -> list[dict[str, str]]:
         axes.append((key, vals))
     points = [dict(zip([k for k, _ in axes], combo)) for combo in itertools.product(*[v for _, v in axes])]
     for pt in points:  # bad values fail here, in one line, before any worker starts
-        exp.config_for("quick").override(dict(pt))
+        exp.config_for(scale).override(dict(pt))
     return points
 
 
@@ -85,7 +85,7 @@ def sweep(exp_id: str, grid: list[str], scale: str = "quick", out: Path | str | 
     from genlab.runner import Task, run_task
     from genlab.sweep_plot import plot_sweep
     exp = get(exp_id)
-    points = parse_grid(exp, grid)
+    points = parse_grid(exp, grid, scale)
     out = Path(out) if out is not None else Path("sweeps") / f"{exp.id}-{scale}"
     check_writable(out)
     check_trackers(report_to)

@@ -226,7 +226,7 @@ def registry() -> dict[str, Experiment]:
 def get(exp_id: str) -> Experiment:
     reg = registry()
     if exp_id not in reg:
-        raise GenlabError(f"unknown experiment '{exp_id}'; choose one of: {', '.join(reg)} (see genlab list)")
+        raise GenlabError(f"unknown experiment {exp_id!r}; choose one of: {', '.join(reg)} (see genlab list)")
     return reg[exp_id]
 
 

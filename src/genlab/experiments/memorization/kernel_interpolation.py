@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from genlab.config import check
+from genlab.config import param
 from genlab.data.vision import load_dataset
 from genlab.experiments.base import claim, experiment
 from genlab.experiments.memorization.common import DataConfig
@@ -40,20 +40,15 @@ PAPER_ERROR = {"mnist": (0.012, 60000), "cifar10": (0.46, 50000)}  # (test error
 class KernelConfig(DataConfig):
     """Defaults: the paper scale (all 60,000 MNIST training images, 10,000 test images)."""
 
-    n_train: int = 60000      # 0: all training images on disk
-    n_test: int = 10000       # 0: all
-    bandwidth_scale: float = 0.5
-    chunk: int = 1024
-    max_memory_gb: float = 0.0  # 0: 80 % of the memory available now
+    # 0: all training images on disk
+    n_train: int = param(60000, ge=10, le=10**6, allow=(0,), why='a median bandwidth needs pairs')
+    n_test: int = param(10000, ge=1, le=10**6, allow=(0,))       # 0: all
+    bandwidth_scale: float = param(0.5, gt=0, le=100)
+    chunk: int = param(1024, ge=1, le=65536)
+    max_memory_gb: float = param(0.0, ge=0, le=10**5)  # 0: 80 % of the memory available now
     # the claims' thresholds: an exact interpolant, and the paper's 1.2 % test error with a margin
-    max_train_error: float = 0.0
-    max_test_error: float = 0.015
-
-    def validate(self):
-        super().validate()
-        check(self.bandwidth_scale > 0 and self.chunk > 0, "bandwidth_scale and chunk must be > 0")
-        check(self.max_memory_gb >= 0 and 0 < self.max_test_error <= 1, "max_memory_gb >= 0, max_test_error in (0, 1]")
-        check(0 <= self.max_train_error <= 1, f"max_train_error={self.max_train_error} must be in [0, 1]")
+    max_train_error: float = param(0.0, ge=0, le=1)
+    max_test_error: float = param(0.015, gt=0, le=1)
 
 
 def _flat(a: np.ndarray) -> np.ndarray:
