@@ -30,7 +30,10 @@ def test_saddle_index_correlates_with_loss(tmp_path):
     claim = c["saddle-index-correlation"]
     assert claim["verdict"] == "holds" and claim["value"] >= 0.8   # threshold 0.7
     assert int(re.match(r"(\d+) distinct", claim["note"]).group(1)) >= 5
-    assert run.series("traj0/theta").values.shape == (1001, 16 * 8 + 8 + 8 * 10 + 10)   # steps 0..1000 of 16-8-10
+    theta, cfg = run.series("traj0/theta"), get("saddle-index").config_for("quick")
+    # only the root search's starts are kept (Every(at=...)): step 0 to the last step, 16-8-10 parameters each
+    assert theta.values.shape[1] == 16 * 8 + 8 + 8 * 10 + 10 and 2 <= len(theta.steps) <= cfg.starts_per_trajectory
+    assert theta.steps[0] == 0 and theta.steps[-1] == cfg.steps
 
 
 @pytest.mark.slow
