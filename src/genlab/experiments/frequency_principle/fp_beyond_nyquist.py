@@ -38,7 +38,7 @@ SOURCE = "Xu et al. 2020 (CiCP), Section 4; Xu et al. 2018 (arXiv:1807.01251), l
 class FpBeyondNyquistConfig(Config):
     """Defaults: the paper scale (a 200-100-100 tanh net, 10 seeds per init, up to 20,000 Adam steps)."""
 
-    n_samples: int = param(32, ge=8, le=10**4, why='times fine (up to 64): 6.4e5 x 4096 floats, 10 GB a layer on the fine grid')
+    n_samples: int = param(32, ge=8, le=10**4, why='x fine: the evaluation grid, 6.4e5 points x 4096 floats = 10 GB a layer')
     freqs: tuple[float, ...] = param((1.0, 2.0), gt=0, le=5*10**4, min_len=1, max_len=64)
     amps: tuple[float, ...] = param((1.0, 0.5), gt=0, le=10**3, min_len=1, max_len=64)
     fine: int = param(16, ge=2, le=64, why='the evaluation grid has n_samples x fine points')  # this many times finer
@@ -58,7 +58,7 @@ class FpBeyondNyquistConfig(Config):
 
     def validate(self):
         super().validate()
-        check(len(self.freqs) == len(self.amps), f"freqs={_csv(self.freqs)} and amps={_csv(self.amps)} need the same length")
+        check(len(self.freqs) == len(self.amps), f"freqs={_csv(self.freqs)} and amps={_csv(self.amps)} need the same length; give one amp per freq")
         check(all(f < self.n_samples / 2 for f in self.freqs),
               f"freqs={_csv(self.freqs)} must lie below n_samples/2={self.n_samples / 2:g}; lower them or raise n_samples")
         check(all(a < b for a, b in zip(self.stds, self.stds[1:])),

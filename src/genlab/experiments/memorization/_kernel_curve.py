@@ -40,7 +40,7 @@ class CurveConfig(DataConfig):
 
     features: str = ""                  # names the feature map in claim ids and figures (declared per experiment)
     sizes: tuple[int, ...] = param((3125, 6250, 12500, 25000, 50000), ge=2, le=10**5, min_len=5, max_len=32,
-                                   why='the (n + n_test) x n distances: 88 GB at 10**5')
+                                   why='float64 distances (n + n_test) x n: 88 GB at n = 10**5, n_test = 10**4')
     n_test: int = param(10000, ge=1, le=10**5)
     bandwidth_scale: float = param(0.5, gt=0, le=100)
     ridge: float = param(0.1, gt=0, le=10**3)  # l2 penalty: a tenth of the kernel's unit diagonal, chosen before running
