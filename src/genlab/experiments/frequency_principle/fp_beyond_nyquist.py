@@ -58,7 +58,8 @@ class FpBeyondNyquistConfig(Config):
 
     def validate(self):
         super().validate()
-        check(len(self.freqs) == len(self.amps), f"freqs={_csv(self.freqs)} and amps={_csv(self.amps)} need the same length; give one amp per freq")
+        check(len(self.freqs) == len(self.amps),
+              f"freqs={_csv(self.freqs)} and amps={_csv(self.amps)} need the same length; give one amp per freq")
         check(all(f < self.n_samples / 2 for f in self.freqs),
               f"freqs={_csv(self.freqs)} must lie below n_samples/2={self.n_samples / 2:g}; lower them or raise n_samples")
         check(all(a < b for a, b in zip(self.stds, self.stds[1:])),
