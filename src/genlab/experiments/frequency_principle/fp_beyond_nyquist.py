@@ -22,10 +22,11 @@ import numpy as np
 import torch
 
 from genlab.callbacks import Callback
-from genlab.config import Config, check
+from genlab.config import Config, check, param
 from genlab.data.targets import grid, sines
 from genlab.experiments.base import claim, experiment
 from genlab.experiments.frequency_principle.common import train_seeds
+from genlab.params import show_value as _csv
 from genlab.plot import plt
 from genlab.probes.fourier_gradient import energy_above
 from genlab.probes.statistics import spearman
@@ -37,33 +38,33 @@ SOURCE = "Xu et al. 2020 (CiCP), Section 4; Xu et al. 2018 (arXiv:1807.01251), l
 class FpBeyondNyquistConfig(Config):
     """Defaults: the paper scale (a 200-100-100 tanh net, 10 seeds per init, up to 20,000 Adam steps)."""
 
-    n_samples: int = 32
-    freqs: tuple[float, ...] = (1.0, 2.0)
-    amps: tuple[float, ...] = (1.0, 0.5)
-    fine: int = 16                        # the evaluation grid is this many times finer
-    widths: tuple[int, ...] = (1, 200, 100, 100, 1)
-    stds: tuple[float, ...] = (0.1, 0.3, 1.0)   # init std of weights and biases, smallest to largest
-    lr: float = 1e-3
-    steps: int = 20000                    # at most; each model is taken when it reaches target_loss
-    target_loss: float = 1e-3             # the same training MSE for every model
-    check_every: int = 10
-    n_seeds: int = 10                     # per init
-    threads: int = 1
+    n_samples: int = param(32, ge=8, le=10**4, why='x fine: the evaluation grid, 6.4e5 points x 4096 floats = 10 GB a layer')
+    freqs: tuple[float, ...] = param((1.0, 2.0), gt=0, le=5*10**4, min_len=1, max_len=64)
+    amps: tuple[float, ...] = param((1.0, 0.5), gt=0, le=10**3, min_len=1, max_len=64)
+    fine: int = param(16, ge=2, le=64, why='the evaluation grid has n_samples x fine points')  # this many times finer
+    widths: tuple[int, ...] = param((1, 200, 100, 100, 1), ge=1, le=4096, min_len=2, max_len=16, why='4096**2: 64 MB a layer')
+    # init std of weights and biases, smallest to largest
+    stds: tuple[float, ...] = param((0.1, 0.3, 1.0), gt=0, le=100, min_len=2, max_len=16)
+    lr: float = param(1e-3, gt=0, le=10)
+    steps: int = param(20000, ge=1, le=10**7)              # at most; each model is taken when it reaches target_loss
+    target_loss: float = param(1e-3, gt=0, le=10**3)       # the same training MSE for every model
+    check_every: int = param(10, ge=1, le=10**6)
+    n_seeds: int = param(10, ge=1, le=1000)                # per init
+    threads: int = param(1, ge=1, le=256, why='intra-op threads')
     # the claims' thresholds (the issue's, from Xu et al.'s argument: unconstrained high frequencies keep
     # their initial amplitude, which grows like the init std squared in energy: 100x from 0.1 to 1)
-    min_energy_ratio: float = 10.0
-    min_spearman: float = 0.8
+    min_energy_ratio: float = param(10.0, gt=0, le=10**6)
+    min_spearman: float = param(0.8, ge=-1, le=1)
 
     def validate(self):
         super().validate()
-        check(self.n_samples >= 8 and self.fine >= 2, "need n_samples >= 8 and fine >= 2")
-        check(len(self.freqs) == len(self.amps), "freqs and amps need the same length")
-        check(all(0 < f < self.n_samples / 2 for f in self.freqs), f"every freq must lie in (0, n_samples/2={self.n_samples / 2})")
-        check(len(self.stds) >= 2 and all(a < b for a, b in zip(self.stds, self.stds[1:])) and self.stds[0] > 0,
-              f"stds={self.stds}: give at least two positive init stds, increasing")
-        check(self.lr > 0 and self.steps > 0 and self.check_every > 0 and self.target_loss > 0,
-              "lr, steps, check_every and target_loss must be positive")
-        check(self.widths[0] == 1 and self.widths[-1] == 1, "widths must start and end with 1 (1-D in, 1-D out)")
+        check(len(self.freqs) == len(self.amps),
+              f"freqs={_csv(self.freqs)} and amps={_csv(self.amps)} need the same length; give one amp per freq")
+        check(all(f < self.n_samples / 2 for f in self.freqs),
+              f"freqs={_csv(self.freqs)} must lie below n_samples/2={self.n_samples / 2:g}; lower them or raise n_samples")
+        check(all(a < b for a, b in zip(self.stds, self.stds[1:])),
+              f"stds={_csv(self.stds)} must increase (smallest init first); sort them and drop repeats")
+        check(self.widths[0] == 1 and self.widths[-1] == 1, f"widths={_csv(self.widths)} must start and end with 1 (1-D in, 1-D out)")
 
 
 class AtLoss(Callback):

@@ -22,51 +22,64 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from genlab.config import Config, check
+from genlab.config import Config, check, param
 from genlab.experiments.base import claim, experiment
 from genlab.experiments.frequency_principle.common import sine_data, train_seeds
+from genlab.params import show_value as _csv
 from genlab.plot import plt
 from genlab.probes.fourier_gradient import FourierGradient, fit_slope, hidden_layer, theory_factor, w_eff
 from genlab.probes.statistics import ordering
 from genlab.train import Every
 
 SOURCE = "Xu et al. 2020 (CiCP), Section 4: Fourier analysis of a one-hidden-layer tanh net"
+JACOBIAN_BYTES = 16e9  # the Fourier-gradient probe holds k x models x samples x width activations, float64
 
 
 @dataclass(frozen=True)
 class FpTheoryConfig(Config):
     """Defaults: the paper scale (one hidden layer of 200 tanh units, 10 seeds per init, 10,000 Adam steps)."""
 
-    n_samples: int = 128
-    freqs: tuple[float, ...] = (1.0, 3.0, 5.0)
-    width: int = 200
-    small_stds: tuple[float, ...] = (1.0, 2.0)   # |w| ~ 1-2 on [−π, π): the factor falls by e^-0.8 to e^-1.6 per unit k
-    large_std: float = 8.0                       # |w| ~ 8: the factor falls by ~e^-0.2 per unit k
-    lr: float = 1e-3
-    steps: int = 10000
-    probe_every: int = 20
-    n_seeds: int = 10                             # per init
-    window_std: float = float(np.pi / 6)          # Gaussian window: 1.5e-8 at the interval's ends
-    k_lo: int = 10                                # fit range of angular frequencies, set before running:
-    k_hi: int = 30                                # above the window's own regime for |w| >= 0.6
-    grad_at: tuple[float, ...] = (0.0, 0.1, 1.0)  # fractions of training at which the gradient is taken
-    threads: int = 1
+    n_samples: int = param(128, ge=16, le=10**5, why='10**5 x 4096: 1.6 GB a layer')
+    freqs: tuple[float, ...] = param((1.0, 3.0, 5.0), gt=0, le=5*10**4, min_len=1, max_len=64)
+    width: int = param(200, ge=1, le=4096, why='the hidden layer of a 1-width-1 net')
+    # |w| ~ 1-2 on [−π, π): the factor falls by e^-0.8 to e^-1.6 per unit k
+    small_stds: tuple[float, ...] = param((1.0, 2.0), gt=0, le=100, min_len=1, max_len=16)
+    large_std: float = param(8.0, gt=0, le=100)   # |w| ~ 8: the factor falls by ~e^-0.2 per unit k
+    lr: float = param(1e-3, gt=0, le=10)
+    steps: int = param(10000, ge=1, le=10**7)
+    probe_every: int = param(20, ge=1, le=10**7)
+    n_seeds: int = param(10, ge=1, le=1000)        # per init
+    window_std: float = param(float(np.pi / 6), gt=0, le=100)  # Gaussian window: 1.5e-8 at the interval's ends
+    # fit range of angular frequencies, set before running: above the window's own regime for |w| >= 0.6
+    k_lo: int = param(10, ge=1, le=5*10**4)
+    k_hi: int = param(30, ge=2, le=5*10**4)
+    # fractions of training at which the gradient is taken
+    grad_at: tuple[float, ...] = param((0.0, 0.1, 1.0), ge=0, le=1, min_len=1, max_len=64)
+    threads: int = param(1, ge=1, le=256, why='intra-op threads')
     # the claims' thresholds, from the theory
-    slope_tol: float = 1.5      # measured / predicted slope within a factor 1.5: the theory keeps only the
-    #                             nearest pole's leading term and drops its polynomial in k (worth ~0.1/k of slope)
-    min_flatten: float = 3.0    # theory: slope ∝ 1/w_eff, so std 8 vs 1 flattens it ~8x; 3x allows the window
-    threshold: float = 0.1      # a peak has converged when Δ_F is below this (Xu et al.)
-    min_ordered: float = 0.9
+    # measured / predicted slope within a factor 1.5: the theory keeps only the nearest pole's leading
+    # term and drops its polynomial in k (worth ~0.1/k of slope)
+    slope_tol: float = param(1.5, ge=1, le=100)
+    min_flatten: float = param(3.0, gt=0, le=10**6)  # theory: slope ∝ 1/w_eff, so std 8 vs 1 flattens it ~8x; 3x allows the window
+    threshold: float = param(0.1, gt=0, lt=1)        # a peak has converged when Δ_F is below this (Xu et al.)
+    min_ordered: float = param(0.9, ge=0, le=1)
 
     def validate(self):
         super().validate()
-        check(self.n_samples >= 16, f"n_samples={self.n_samples} is too small; use at least 16")
-        check(all(0 < f < self.n_samples / 2 for f in self.freqs), f"every freq must lie in (0, n_samples/2={self.n_samples / 2})")
-        check(0 < max(self.small_stds) < self.large_std, "need 0 < small_stds < large_std")
-        check(0 < self.k_lo < self.k_hi < self.n_samples / 2, f"need 0 < k_lo < k_hi < n_samples/2={self.n_samples / 2}")
-        check(self.window_std > 0 and self.width >= 1 and self.n_seeds >= 1, "window_std, width and n_seeds must be positive")
-        check(self.lr > 0 and self.steps > 0 and self.probe_every > 0, "lr, steps and probe_every must be positive")
-        check(all(0 <= f <= 1 for f in self.grad_at), "grad_at are fractions of training in [0, 1]")
+        half = self.n_samples / 2
+        check(all(f < half for f in self.freqs),
+              f"freqs={_csv(self.freqs)} must lie below n_samples/2={half:g}; lower them or raise n_samples")
+        check(max(self.small_stds) < self.large_std, f"small_stds={_csv(self.small_stds)} must all lie below "
+              f"large_std={self.large_std:g}; lower small_stds or raise large_std")
+        check(self.k_lo < self.k_hi < half, f"k_lo={self.k_lo}, k_hi={self.k_hi} need k_lo < k_hi < n_samples/2={half:g}; "
+              "narrow the fit range or raise n_samples")
+        M = self.n_seeds * len(self.stds)
+        need = 24 * (self.k_hi - self.k_lo + 1) * M * self.n_samples * self.width  # the probe's Jacobian pass, float64
+        check(need <= JACOBIAN_BYTES,
+              f"k_lo={self.k_lo}, k_hi={self.k_hi} with n_seeds={self.n_seeds}, small_stds={_csv(self.small_stds)}, "
+              f"n_samples={self.n_samples} and width={self.width} need about {need / 1e9:.3g} GB for the gradient "
+              f"probe (one backward pass per k), over {JACOBIAN_BYTES / 1e9:g} GB; narrow k_lo..k_hi or lower "
+              "n_seeds, n_samples or width")
 
     @property
     def stds(self) -> tuple[float, ...]:

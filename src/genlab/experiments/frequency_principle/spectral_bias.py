@@ -29,9 +29,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from genlab.config import Config, check
+from genlab.config import Config, check, param
 from genlab.experiments.base import claim, experiment
 from genlab.experiments.frequency_principle.common import train_seeds
+from genlab.params import show_value as _csv
 from genlab.plot import heatmap, plt
 from genlab.probes.spectrum import SpectralAmplitude, first_below
 from genlab.probes.statistics import spearman
@@ -48,31 +49,30 @@ REFERENCE_SETTING = ("third-party reading of the paper's notebook (6x256 ReLU, A
 class SpectralBiasConfig(Config):
     """Defaults: the paper scale (10 phase draws, 80,000 full-batch Adam steps, 6 ReLU layers of 256)."""
 
-    n_samples: int = 200
-    freqs: tuple[int, ...] = (5, 10, 15, 20, 25, 30, 35, 40, 45, 50)
-    growing_amps: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
-    widths: tuple[int, ...] = (1, 256, 256, 256, 256, 256, 256, 1)
-    lr: float = 3e-4
-    steps: int = 80000
-    probe_every: int = 100
-    n_draws: int = 10
-    threads: int = 1
+    n_samples: int = param(200, ge=8, le=10**5, why='10**5 x 4096: 1.6 GB a layer')
+    # at least 3 for a rank correlation
+    freqs: tuple[int, ...] = param((5, 10, 15, 20, 25, 30, 35, 40, 45, 50), ge=1, le=5*10**4, min_len=3, max_len=64)
+    growing_amps: tuple[float, ...] = param((0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0), gt=0, le=10**3,
+                                            min_len=3, max_len=64)
+    widths: tuple[int, ...] = param((1, 256, 256, 256, 256, 256, 256, 1), ge=1, le=4096, min_len=2, max_len=16,
+                                    why='4096**2: 64 MB a layer')
+    lr: float = param(3e-4, gt=0, le=10)
+    steps: int = param(80000, ge=1, le=10**7)
+    probe_every: int = param(100, ge=1, le=10**7)
+    n_draws: int = param(10, ge=1, le=500, why='two nets (one per panel) a draw')
+    threads: int = param(1, ge=1, le=256, why='intra-op threads')
     # the claims' thresholds (the issue's reading of Fig. 1: "reached" = 0.8 of the target amplitude)
-    reach: float = 0.8
-    min_rho: float = 0.9
-    min_draws: float = 0.9
+    reach: float = param(0.8, gt=0, le=1)
+    min_rho: float = param(0.9, ge=-1, le=1)
+    min_draws: float = param(0.9, ge=0, le=1)
 
     def validate(self):
         super().validate()
-        check(self.n_samples >= 8, f"n_samples={self.n_samples} is too small; use at least 8")
-        check(len(self.freqs) >= 3, "freqs needs at least 3 frequencies for a rank correlation")
-        check(len(self.growing_amps) == len(self.freqs), "growing_amps needs one amplitude per frequency")
-        check(all(0 < k < self.n_samples / 2 for k in self.freqs), f"every freq must lie in (0, n_samples/2={self.n_samples / 2})")
-        check(all(a > 0 for a in self.growing_amps), "growing_amps must be positive")
-        check(self.lr > 0 and self.steps > 0 and self.probe_every > 0, "lr, steps and probe_every must be positive")
-        check(self.n_draws >= 1, "n_draws must be at least 1")
-        check(self.widths[0] == 1 and self.widths[-1] == 1, "widths must start and end with 1 (1-D in, 1-D out)")
-        check(0 < self.reach <= 1, f"reach={self.reach} must lie in (0, 1]")
+        check(len(self.growing_amps) == len(self.freqs),
+              f"growing_amps={_csv(self.growing_amps)} needs one amplitude per frequency of freqs={_csv(self.freqs)}")
+        check(all(f < self.n_samples / 2 for f in self.freqs),
+              f"freqs={_csv(self.freqs)} must lie below n_samples/2={self.n_samples / 2:g}; lower them or raise n_samples")
+        check(self.widths[0] == 1 and self.widths[-1] == 1, f"widths={_csv(self.widths)} must start and end with 1 (1-D in, 1-D out)")
 
 
 def amps_of(cfg: SpectralBiasConfig, panel: str) -> np.ndarray:

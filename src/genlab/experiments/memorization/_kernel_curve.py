@@ -18,17 +18,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from genlab.config import check
+from genlab.config import check, param
 from genlab.data.vision import load_dataset
 from genlab.errors import GenlabError
 from genlab.experiments.base import claim
 from genlab.experiments.memorization.common import DataConfig
 from genlab.models.features import distance_memory_bytes, feature_distances
 from genlab.models.kernel import median_sigma_d2, solve, squared_distances
+from genlab.params import show_value as _csv
 from genlab.plot import plt
 from genlab.runtime import available_memory
 
 SOURCE = "Zhang et al., Understanding deep learning requires rethinking generalization, ICLR 2017, Section 5"
+IMAGE_DATASETS = ("mnist", "fashion-mnist", "cifar10")  # the feature maps take (n, H, W[, C]) images
 ROWS = ("pixels", "pixels + l2", "features", "features + l2")  # the rows of the stored curves
 
 
@@ -36,32 +38,27 @@ ROWS = ("pixels", "pixels + l2", "features", "features + l2")  # the rows of the
 class CurveConfig(DataConfig):
     """Learning-curve settings; the experiments add their feature map's fields and the paper's numbers."""
 
-    features: str = ""                  # names the feature map in claim ids and figures (set per experiment)
-    sizes: tuple[int, ...] = (3125, 6250, 12500, 25000, 50000)
-    n_test: int = 10000
-    bandwidth_scale: float = 0.5
-    ridge: float = 0.1                  # l2 penalty: a tenth of the kernel's unit diagonal, chosen before running
-    max_memory_gb: float = 0.0          # 0: 80 % of the memory available now
-    row_chunk: int = 2048
-    paper_n: int = 50000
-    paper_error: float = 0.17           # the paper's error of the interpolating kernel on features
-    paper_error_l2: float = 0.15        # ... with the l2 penalty (0: not reported)
-    paper_error_pixels: float = 0.46    # ... on raw pixels
+    features: str = ""                  # names the feature map in claim ids and figures (declared per experiment)
+    sizes: tuple[int, ...] = param((3125, 6250, 12500, 25000, 50000), ge=2, le=10**5, min_len=5, max_len=32,
+                                   why='float64 distances (n + n_test) x n: 88 GB at n = 10**5, n_test = 10**4')
+    n_test: int = param(10000, ge=1, le=10**5)
+    bandwidth_scale: float = param(0.5, gt=0, le=100)
+    ridge: float = param(0.1, gt=0, le=10**3)  # l2 penalty: a tenth of the kernel's unit diagonal, chosen before running
+    max_memory_gb: float = param(0.0, ge=0, le=10**5)  # 0: 80 % of the memory available now
+    row_chunk: int = param(2048, ge=1, le=65536)
+    paper_n: int = param(50000, ge=1, le=10**7)
+    paper_error: float = param(0.17, ge=0, le=1)         # the paper's error of the interpolating kernel on features
+    paper_error_l2: float = param(0.15, ge=0, le=1)      # ... with the l2 penalty (0: not reported)
+    paper_error_pixels: float = param(0.46, ge=0, le=1)  # ... on raw pixels
     # the claims' thresholds (set from the paper before running)
-    min_feature_gain: float = 0.05      # features beat pixels by at least this much at every n
-    max_l2_change: float = 0.02         # |error with l2 - error without| stays below the paper's 2 points
-    max_extrapolated_error: float = 0.20
+    min_feature_gain: float = param(0.05, ge=0, lt=1)    # features beat pixels by at least this much at every n
+    max_l2_change: float = param(0.02, gt=0, le=1)       # |error with l2 - error without| stays below the paper's 2 points
+    max_extrapolated_error: float = param(0.20, gt=0, le=1)
 
     def validate(self):
         super().validate()
-        check(len(self.sizes) >= 5 and all(0 < a < b for a, b in zip(self.sizes, self.sizes[1:])),
-              f"sizes={self.sizes} must be at least 5 increasing positive training-set sizes")
-        check(self.sizes[0] > 0 and self.n_test > 0, "sizes and n_test must be > 0")
-        check(self.bandwidth_scale > 0 and self.ridge > 0 and self.row_chunk > 0,
-              "bandwidth_scale, ridge and row_chunk must be > 0")
-        check(self.max_memory_gb >= 0 and self.paper_n > 0, "max_memory_gb must be >= 0 and paper_n > 0")
-        check(0 < self.max_l2_change <= 1 and 0 < self.max_extrapolated_error <= 1 and 0 <= self.min_feature_gain < 1,
-              "max_l2_change and max_extrapolated_error must be in (0, 1], min_feature_gain in [0, 1)")
+        check(all(a < b for a, b in zip(self.sizes, self.sizes[1:])),
+              f"sizes={_csv(self.sizes)} must increase (at least 5 training-set sizes); sort them and drop repeats")
 
 
 def _curve(d2: np.ndarray, n: int, Y: np.ndarray, yt: np.ndarray, cfg: CurveConfig) -> np.ndarray:

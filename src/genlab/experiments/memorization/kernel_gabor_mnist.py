@@ -21,9 +21,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from genlab.config import check
+from genlab.config import param
 from genlab.experiments.base import experiment
-from genlab.experiments.memorization._kernel_curve import SOURCE, CurveConfig, claims, figures, run_curve
+from genlab.experiments.memorization._kernel_curve import IMAGE_DATASETS, SOURCE, CurveConfig, claims, figures, run_curve
 from genlab.models.features import GaborFeatures
 
 
@@ -31,11 +31,12 @@ from genlab.models.features import GaborFeatures
 class GaborConfig(CurveConfig):
     """Defaults: the paper scale (n up to 60,000, all 10,000 test images)."""
 
-    dataset: str = "mnist"
-    features: str = "gabor"
-    frequencies: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4)
-    n_orientations: int = 8
-    pool: int = 7
+    dataset: str = param("mnist", choices=IMAGE_DATASETS)
+    features: str = param("gabor", choices=("gabor",))  # the name in claim ids
+    frequencies: tuple[float, ...] = param((0.1, 0.2, 0.3, 0.4), ge=0.02, lt=0.5, min_len=1, max_len=16,
+                                           why='cycles per pixel: 0.5 is the Nyquist limit; at 0.02 the kernel is 171 x 171 pixels')
+    n_orientations: int = param(8, ge=1, le=64)
+    pool: int = param(7, ge=1, le=16, why='the response of a 32 x 32 image is 16 x 16')
     sizes: tuple[int, ...] = (3750, 7500, 15000, 30000, 60000)
     paper_n: int = 60000
     paper_error: float = 0.006
@@ -43,12 +44,6 @@ class GaborConfig(CurveConfig):
     paper_error_pixels: float = 0.012
     min_feature_gain: float = 0.003
     max_extrapolated_error: float = 0.009
-
-    def validate(self):
-        super().validate()
-        check(len(self.frequencies) > 0 and all(0 < f < 0.5 for f in self.frequencies),
-              f"frequencies={self.frequencies} must be in (0, 0.5) cycles per pixel")
-        check(self.n_orientations > 0 and self.pool > 0, "n_orientations and pool must be > 0")
 
 
 def run(cfg: GaborConfig, run):

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from genlab.config import check
+from genlab.config import param
 from genlab.experiments.base import experiment
-from genlab.experiments.memorization._kernel_curve import SOURCE, CurveConfig, claims, figures, run_curve
+from genlab.experiments.memorization._kernel_curve import IMAGE_DATASETS, SOURCE, CurveConfig, claims, figures, run_curve
 from genlab.models.features import RandomConvFeatures
 
 
@@ -32,19 +32,14 @@ from genlab.models.features import RandomConvFeatures
 class RandomFeaturesConfig(CurveConfig):
     """Defaults: the paper scale (32,000 filters, n up to 50,000, all 10,000 test images)."""
 
-    dataset: str = "cifar10"
-    features: str = "random-conv"
-    n_filters: int = 32000
-    filter_size: int = 6
-    pool: int = 2
-    alpha: float = 0.25          # Coates & Ng's soft threshold on the normalized, whitened response
-    filter_block: int = 512      # filters whose features are held at once
-
-    def validate(self):
-        super().validate()
-        check(self.n_filters > 0 and self.filter_size > 0 and self.pool > 0 and self.filter_block > 0,
-              "n_filters, filter_size, pool and filter_block must be > 0")
-        check(self.alpha >= 0, f"alpha={self.alpha} must be >= 0")
+    dataset: str = param("cifar10", choices=IMAGE_DATASETS)
+    features: str = param("random-conv", choices=("random-conv",))  # the name in claim ids
+    n_filters: int = param(32000, ge=1, le=10**5, why='the paper: 32,000; computed a block of filters at a time')
+    filter_size: int = param(6, ge=1, le=28, why='a filter must fit in a 28 x 28 MNIST image')
+    pool: int = param(2, ge=1, le=16, why='2 x pool**2 features per filter')
+    alpha: float = param(0.25, ge=0, le=100)     # Coates & Ng's soft threshold on the normalized, whitened response
+    # filters whose features are held at once
+    filter_block: int = param(512, ge=1, le=4096, why="the block's response maps: 24 bytes x 16 images x 4096 x 1024 pixels, 1.6 GB")
 
 
 def run(cfg: RandomFeaturesConfig, run):
