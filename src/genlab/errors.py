@@ -11,3 +11,7 @@ class GenlabError(Exception):
 
 class DivergedError(GenlabError):
     """Training produced a non-finite loss; the run records the reason."""
+
+
+class RunFailed(Exception):
+    """A run stopped for a reason other than bad input (a bug); status.json records why. Exit code 1."""

@@ -12,6 +12,7 @@ from genlab.errors import GenlabError
 from genlab.experiments.base import registry
 from genlab.io import atomic_write_text
 from genlab.runs import Run, find_runs, summary
+from genlab.runs.check import check_run
 
 MARK = {"holds": "holds", "fails": "FAILS", "inconclusive": "inconclusive"}
 
@@ -125,15 +126,24 @@ def print_runs(folder: Path) -> None:
     if not dirs:
         print(f"no runs under {folder}")
         return
+    if dirs == [folder]:
+        check_run(folder, deep=False)  # the one run asked for: a damaged file is the error, exit 2
     print(f"{'experiment':<22} {'scale':<8} {'seed':>4} {'status':<12} {'verdicts':<22} folder")
-    for d in dirs:
+    for d in dirs:  # a damaged folder is listed as damaged, with its file and fix, and the listing goes on
         s = summary(d)
         if s is None:
-            continue
+            try:
+                check_run(d, deep=False)
+                why = f"{d} cannot be read"
+            except GenlabError as e:
+                why = str(e)
+            s = {"experiment": "?", "scale": "?", "seed": "?", "status": "damaged", "reason": why, "claims": []}
         v = [x["verdict"] for x in s["claims"]]
         inc = f", {v.count('inconclusive')} inc" if v.count("inconclusive") else ""
         vs = f"{v.count('holds')} hold, {v.count('fails')} fail{inc}" if v else "-"
         print(f"{s['experiment']:<22} {s['scale']:<8} {s['seed']:>4} {s['status']:<12} {vs:<22} {d}")
+        if s["status"] == "damaged":
+            print(f"{'':<22} {s['reason']}")
 
 
 def print_experiments(family: str | None = None, as_json: bool = False) -> None:

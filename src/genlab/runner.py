@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import sys
 import time
+import traceback
 from pathlib import Path
 from typing import NamedTuple
 
@@ -17,11 +18,12 @@ import numpy as np
 import torch
 
 from genlab.config import Config
-from genlab.errors import DivergedError, GenlabError
+from genlab.errors import DivergedError, GenlabError, RunFailed
 from genlab.experiments.base import Experiment, get
-from genlab.io import check_writable
+from genlab.io import check_writable, rmdirs
 from genlab.parallel import Backend, LocalBackend
-from genlab.runs import LAYOUT, Run, atlas_run, atlas_runs
+from genlab.runs import LAYOUT, Run, atlas_run, atlas_runs, check_out_folder
+from genlab.runs.lock import RunLock
 
 
 def default_folder(exp: Experiment, scale: str, seed: int, root: Path | str = "runs") -> Path:
@@ -36,18 +38,41 @@ def default_folder(exp: Experiment, scale: str, seed: int, root: Path | str = "r
 
 def execute(exp: Experiment, cfg: Config, out: Path | str | None = None, scale: str = "custom",
             root: Path | str = "runs") -> Run:
-    """Run ``exp`` with ``cfg`` into ``out`` (resuming if it holds the same unfinished run)."""
+    """Run ``exp`` with ``cfg`` into ``out`` (resuming if it holds the same unfinished run), holding the
+    folder's lock (:mod:`genlab.runs.lock`) from before it is read until the last file is written."""
     folder = Path(out) if out is not None else default_folder(exp, scale, cfg.seed, root)
+    check_out_folder(folder)
     created = [p for p in (folder, *folder.parents) if not p.exists()]
     check_writable(folder)
-    run = Run(folder)
-    state = run.begin(exp.id, scale, cfg.to_dict())  # refuses a folder holding another run
-    if state == "complete":
-        return run
-    fresh = state == "fresh"
     random.seed(cfg.seed)
     np.random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)
+    run = Run(folder)
+    lock = RunLock(folder)
+    try:
+        lock.acquire()
+    except GenlabError:
+        rmdirs(created)
+        raise
+    try:
+        if lock.took_over:
+            h = lock.took_over
+            print(f"genlab: {folder} was locked by pid {h.get('pid', '?')} on host {h.get('host', '?')}, "
+                  "which is gone; taking it over", file=sys.stderr)
+        try:
+            state = run.begin(exp.id, scale, cfg.to_dict())  # refuses a folder holding another run
+        except GenlabError:
+            lock.release()
+            rmdirs(created)
+            raise
+        if state != "complete":
+            _train(exp, cfg, run, fresh=state == "fresh", created=created, lock=lock)
+    finally:
+        lock.release()
+    return run
+
+
+def _train(exp: Experiment, cfg: Config, run: Run, fresh: bool, created: list[Path], lock: RunLock) -> None:
     t0 = time.perf_counter()
     try:
         exp.run(cfg, run)
@@ -65,14 +90,15 @@ def execute(exp: Experiment, cfg: Config, out: Path | str | None = None, scale: 
         # Bad input found inside the experiment (a missing data file, say) before it trained:
         # a fresh run leaves nothing behind, as for any other bad input.
         if fresh and not run.has_checkpoints:
+            lock.release()
             run.discard(created)
         else:
             run.set_status("failed", "bad input; see the error")
         raise
     except Exception as e:
-        run.set_status("failed", f"{type(e).__name__}: {e}")
-        raise
-    return run
+        why = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+        run.set_status("failed", why, traceback=traceback.format_exc())
+        raise RunFailed(f"{why}; {run.path / 'status.json'} records it with the traceback") from e
 
 
 def finalize(run: Run, exp: Experiment | None = None) -> list[dict]:
@@ -108,6 +134,8 @@ def run_command(exp_id: str, scale: str | None = None, seed: int | None = None, 
     from genlab.report import print_claims
     exp = get(exp_id)
     stored = None
+    if out is not None:
+        check_out_folder(out)
     if out is not None and scale is None and seed is None and not overrides:
         _, stored = Run(out).resume_state(exp.id)
     if stored is not None:
@@ -197,7 +225,11 @@ def select(only: list[str] | None = None) -> list[str]:
 def reproduce(exp_ids: list[str], scale: str, out: Path, seed: int | None = None, workers: int = 1,
               backend: Backend | None = None) -> int:
     """``genlab reproduce``: each experiment into ``out/runs/<id>`` (complete ones kept), then the atlas."""
+    from genlab.experiments import get
     from genlab.report import write_atlas
+    check_out_folder(out)
+    for exp_id in exp_ids:  # bad input (a seed, a scale) is one line before anything is written
+        get(exp_id).config_for(scale, seed)
     check_writable(out)
     dirs, todo, t_all = [], [], time.time()
     for i, exp_id in enumerate(exp_ids, 1):
