@@ -11,6 +11,7 @@ import random
 import sys
 import time
 import traceback
+from dataclasses import fields
 from pathlib import Path
 from typing import NamedTuple
 
@@ -20,7 +21,7 @@ import torch
 from genlab.config import Config
 from genlab.errors import DivergedError, GenlabError, RunFailed
 from genlab.experiments.base import Experiment, get
-from genlab.io import check_writable, rmdirs
+from genlab.io import check_path, check_writable, rmdirs
 from genlab.parallel import Backend, LocalBackend
 from genlab.runs import LAYOUT, Run, atlas_run, atlas_runs, check_out_folder
 from genlab.runs.lock import RunLock
@@ -34,6 +35,18 @@ def default_folder(exp: Experiment, scale: str, seed: int, root: Path | str = "r
         n += 1
         folder = base.with_name(f"{base.name}-{n}")
     return folder
+
+
+def check_inputs(cfg: Config) -> None:
+    """Folders a config names (fields ``*_dir``, empty for the default) exist: checked before any run
+    starts, so a sweep or an atlas with a wrong data_dir is one line, not one error per run."""
+    for f in fields(cfg):
+        v = getattr(cfg, f.name)
+        if f.name.endswith("_dir") and isinstance(v, str) and v:
+            check_path(v, f.name)
+            if not Path(v).is_dir():
+                raise GenlabError(f"{f.name}={v}: no such folder; give the folder that holds the data sets "
+                                  f"(or leave {f.name} empty for the default)")
 
 
 def execute(exp: Experiment, cfg: Config, out: Path | str | None = None, scale: str = "custom",
@@ -143,6 +156,7 @@ def run_command(exp_id: str, scale: str | None = None, seed: int | None = None, 
     else:
         scale = scale or "default"
         cfg = exp.config_for(scale, seed, list(overrides))
+    check_inputs(cfg)
     if out is not None:
         check_writable(out, keep=False)  # before saying "running": a bad --out is the only line printed
     t0 = time.perf_counter()
@@ -229,7 +243,7 @@ def reproduce(exp_ids: list[str], scale: str, out: Path, seed: int | None = None
     from genlab.report import write_atlas
     check_out_folder(out)
     for exp_id in exp_ids:  # bad input (a seed, a scale) is one line before anything is written
-        get(exp_id).config_for(scale, seed)
+        check_inputs(get(exp_id).config_for(scale, seed))
     check_writable(out)
     dirs, todo, t_all = [], [], time.time()
     for i, exp_id in enumerate(exp_ids, 1):
