@@ -28,7 +28,6 @@ import sys
 import time
 from dataclasses import fields
 from functools import partial
-from pathlib import Path
 
 import numpy as np
 

@@ -24,6 +24,7 @@ from genlab.experiments.base import Experiment, get
 from genlab.io import check_path, check_writable, rmdirs
 from genlab.parallel import Backend, LocalBackend
 from genlab.runs import LAYOUT, Run, atlas_run, atlas_runs, check_out_folder
+from genlab.runs.check import DamagedRunError
 from genlab.runs.lock import RunLock
 
 
@@ -98,6 +99,8 @@ def _train(exp: Experiment, cfg: Config, run: Run, fresh: bool, created: list[Pa
         raise
     except KeyboardInterrupt:
         run.set_status("interrupted", "stopped by the user; run again with the same --out to resume")
+        raise
+    except DamagedRunError:  # a file of the folder: the error names it and its fix; the folder stays as it is
         raise
     except GenlabError:
         # Bad input found inside the experiment (a missing data file, say) before it trained:

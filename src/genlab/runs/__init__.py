@@ -133,16 +133,17 @@ class Run:
     @property
     def metrics(self) -> list[tuple[int, str, str, float]]:
         if self._metrics is None:
-            self._metrics = []
+            rows: list[tuple[int, str, str, float]] = []
             p = self.path / "metrics.csv"
             if p.exists():
                 try:
                     with open(p, newline="") as f:
                         for row in csv.DictReader(f):
-                            self._metrics.append((int(row["step"]), row["name"], row["key"], float(row["value"])))
+                            rows.append((int(row["step"]), row["name"], row["key"], float(row["value"])))
                 except (KeyError, TypeError, ValueError, UnicodeDecodeError, csv.Error):
-                    self._metrics = None
                     check_run(self.path)  # names the file and the fix
+                    raise
+            self._metrics = rows
         return self._metrics
 
     def log(self, name: str, value: float, step: int = 0, key: str = "") -> None:
@@ -183,14 +184,15 @@ class Run:
     def arrays(self) -> dict[str, np.ndarray]:
         if self._arrays is None:
             p = self.path / "arrays.npz"
-            self._arrays = {}
+            arrays: dict[str, np.ndarray] = {}
             if p.exists():
                 try:
                     with np.load(p, allow_pickle=False) as z:  # close the file: no ResourceWarning
-                        self._arrays = {k: z[k] for k in z.files}
+                        arrays = {k: z[k] for k in z.files}
                 except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile):
-                    self._arrays = None
                     check_run(self.path)  # names the file and the fix
+                    raise
+            self._arrays = arrays
         return self._arrays
 
     def save_array(self, name: str, value) -> None:
@@ -272,8 +274,7 @@ class Run:
         return check_claims(self.path)
 
 
-from genlab.runs.folders import (  # noqa: E402
-    atlas_run, atlas_runs, check_out_folder, environment, find_runs, summary, sweep_file)
+from genlab.runs.folders import atlas_run, atlas_runs, check_out_folder, environment, find_runs, summary, sweep_file  # noqa: E402
 
 __all__ = ["LAYOUT", "DamagedRunError", "Run", "Series", "atlas_run", "atlas_runs", "check_out_folder", "environment",
            "find_runs", "summary", "sweep_file"]
