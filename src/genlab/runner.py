@@ -13,7 +13,7 @@ import time
 import traceback
 from dataclasses import fields
 from pathlib import Path
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import numpy as np
 import torch
@@ -24,7 +24,7 @@ from genlab.experiments.base import Experiment, get
 from genlab.io import check_path, check_writable, rmdirs
 from genlab.parallel import Backend, LocalBackend
 from genlab.runs import LAYOUT, Run, atlas_run, atlas_runs, check_out_folder
-from genlab.runs.check import DamagedRunError
+from genlab.runs.check import DamagedRunError, check_run
 from genlab.runs.lock import RunLock
 
 
@@ -51,9 +51,10 @@ def check_inputs(cfg: Config) -> None:
 
 
 def execute(exp: Experiment, cfg: Config, out: Path | str | None = None, scale: str = "custom",
-            root: Path | str = "runs") -> Run:
+            root: Path | str = "runs", on_start: Callable[[str], None] | None = None) -> Run:
     """Run ``exp`` with ``cfg`` into ``out`` (resuming if it holds the same unfinished run), holding the
-    folder's lock (:mod:`genlab.runs.lock`) from before it is read until the last file is written."""
+    folder's lock (:mod:`genlab.runs.lock`) from before it is read until the last file is written.
+    ``on_start(state)`` is called once the folder is locked and checked (state: fresh, resume, complete)."""
     folder = Path(out) if out is not None else default_folder(exp, scale, cfg.seed, root)
     check_out_folder(folder)
     created = [p for p in (folder, *folder.parents) if not p.exists()]
@@ -79,6 +80,8 @@ def execute(exp: Experiment, cfg: Config, out: Path | str | None = None, scale: 
             lock.release()
             rmdirs(created)
             raise
+        if on_start is not None:
+            on_start(state)
         if state != "complete":
             _train(exp, cfg, run, fresh=state == "fresh", created=created, lock=lock)
     finally:
@@ -100,7 +103,8 @@ def _train(exp: Experiment, cfg: Config, run: Run, fresh: bool, created: list[Pa
     except KeyboardInterrupt:
         run.set_status("interrupted", "stopped by the user; run again with the same --out to resume")
         raise
-    except DamagedRunError:  # a file of the folder: the error names it and its fix; the folder stays as it is
+    except DamagedRunError as e:  # found only once training resumed (a checkpoint that does not fit the model)
+        run.set_status("failed", str(e))
         raise
     except GenlabError:
         # Bad input found inside the experiment (a missing data file, say) before it trained:
@@ -133,6 +137,7 @@ def redraw(folder: Path | str) -> list[dict]:
     run = Run(folder)
     if not run.exists:
         raise GenlabError(f"{folder} is not a genlab run folder (no config.json); give a folder made by genlab run")
+    check_run(folder, claims=False)  # the stored results it redraws from are whole (claims are written again)
     if run.config.get("layout", 1) < LAYOUT:
         raise GenlabError(f"{folder} was written by genlab before the redesign (run-folder layout 1, now {LAYOUT}); "
                           f"its figures cannot be redrawn: run it again with genlab run {run.config.get('experiment')}")
@@ -163,8 +168,9 @@ def run_command(exp_id: str, scale: str | None = None, seed: int | None = None, 
     if out is not None:
         check_writable(out, keep=False)  # before saying "running": a bad --out is the only line printed
     t0 = time.perf_counter()
-    print(f"genlab: running {exp.id} ({scale}, seed {cfg.seed})", file=sys.stderr)
-    run = execute(exp, cfg, out, scale=scale)
+    # said once the folder is locked and checked: a locked or damaged --out is the only line printed
+    say = lambda state: print(f"genlab: running {exp.id} ({scale}, seed {cfg.seed})", file=sys.stderr)  # noqa: E731
+    run = execute(exp, cfg, out, scale=scale, on_start=say)
     print_claims(run, time.perf_counter() - t0)
     return run
 

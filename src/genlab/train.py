@@ -123,8 +123,8 @@ def train(model: torch.nn.Module, objective: Objective, *, steps: int, optimizer
                 start, reason = int(ck["step"]), ck.get("stopped_reason")
             except (KeyError, RuntimeError, ValueError, TypeError, AttributeError) as e:
                 p = run.checkpoint_path(phase)
-                raise DamagedRunError(f"{p} is damaged (it does not fit this phase: {type(e).__name__}); delete it "
-                                      f"to train the phase again, or delete {run.path} and run again") from None
+                raise DamagedRunError(f"{p} is damaged (does not fit this phase: {type(e).__name__}); delete it "
+                                      f"to train that phase again, or delete {run.path} and run again") from None
             if ck.get("diverged") and on_diverge == "raise":
                 # The same config diverges again at the same step: say so instead of carrying on.
                 raise DivergedError(reason)

@@ -187,7 +187,7 @@ class Run:
             arrays: dict[str, np.ndarray] = {}
             if p.exists():
                 try:
-                    with np.load(p, allow_pickle=False) as z:  # close the file: no ResourceWarning
+                    with open(p, "rb") as f, np.load(f, allow_pickle=False) as z:  # closed on any error too
                         arrays = {k: z[k] for k in z.files}
                 except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile):
                     check_run(self.path)  # names the file and the fix

@@ -100,7 +100,7 @@ def check_arrays(folder: Path) -> None:
     if not p.exists():
         return
     try:
-        with np.load(p, allow_pickle=False) as z:
+        with open(p, "rb") as f, np.load(f, allow_pickle=False) as z:  # our handle: closed on any error
             for k in z.files:
                 z[k]
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError):
