@@ -278,3 +278,58 @@ def test_ctrl_c_while_workers_import_torch_is_one_clean_line(tmp_path):
     assert lines == ["genlab: interrupted; run the same command again to resume"], err
     for d in (tmp_path / "atlas" / "runs").glob("*"):  # a run that had begun says it was interrupted
         assert Run(d).status["status"] == "interrupted" and not (d / LOCK_NAME).exists()
+
+
+# ---- genlab restore ------------------------------------------------------------------
+@pytest.fixture
+def images(tmp_path):
+    from genlab.data.images import save_image
+    rng = np.random.default_rng(0)
+    save_image(rng.random((20, 20, 3)), tmp_path / "img.png")
+    save_image(rng.random((20, 20, 3)), tmp_path / "ref.png")
+    save_image(np.ones((20, 20)), tmp_path / "mask.png")
+    save_image(np.full((20, 20), 127 / 255), tmp_path / "gray127.png")
+    save_image(rng.random((1, 1, 3)), tmp_path / "one.png")
+    (tmp_path / "link.png").symlink_to(tmp_path / "img.png")
+    (tmp_path / "sub").mkdir()
+    return tmp_path
+
+
+FAST = ["--net", "small", "--quiet", "--max-iters", "2"]
+
+
+@pytest.mark.parametrize("out,extra,what", [
+    ("img.png", [], "input"), ("./link.png", [], "input"), ("sub/../img.png", [], "input"),
+    ("mask.png", ["--task", "inpaint", "--mask", "mask.png"], "mask"),
+    ("ref.png", ["--reference", "ref.png"], "reference"), ("link.png", ["--reference", "img.png"], "input")])
+def test_restore_never_writes_over_its_inputs(images, monkeypatch, capsys, out, extra, what):
+    monkeypatch.chdir(images)
+    before = files(images)
+    assert main(["restore", "img.png", "-o", out, *extra, *FAST]) == 2
+    line = one_line(capsys)
+    assert f"is the {what}" in line and "never writes over its inputs" in line
+    assert files(images) == before
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["one.png", "-o", "o.png"], "one.png is 1x1"),
+    (["img.png", "-o", "o.png", "--task", "inpaint", "--mask", "gray127.png"], "brightest value is 127 of 255"),
+    (["img.png", "-o", "o.png", "--threads", "0"], "--threads 0"),
+    (["img.png", "-o", LONG + ".png"], "the file system allows 255"),
+    (["img.png", "-o", ""], "empty")])
+def test_restore_bad_input_creates_nothing_not_even_the_snapshots_folder(images, monkeypatch, capsys, argv, needle):
+    monkeypatch.chdir(images)
+    before = files(images)
+    assert code(["restore", *argv, "--snapshots", "snaps", *FAST]) == 2
+    line = one_line(capsys)
+    assert needle in line and "all black" not in line, line
+    assert files(images) == before and not (images / "snaps").exists()
+
+
+def test_restore_threads_beyond_the_cores_are_clamped_in_one_line(images, monkeypatch, capsys):
+    monkeypatch.chdir(images)
+    assert main(["restore", "img.png", "-o", "o.png", "--threads", "1000000", *FAST]) == 0
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"genlab: --threads 1000000 is more than the {cores} cores this process may use; using {cores}"]
+    assert (images / "o.png").is_file()

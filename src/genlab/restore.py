@@ -97,9 +97,13 @@ def main(args) -> int:
     inputs.check_inputs_kept(args.output, args.snapshots,
                              {"input": args.input, "mask": args.mask, "reference": args.reference})
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    if cfg.threads is not None and not 1 <= cfg.threads <= cores:
-        raise GenlabError(f"--threads {cfg.threads} is not between 1 and the {cores} cores this process may use; "
-                          f"give --threads {cores} or fewer (or leave it out: the idle cores)")
+    if cfg.threads is not None and cfg.threads < 1:
+        raise GenlabError(f"--threads {cfg.threads} is not a number of threads; give 1 to {cores} "
+                          "(or leave it out: the idle cores)")
+    if cfg.threads is not None and cfg.threads > cores:  # more threads than cores only slows a fit down
+        print(f"genlab: --threads {cfg.threads} is more than the {cores} cores this process may use; using {cores}",
+              file=sys.stderr)
+        cfg = cfg.override({"threads": cores})
     settings = cfg.fit_settings()
     spec = settings.net
     W0, H0 = inputs.open_size(args.input, "input")
@@ -138,11 +142,13 @@ def main(args) -> int:
             raise GenlabError(f"mask is {mask.shape[1]}x{mask.shape[0]} but the image is {img.shape[1]}x{img.shape[0]}; "
                               "give a mask of the same size")
         known = int((mask > 0.5).sum())
-        if known < (2 if cfg.stop == "heldout" else 1):
-            # The convention: a pixel of value 128 or more (of 255) is known (white), below 128 it is filled.
-            raise GenlabError(f"the mask {args.mask} has {known} known pixel(s): its brightest value is "
+        if known == 0:  # the convention: 128 or more (of 255) is known (white), below 128 is filled in
+            raise GenlabError(f"the mask {args.mask} has no known pixels: its brightest value is "
                               f"{round(float(mask.max()) * 255)} of 255, and only pixels of 128 or more count as "
-                              "known (white = keep, black = fill in); give a mask with white where the image is known")
+                              "known (white = keep, darker = fill in); give a mask with white where the image is known")
+        if known == 1 and cfg.stop == "heldout":
+            raise GenlabError(f"the mask {args.mask} has 1 known pixel: the heldout stopping rule keeps one out of the "
+                              "fit to judge it, so it needs 2 or more; whiten more of the mask (or --stop none)")
     ref = None
     if args.reference is not None:
         ref = inputs.split_alpha(inputs.load(args.reference, "reference"))[0]
