@@ -126,7 +126,7 @@ def main(args) -> int:
     if tiled:
         workers = min(threads, len(tops) * len(lefts))
     memory.check_memory(spec, 3, Ht, Wt, cfg.net if cfg.ensemble == 1 else f"{cfg.net} x {cfg.ensemble}",
-                        ("" if cfg.ensemble == 1 else ", or lower --ensemble")
+                        ("" if cfg.ensemble == 1 else ", or lower --ensemble") + (f", or lower --factor {f}" if f > 1 else "")
                         + ("" if tiled or cfg.task in ("inpaint", "sr") else ", or fit it in windows with --tile 256")
                         + ("" if workers == 1 else ", or use fewer --threads"), bf16, copies=workers)
 

@@ -57,11 +57,14 @@ def execute(exp: Experiment, cfg: Config, out: Path | str | None = None, scale: 
     ``on_start(state)`` is called once the folder is locked and checked (state: fresh, resume, complete)."""
     folder = Path(out) if out is not None else default_folder(exp, scale, cfg.seed, root)
     check_out_folder(folder)
+    try:  # before anything is written: numpy takes seeds in [0, 2^32) only
+        random.seed(cfg.seed)
+        np.random.seed(cfg.seed)
+        torch.manual_seed(cfg.seed)
+    except (ValueError, OverflowError, RuntimeError):
+        raise GenlabError(f"seed={cfg.seed} is outside [0, 2^32); give a seed from 0 to {2**32 - 1}") from None
     created = [p for p in (folder, *folder.parents) if not p.exists()]
     check_writable(folder)
-    random.seed(cfg.seed)
-    np.random.seed(cfg.seed)
-    torch.manual_seed(cfg.seed)
     run = Run(folder)
     lock = RunLock(folder)
     try:
