@@ -212,6 +212,7 @@ def bad_commands(tmp: Path, done: Path) -> dict[str, list[str]]:
     o = str(tmp / "out")
     return {
         "reproduce --seed -1": ["reproduce", "--quick", "--only", EXP, "--seed", "-1", "--out", o],
+        "run --seed 2^32": ["run", EXP, "--scale", "quick", "--seed", str(2**32), "--out", o],
         "sweep data_dir=/missing": ["sweep", "mem-test-error", "data_dir=/missing", "seed=0,1", "--out", o],
         "sweep seed=0,0": ["sweep", EXP, "seed=0,0", "--out", o],
         "sweep seed=0,1 seed=2": ["sweep", EXP, "seed=0,1", "seed=2", "--out", o],

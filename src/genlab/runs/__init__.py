@@ -10,8 +10,10 @@ A run folder holds::
     checkpoints/  one file per training phase, to resume a killed run
     claims.json   the verdicts, written after the figures
     figures/      PNG figures, pure functions of the stored results
+    .lock         while a process writes the folder (:mod:`genlab.runs.lock`)
 
-:mod:`genlab.runs.folders` knows the folders that hold many runs (atlas, sweep).
+:mod:`genlab.runs.folders` knows the folders that hold many runs (atlas, sweep);
+:mod:`genlab.runs.check` what each file must be (a damaged one is one line naming it and its fix).
 
 Every file is written to a temporary name in the same folder and renamed into
 place, so a kill at any moment leaves either the old file, or the new one,
