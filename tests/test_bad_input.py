@@ -60,7 +60,8 @@ def dead_pid() -> int:
 def done(tmp_path_factory):
     """A real, complete quick run folder (3 s)."""
     exp = get(EXP)
-    return execute(exp, exp.config_for("quick"), tmp_path_factory.mktemp("done") / "run", scale="quick").path
+    return execute(exp, exp.config_for("quick"), tmp_path_factory.mktemp("done") / "run", scale="quick",
+                   keep_checkpoints=True).path
 
 
 # ---- the lock ------------------------------------------------------------------

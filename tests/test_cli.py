@@ -32,7 +32,7 @@ def bad_input_cases(tmp):
         (["run", "fp-1d", "--scale", "quick", "stpes=5", "--out", str(tmp / "r2")],
          ["unknown config key 'stpes' for Fp1dConfig; valid keys: seed, n_samples"]),
         (["run", "fp-1d", "--scale", "quick", "--out", str(tmp / "r3"), "steps=many"], ["steps='many' is not an integer"]),
-        (["run", "fp-1d", "--scale", "quick", "lr=-1", "--out", str(tmp / "r4")], ["lr, steps and probe_every must be positive"]),
+        (["run", "fp-1d", "--scale", "quick", "lr=-1", "--out", str(tmp / "r4")], ["lr=-1 is outside (0, 10]; e.g. lr=0.0002"]),
         (["run", "fp-1d", "--scale", "quick", "--out", str(a_file / "run")], ["cannot write to output folder", "Not a directory"]),
         (["run", "fp-1d", "--scale", "quick", "--out", "/proc/genlab_x/run"], ["cannot write to output folder"]),
         (["reproduce", "--quick", "--only", "astrology", "--out", str(tmp / "atlas")],
@@ -156,7 +156,7 @@ def test_reproduce_runs_in_workers_then_keeps_complete_runs(tmp_path, capfd):
         assert json.loads((out / "runs" / exp_id / "status.json").read_text())["status"] == "complete"
     assert "it/s" not in err                              # --quiet reached the workers: no progress bars
     report = (out / "report.md").read_text()
-    assert "#### cheap-multiplication:" in report and "#### saddle-free-newton:" in report
+    assert "\n### cheap-multiplication\n" in report and "\n### saddle-free-newton\n" in report
     stamps = {p: p.stat().st_mtime_ns for p in out.rglob("status.json")}
     assert main(cmd) == 0                                 # again: nothing reruns, the atlas is rewritten
     err = capfd.readouterr().err

@@ -59,7 +59,7 @@ def test_round_trip_through_json_dict():
     (["steps"], "not of the form key=value"),
     (["steps=0"], "steps=0 must be positive"),
     (["lr=-1"], "lr=-1.0 must be positive"),
-    (["seed=-3"], "negative"),
+    (["seed=-3"], "seed=-3 is outside [0, 2**32)"),
 ])
 def test_bad_overrides_are_one_line_errors(pairs, needle):
     with pytest.raises(GenlabError) as e:

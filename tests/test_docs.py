@@ -113,9 +113,19 @@ def check_memorization(ns, out):
     assert epochs != "None" and int(epochs) < 300
 
 
+def check_tidy(ns, out):
+    """README: the long frame holds the stored series; the curve is its mean over seeds."""
+    from genlab.runs import Run
+    steps, values, axes = Run("runs/fp-small").series("train/spectrum")
+    assert list(ns["spec"].columns) == ["run", *axes, "value"] and len(ns["spec"]) == values.size
+    np.testing.assert_allclose(ns["curve"].to_numpy(), values.mean(axis=1))
+    assert "fp1d-order:verdict" in out
+
+
 # (file, heading) -> oracle on the namespace and printed output after that block.
 CHECKS = {
     ("README.md", "## Use the instruments on your own model"): check_own_model,
+    ("README.md", "## Use your tools: TensorBoard, MLflow, pandas"): check_tidy,
     ("docs/frequency-principle.md", None): check_spectrum_probe,
     ("docs/information-plane-and-saddles.md", None): check_hessian_mi,
     ("docs/loss-surfaces-and-cheap-learning.md", None): check_landscape,

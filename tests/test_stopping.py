@@ -60,8 +60,8 @@ def test_heldout_scores_only_the_held_out_pixels_and_stops_after_the_known_minim
     y = torch.zeros(1, 1, 16, 16)
     rule = HeldOut(fraction=0.25, patience=20, every=5)
     weight = rule.prepare(y, Physics(), None)
-    assert float((weight * rule.val).sum()) == 0 and torch.equal(weight + rule.val, torch.ones_like(y))
-    assert 0.1 < float(rule.val.mean()) < 0.4
+    assert float((weight * rule.val_).sum()) == 0 and torch.equal(weight + rule.val_, torch.ones_like(y))
+    assert 0.1 < float(rule.val_.mean()) < 0.4
     # the averaged output's error on every pixel is |t - 30| / 30: its validation MSE is 0 at step 30 exactly
     stopped = _feed(rule, range(1, 101), lambda t: torch.full((1, 1, 16, 16), abs(t - 30) / 30))
     assert rule.best_step_ == 30 and rule.best_value_ == 0.0 and stopped == 50
@@ -74,8 +74,8 @@ def test_heldout_holds_out_only_known_pixels():
     known[..., :4, :] = 1
     rule = HeldOut(fraction=0.5, patience=5)
     weight = rule.prepare(y, Physics(), known)
-    assert float((rule.val * (1 - known)).sum()) == 0 and float((weight * (1 - known)).sum()) == 0
-    assert rule.denom == float(rule.val.sum()) * 3
+    assert float((rule.val_ * (1 - known)).sum()) == 0 and float((weight * (1 - known)).sum()) == 0
+    assert rule.denom_ == float(rule.val_.sum()) * 3
 
 
 def test_stop_below_stops_at_the_first_step_under_the_threshold():

@@ -1,4 +1,4 @@
-"""The ``genlab`` command: list, run, reproduce, report, runs (and restore, sweep); parsing and dispatch only.
+"""The ``genlab`` command: list, run, reproduce, report, runs, export (and restore, sweep); parsing and dispatch only.
 
 The work is in :mod:`genlab.runner` (run, reproduce, report) and :mod:`genlab.report` (what is printed).
 """
@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 
 from genlab.errors import DivergedError, GenlabError, RunFailed
+from genlab.export import add_output_arguments
 from genlab.io import path_arg
 
 # Commands that live in their own modules: each has add_arguments(parser) and main(args) -> int.
@@ -25,6 +26,7 @@ EXTENSIONS = {
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, exit 2 (argparse prints the usage block too)
+        message = message.replace(", key=value", "")  # the overrides are optional: only the experiment is required
         sys.stderr.write(f"genlab: error: {message}; see '{self.prog} --help'\n")
         sys.exit(2)
 
@@ -43,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=None)
     s.add_argument("--out", type=path_arg, default=None, help="run folder (default: a new folder under ./runs); an unfinished one resumes")
     s.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_output_arguments(s)
     s.add_argument("overrides", nargs="*", metavar="key=value", help="override config fields")
 
     s = sub.add_parser("reproduce", help="run every experiment and write the atlas (report.html, report.md)")
@@ -54,12 +57,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                    help="experiments run at once, one core each (default: the number of cores)")
     s.add_argument("--quiet", action="store_true")
+    add_output_arguments(s)
 
     s = sub.add_parser("report", help="redraw figures and claims of finished runs (a run folder or an atlas folder)")
     s.add_argument("folder", type=path_arg)
 
     s = sub.add_parser("runs", help="list runs with experiment, scale, seed, status and verdicts")
     s.add_argument("folder", type=path_arg, nargs="?", default=Path("runs"))
+    s.add_argument("--format", choices=["table", "csv", "json"], default="table", help="csv and json for scripts")
+
+    s = sub.add_parser("export", help="export runs (or an atlas, a sweep) to TensorBoard or MLflow")
+    s.add_argument("folders", type=Path, nargs="+", metavar="RUN_DIR")
+    s.add_argument("--to", choices=["tensorboard", "mlflow"], required=True)
+    s.add_argument("--dest", default=None,
+                   help="TensorBoard log folder (default ./tensorboard); MLflow tracking URI or folder (default "
+                        "$MLFLOW_TRACKING_URI or ./mlruns)")
 
     for name, (mod, help_) in EXTENSIONS.items():
         s = sub.add_parser(name, help=help_)
@@ -89,7 +101,8 @@ def cmd_list(args) -> int:
 def cmd_run(args) -> int:
     from genlab.runner import run_command
     _quiet(args)
-    run_command(args.experiment, args.scale, args.seed, args.overrides, args.out)
+    run_command(args.experiment, args.scale, args.seed, args.overrides, args.out, tuple(args.report_to or ()),
+                args.keep_checkpoints)
     return 0
 
 
@@ -98,7 +111,8 @@ def cmd_reproduce(args) -> int:
     scale = args.scale or ("quick" if args.quick else "default")
     ids = select(args.only)
     _quiet(args)
-    return reproduce(ids, scale, args.out or Path(f"atlas-{scale}"), args.seed, args.workers)
+    return reproduce(ids, scale, args.out or Path(f"atlas-{scale}"), args.seed, args.workers,
+                     report_to=tuple(args.report_to or ()), keep_checkpoints=args.keep_checkpoints)
 
 
 def cmd_report(args) -> int:
@@ -109,7 +123,14 @@ def cmd_report(args) -> int:
 
 def cmd_runs(args) -> int:
     from genlab.report import print_runs
-    print_runs(args.folder)
+    print_runs(args.folder, args.format)
+    return 0
+
+
+def cmd_export(args) -> int:
+    from genlab.export import export
+    for where in export(args.folders, args.to, args.dest):
+        print(f"exported to {args.to}: {where}")
     return 0
 
 
@@ -150,14 +171,23 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, old)
 
 
+def _check_paths(args) -> None:
+    """Every path option (--out, -o, an input file): one line before anything is made, not an OSError."""
+    from genlab.params import check_path
+    for name, value in vars(args).items():
+        if isinstance(value, Path) or (name == "out" and value is not None):
+            check_path("folder" if name == "folder" else f"--{name}", value)
+
+
 def _dispatch(args) -> int:
     try:
         if getattr(args, "_missing", None):
             raise GenlabError(f"'genlab {args.command}' is not available in this installation ({args._missing} missing)")
+        _check_paths(args)
         if args.command in EXTENSIONS:
             return int(importlib.import_module(EXTENSIONS[args.command][0]).main(args) or 0)
         return {"list": cmd_list, "run": cmd_run, "reproduce": cmd_reproduce, "report": cmd_report,
-                "runs": cmd_runs}[args.command](args)
+                "runs": cmd_runs, "export": cmd_export}[args.command](args)
     except DivergedError as e:
         print(f"genlab: run stopped: {e}", file=sys.stderr)
         return 1
@@ -170,8 +200,8 @@ def _dispatch(args) -> int:
         # the file system refused a path or a write that the checks before the run could not foresee
         print(f"genlab: error: {e.filename or ''}: {e.strerror}; choose another path or free space", file=sys.stderr)
         return 2
-    except GenlabError as e:
-        print(f"genlab: error: {e}", file=sys.stderr)
+    except GenlabError as e:  # one line, whatever the message quotes (a name with a newline, say)
+        print("genlab: error: " + " ".join(str(e).splitlines()), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("genlab: interrupted; run the same command again to resume", file=sys.stderr)

@@ -1,10 +1,14 @@
 """Typed experiment configs: frozen dataclasses with ``key=value`` overrides.
 
-Every experiment config subclasses :class:`Config`. Overrides from the
-command line are parsed against the field's annotation (int, float, bool, str,
-tuples, Literal choices, optional values), then the config's ``validate``
-method checks ranges. Errors are :class:`GenlabError` with one line naming the
-key, the problem and the valid choices.
+Every experiment config subclasses :class:`Config`. Each field declares its
+valid values once, next to its default, with :func:`param`
+(``n_samples: int = param(61, ge=8, le=10**5)``); a subclass that changes only
+the default inherits the declaration. Overrides from the command line are
+parsed against the field's annotation (int, float, bool, str, tuples, Literal
+choices, optional values); ``Config.validate`` then checks every field against
+its type and declaration (numbers are finite unless a field says
+``finite=False``) before a subclass's own cross-field checks. Errors are
+:class:`GenlabError` with one line naming the key, the value and the fix.
 """
 from __future__ import annotations
 
@@ -16,18 +20,27 @@ from dataclasses import dataclass, fields, replace
 from typing import Any, Literal, get_args, get_origin
 
 from genlab.errors import GenlabError
+from genlab.params import param, validate_fields
+
+SEED_LIMIT = 2 ** 32  # numpy's legacy seeding takes [0, 2**32)
 
 
 @dataclass(frozen=True)
 class Config:
     """Base of every experiment config. ``seed`` drives all randomness."""
 
-    seed: int = 0
+    seed: int = param(0, ge=0, lt=SEED_LIMIT)
 
     def validate(self) -> None:
-        """Raise GenlabError on an out-of-range value. Subclasses extend this."""
-        if self.seed < 0:
-            raise GenlabError(f"seed={self.seed} is negative; use a seed >= 0")
+        """Raise GenlabError on a value outside its field's declaration. Subclasses extend this
+        (``super().validate()`` first, then their cross-field checks)."""
+        validate_fields(self)
+
+    @classmethod
+    def show(cls, key: str, value: Any) -> str:
+        """How an error names a setting: ``key=value`` (``genlab restore`` shows ``--key value``)."""
+        from genlab.params import show_value
+        return f"{key}={show_value(value)}"
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}
@@ -50,7 +63,7 @@ class Config:
         for key, raw in items:
             if key not in hints or key not in names:
                 raise GenlabError(
-                    f"unknown config key '{key}' for {type(self).__name__}; valid keys: {', '.join(names)}")
+                    f"unknown config key {key!r} for {type(self).__name__}; valid keys: {', '.join(names)}")
             changes[key] = parse_value(raw, hints[key], key) if isinstance(raw, str) else raw
         cfg = replace(self, **changes)
         cfg.validate()
@@ -59,7 +72,7 @@ class Config:
 
 def _split(pair: str) -> tuple[str, str]:
     if "=" not in pair:
-        raise GenlabError(f"override '{pair}' is not of the form key=value (for example steps=500)")
+        raise GenlabError(f"override {pair!r} is not of the form key=value (for example steps=500)")
     k, v = pair.split("=", 1)
     return k.strip(), v.strip()
 
@@ -148,4 +161,4 @@ def config_json(cfg: Config) -> str:
     return json.dumps({"class": type(cfg).__name__, **cfg.to_dict()}, indent=2, sort_keys=True)
 
 
-__all__ = ["Config", "parse_value", "check", "config_json", "dataclass", "dataclasses"]
+__all__ = ["Config", "SEED_LIMIT", "param", "parse_value", "check", "config_json", "dataclass", "dataclasses"]

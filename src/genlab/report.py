@@ -2,9 +2,12 @@
 table, as Markdown and HTML), a run's claims, the table of ``genlab runs``, and ``genlab list``."""
 from __future__ import annotations
 
-import html
+import csv
 import json
+import math
 import os
+import re
+import sys
 import time
 from pathlib import Path
 
@@ -15,12 +18,58 @@ from genlab.runs import Run, find_runs, summary
 from genlab.runs.check import check_run
 
 MARK = {"holds": "holds", "fails": "FAILS", "inconclusive": "inconclusive"}
+VERDICTS = ("holds", "fails", "inconclusive")
+_LONG_FLOAT = re.compile(r"-?\d+\.\d{5,}(?:e[-+]?\d+)?")   # float32 noise in notes: 4.800000190734863
+_K_OF_N = re.compile(r"\b(\d+)\s*/\s*(\d+)\s+(?:of\s+)?(seeds?|runs?|settings?|targets?|masks?|pairs?)\b")
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
+LONG_NOTE = 140  # characters: a note longer than this is folded behind its first clause
 
 
-def _fmt(v) -> str:
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    return "not measured" if v is None else str(v)
+def fmt_value(v, threshold: str = "") -> str:
+    """A measured number rounded to what it means: three significant digits, more only where the rounded
+    number would read as equal to a bound in the threshold text; thousands without decimals."""
+    if v is None:
+        return "not measured"
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return str(v)
+    if not math.isfinite(v):
+        return str(v)
+    if float(v).is_integer() and abs(v) < 1e6:
+        return str(int(v))
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    if abs(v) < 1e-3:
+        return f"{v:.2e}"
+    bounds = {float(b) for b in _NUMBER.findall(threshold)}
+    for digits in range(3, 7):
+        text = f"{v:.{digits}g}"
+        if float(text) not in bounds:
+            return text
+    return text
+
+
+def tidy_note(note: str) -> str:
+    """A note with float32 noise rounded (4.800000190734863 -> 4.8)."""
+    return _LONG_FLOAT.sub(lambda m: f"{float(m.group()):.4g}", str(note or ""))
+
+
+def first_clause(note: str, limit: int = LONG_NOTE) -> str:
+    """The note's first clause (up to the first '; '), cut at ``limit`` characters: one sentence of why."""
+    depth, head = 0, note
+    for i, ch in enumerate(note):   # a '; ' inside brackets is part of the clause
+        depth += (ch in "([{") - (ch in ")]}")
+        if depth <= 0 and note.startswith("; ", i):
+            head = note[:i]
+            break
+    return head if len(head) <= limit else head[: limit - 1].rstrip() + "…"
+
+
+def k_of_n(c: dict) -> str:
+    """'k/N seeds' where the claim records it (fields k and n, or a 'k/N seeds' in its note), else ''."""
+    if c.get("k") is not None and c.get("n") is not None:
+        return f"{c['k']}/{c['n']}"
+    m = _K_OF_N.search(str(c.get("note", "")))
+    return f"{m.group(1)}/{m.group(2)} {m.group(3)}" if m else ""
 
 
 def _md(text) -> str:
@@ -29,7 +78,9 @@ def _md(text) -> str:
 
 
 def collect(run_dirs: list[Path]) -> list[tuple[Run, dict]]:
+    """The readable runs of ``run_dirs`` with their experiment's metadata, in the catalogue's order."""
     reg = registry()
+    rank = {k: i for i, k in enumerate(reg)}
     out = []
     for d in run_dirs:
         r = Run(d)
@@ -38,73 +89,71 @@ def collect(run_dirs: list[Path]) -> list[tuple[Run, dict]]:
             continue
         exp = reg.get(s["experiment"])
         out.append((r, {"id": s["experiment"], "scale": s["scale"], "seed": s["seed"],
-                        "title": exp.title if exp else s["experiment"], "family": exp.family if exp else "?",
+                        "title": exp.title if exp else s["experiment"], "family": exp.family if exp else "other",
                         "source": exp.source if exp else "", "status": r.status}))
-    return out
+    return sorted(out, key=lambda x: rank.get(x[1]["id"], len(rank)))
+
+
+def _row(meta: dict, c: dict, number: int) -> dict:
+    note = tidy_note(c.get("note", ""))
+    paper = fmt_value(c["paper_value"]) if c.get("paper_value") is not None else ""
+    return {"number": number, "anchor": f"{meta['id']}--{c['id']}", "exp": meta["id"], "id": c["id"],
+            "statement": c["statement"], "source": c.get("source", ""), "paper": paper,
+            "paper_setting": c.get("paper_setting", ""), "measured": fmt_value(c["value"], str(c["threshold"])),
+            "threshold": str(c["threshold"]), "verdict": c["verdict"], "mark": MARK.get(c["verdict"], c["verdict"]),
+            "kn": k_of_n(c), "note": note, "why": first_clause(note), "long": len(note) > LONG_NOTE}
+
+
+def atlas_context(run_dirs: list[Path], out_dir: Path, title: str) -> dict:
+    """Everything the atlas templates show: the dashboard, the failing claims, the sections."""
+    sections, number = [], 0
+    for r, meta in collect(run_dirs):
+        st = meta["status"].get("status")
+        claims = r.claims if st == "complete" else [  # a run that did not finish still gets a row: the atlas hides nothing
+            {"id": "run", "statement": f"run {st}", "source": meta["source"], "value": None, "threshold": "",
+             "verdict": "inconclusive", "note": meta["status"].get("reason", "")}]
+        rows = []
+        for c in claims:
+            number += 1
+            rows.append(_row(meta, c, number))
+        sections.append({**meta, "status": st, "reason": meta["status"].get("reason", "") if st != "complete" else "",
+                         "folder": os.path.relpath(r.path, out_dir), "rows": rows,
+                         "counts": {v: sum(x["verdict"] == v for x in rows) for v in VERDICTS},
+                         "figures": [os.path.relpath(f, out_dir).replace(os.sep, "/") for f in r.figure_files()]})
+    scales = list(dict.fromkeys(s["scale"] for s in sections))
+    families: dict[str, dict] = {}
+    for s in sections:
+        fam = families.setdefault(s["family"], {"name": s["family"], "sections": [],
+                                                "by_scale": {sc: dict.fromkeys(VERDICTS, 0) for sc in scales}})
+        fam["sections"].append(s)
+        for v in VERDICTS:
+            fam["by_scale"][s["scale"]][v] += s["counts"][v]
+    rows = [x for s in sections for x in s["rows"]]
+    return {"title": title, "when": time.strftime("%Y-%m-%d %H:%M"), "scales": scales, "families": list(families.values()),
+            "sections": sections, "totals": {v: sum(x["verdict"] == v for x in rows) for v in VERDICTS},
+            "failing": [x for x in rows if x["verdict"] == "fails"],
+            "inconclusive": [x for x in rows if x["verdict"] == "inconclusive"], "n_runs": len(sections)}
+
+
+def _render(name: str, ctx: dict) -> str:
+    import jinja2
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+                             autoescape=name.endswith(".html.j2"), trim_blocks=True, lstrip_blocks=True,
+                             keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+    env.filters["md"] = _md
+    env.filters["cap"] = lambda t: str(t)[:1].upper() + str(t)[1:]
+    return env.get_template(name).render(**ctx)
 
 
 def write_atlas(run_dirs: list[Path], out_dir: Path, title: str = "genlab atlas") -> tuple[Path, Path]:
-    """Write ``report.md`` and ``report.html`` in ``out_dir`` linking every run's figures."""
+    """Write ``report.md`` and ``report.html`` in ``out_dir``: a dashboard per family, the failing claims first,
+    then one section per experiment with its figures beside its claims. The HTML needs no network: its style is
+    inline and its figures are the runs' PNGs, linked by relative paths."""
     out_dir = Path(out_dir)
-    items = collect(run_dirs)
-    when = time.strftime("%Y-%m-%d %H:%M")
-    counts = {"holds": 0, "fails": 0, "inconclusive": 0}
-    rows = []
-    for r, meta in items:
-        st = meta["status"].get("status")
-        if st != "complete":  # a run that failed still gets a row: the atlas hides nothing
-            rows.append((meta, {"statement": f"run {st}", "source": meta["source"], "value": None, "threshold": "",
-                                "verdict": "inconclusive", "note": meta["status"].get("reason", "")}))
-            counts["inconclusive"] += 1
-            continue
-        for c in r.claims:
-            counts[c["verdict"]] = counts.get(c["verdict"], 0) + 1
-            rows.append((meta, c))
-    md = [f"# {title}", "", f"Generated {when}. Runs: {len(items)}; claims: "
-          f"{counts['holds']} hold, {counts['fails']} fail, {counts['inconclusive']} inconclusive.", "",
-          "## Claims", "", "| experiment | claim | source | measured | threshold | verdict | note |",
-          "|---|---|---|---|---|---|---|"]
-    for meta, c in rows:
-        md.append(f"| {meta['id']} | {_md(c['statement'])} | {_md(c['source'])} | {_md(_fmt(c['value']))} | "
-                  f"{_md(c['threshold'])} | {MARK.get(c['verdict'], c['verdict'])} | {_md(c.get('note', ''))} |")
-    h = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
-         "<style>body{font-family:sans-serif;max-width:1200px;margin:auto;padding:1em}table{border-collapse:collapse}"
-         "td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top}.holds{background:#e6f6e6}"
-         ".fails{background:#fbe3e3}.inconclusive{background:#f6f3dc}img{max-width:100%;border:1px solid #ddd}</style>",
-         f"</head><body><h1>{html.escape(title)}</h1><p>Generated {when}. Runs: {len(items)}; claims: {counts['holds']} hold, "
-         f"{counts['fails']} fail, {counts['inconclusive']} inconclusive.</p><h2>Claims</h2><table>"
-         "<tr><th>experiment</th><th>claim</th><th>source</th><th>measured</th><th>threshold</th><th>verdict</th>"
-         "<th>note</th></tr>"]
-    for meta, c in rows:
-        h.append(f"<tr class='{html.escape(c['verdict'])}'><td><a href='#{html.escape(meta['id'])}'>{html.escape(meta['id'])}</a></td>"
-                 f"<td>{html.escape(c['statement'])}</td>"
-                 f"<td>{html.escape(c['source'])}</td><td>{html.escape(_fmt(c['value']))}</td>"
-                 f"<td>{html.escape(str(c['threshold']))}</td><td>{html.escape(MARK.get(c['verdict'], c['verdict']))}</td>"
-                 f"<td>{html.escape(c.get('note', ''))}</td></tr>")
-    h.append("</table>")
-    md += ["", "## Figures", ""]
-    family = None
-    for r, meta in items:
-        if meta["family"] != family:
-            family = meta["family"]
-            md += [f"### {family}", ""]
-            h.append(f"<h2>{html.escape(family)}</h2>")
-        st = meta["status"].get("status")
-        md += [f"#### {meta['id']}: {meta['title']}", "", f"{meta['source']}. Scale {meta['scale']}, seed {meta['seed']}, "
-               f"status {st}{': ' + meta['status'].get('reason', '') if st != 'complete' else ''}. "
-               f"Run folder: `{os.path.relpath(r.path, out_dir)}`.", ""]
-        reason = f": {meta['status'].get('reason', '')}" if st != "complete" else ""
-        h.append(f"<h3 id='{html.escape(meta['id'])}'>{html.escape(meta['id'])}: {html.escape(meta['title'])}</h3>"
-                 f"<p>{html.escape(meta['source'])}. Scale {html.escape(str(meta['scale']))}, seed {meta['seed']}, "
-                 f"status {html.escape(str(st) + reason)}. Run folder: <code>{html.escape(os.path.relpath(r.path, out_dir))}</code>.</p>")
-        for f in r.figure_files():
-            rel = os.path.relpath(f, out_dir)
-            md += [f"![{f.stem}]({rel})", ""]
-            h.append(f"<p><img src='{html.escape(rel)}' alt='{html.escape(f.stem)}'></p>")
-    h.append("</body></html>")
+    ctx = atlas_context(run_dirs, out_dir, title)
     md_path, html_path = out_dir / "report.md", out_dir / "report.html"
-    atomic_write_text(md_path, "\n".join(md) + "\n")
-    atomic_write_text(html_path, "\n".join(h) + "\n")
+    atomic_write_text(md_path, _render("atlas.md.j2", ctx))
+    atomic_write_text(html_path, _render("atlas.html.j2", ctx))
     return md_path, html_path
 
 
@@ -113,37 +162,56 @@ def print_claims(run: Run, seconds: float | None = None) -> None:
     extra = f" in {seconds:.1f} s" if seconds is not None else ""
     print(f"run folder: {run.path}{extra}")
     for c in run.claims:
-        v = c["value"]
-        v = f"{v:.4g}" if isinstance(v, float) else v
+        v = fmt_value(c["value"], str(c["threshold"]))
         print(f"  [{c['verdict']:>12}] {c['id']}: measured {v} (threshold {c['threshold']})")
 
 
-def print_runs(folder: Path) -> None:
-    """``genlab runs``: one row per run under ``folder`` with experiment, scale, seed, status and verdicts."""
+def _summary_or_damaged(d: Path) -> dict:
+    """summary(d), or a "damaged" entry whose reason names the damaged file and its fix."""
+    s = summary(d)
+    if s is not None:
+        return s
+    try:
+        check_run(d, deep=False)
+        why = f"{d} cannot be read"
+    except GenlabError as e:
+        why = str(e)
+    return {"experiment": "?", "scale": "?", "seed": "?", "status": "damaged", "reason": why, "claims": []}
+
+
+def print_runs(folder: Path, fmt: str = "table") -> None:
+    """``genlab runs``: one row per run under ``folder`` with experiment, scale, seed, status and verdicts; ``fmt``
+    "csv" (a row per run, verdict counts) or "json" (a list of runs, each with its claims) for scripts.
+    A damaged folder is listed as "damaged" (the table adds a line naming the file and the fix) and the
+    listing goes on; asked for alone, it is the error (exit 2)."""
     if not folder.exists():
         raise GenlabError(f"{folder} does not exist; give the folder that holds your runs (default ./runs)")
     dirs = find_runs(folder)
-    if not dirs:
+    if dirs == [folder]:
+        check_run(folder, deep=False)
+    found = [(d, _summary_or_damaged(d)) for d in dirs]
+    rows = [{"folder": str(d), **{k: s[k] for k in ("experiment", "scale", "seed", "status", "reason")},
+             **{v: [c["verdict"] for c in s["claims"]].count(v) for v in ("holds", "fails", "inconclusive")},
+             "claims": s["claims"]} for d, s in found]
+    if fmt == "json":
+        print(json.dumps(rows, indent=1))
+        return
+    if fmt == "csv":
+        w = csv.DictWriter(sys.stdout, fieldnames=[k for k in rows[0] if k != "claims"] if rows else ["folder"],
+                           extrasaction="ignore", lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+        return
+    if not rows:
         print(f"no runs under {folder}")
         return
-    if dirs == [folder]:
-        check_run(folder, deep=False)  # the one run asked for: a damaged file is the error, exit 2
     print(f"{'experiment':<22} {'scale':<8} {'seed':>4} {'status':<12} {'verdicts':<22} folder")
-    for d in dirs:  # a damaged folder is listed as damaged, with its file and fix, and the listing goes on
-        s = summary(d)
-        if s is None:
-            try:
-                check_run(d, deep=False)
-                why = f"{d} cannot be read"
-            except GenlabError as e:
-                why = str(e)
-            s = {"experiment": "?", "scale": "?", "seed": "?", "status": "damaged", "reason": why, "claims": []}
-        v = [x["verdict"] for x in s["claims"]]
-        inc = f", {v.count('inconclusive')} inc" if v.count("inconclusive") else ""
-        vs = f"{v.count('holds')} hold, {v.count('fails')} fail{inc}" if v else "-"
-        print(f"{s['experiment']:<22} {s['scale']:<8} {s['seed']:>4} {s['status']:<12} {vs:<22} {d}")
-        if s["status"] == "damaged":
-            print(f"{'':<22} {s['reason']}")
+    for r in rows:
+        inc = f", {r['inconclusive']} inc" if r["inconclusive"] else ""
+        vs = f"{r['holds']} hold, {r['fails']} fail{inc}" if r["claims"] else "-"
+        print(f"{r['experiment']:<22} {r['scale']:<8} {r['seed']:>4} {r['status']:<12} {vs:<22} {r['folder']}")
+        if r["status"] == "damaged":
+            print(f"{'':<22} {r['reason']}")
 
 
 def print_experiments(family: str | None = None, as_json: bool = False) -> None:

@@ -8,6 +8,7 @@ through a :class:`~genlab.parallel.Backend`: the same worker for both.
 from __future__ import annotations
 
 import random
+import re
 import sys
 import time
 import traceback
@@ -51,10 +52,13 @@ def check_inputs(cfg: Config) -> None:
 
 
 def execute(exp: Experiment, cfg: Config, out: Path | str | None = None, scale: str = "custom",
-            root: Path | str = "runs", on_start: Callable[[str], None] | None = None) -> Run:
+            root: Path | str = "runs", keep_checkpoints: bool = False,
+            on_start: Callable[[str], None] | None = None) -> Run:
     """Run ``exp`` with ``cfg`` into ``out`` (resuming if it holds the same unfinished run), holding the
     folder's lock (:mod:`genlab.runs.lock`) from before it is read until the last file is written.
-    ``on_start(state)`` is called once the folder is locked and checked (state: fresh, resume, complete)."""
+    ``on_start(state)`` is called once the folder is locked and checked (state: fresh, resume, complete).
+    A run that ends complete drops its checkpoints unless ``keep_checkpoints`` (figures and claims need only
+    the results)."""
     folder = Path(out) if out is not None else default_folder(exp, scale, cfg.seed, root)
     check_out_folder(folder)
     try:  # before anything is written: numpy takes seeds in [0, 2^32) only
@@ -86,19 +90,22 @@ def execute(exp: Experiment, cfg: Config, out: Path | str | None = None, scale: 
         if on_start is not None:
             on_start(state)
         if state != "complete":
-            _train(exp, cfg, run, fresh=state == "fresh", created=created, lock=lock)
+            _train(exp, cfg, run, fresh=state == "fresh", created=created, lock=lock, keep_checkpoints=keep_checkpoints)
     finally:
         lock.release()
     return run
 
 
-def _train(exp: Experiment, cfg: Config, run: Run, fresh: bool, created: list[Path], lock: RunLock) -> None:
+def _train(exp: Experiment, cfg: Config, run: Run, fresh: bool, created: list[Path], lock: RunLock,
+           keep_checkpoints: bool = False) -> None:
     t0 = time.perf_counter()
     try:
         exp.run(cfg, run)
         run.log("wall_seconds", time.perf_counter() - t0)
         run.flush()
         finalize(run, exp)
+        if not keep_checkpoints:
+            run.drop_checkpoints()
     except DivergedError as e:
         run.flush()
         run.set_status("diverged", str(e))
@@ -152,9 +159,11 @@ def redraw(folder: Path | str) -> list[dict]:
 
 # ---- genlab run, genlab report ------------------------------------------------
 def run_command(exp_id: str, scale: str | None = None, seed: int | None = None, overrides: list[str] = (),
-                out: Path | None = None) -> Run:
-    """``genlab run``: with ``--out`` holding a run and nothing else given, resume exactly what is there."""
+                out: Path | None = None, report_to: tuple[str, ...] = (), keep_checkpoints: bool = False) -> Run:
+    """``genlab run``: with ``--out`` holding a run and nothing else given, resume exactly what is there;
+    ``report_to`` trackers get the run when it ends, whatever its status (:mod:`genlab.export`)."""
     from genlab.experiments import get
+    from genlab.export import check_trackers, report_runs
     from genlab.report import print_claims
     exp = get(exp_id)
     stored = None
@@ -170,10 +179,15 @@ def run_command(exp_id: str, scale: str | None = None, seed: int | None = None, 
     check_inputs(cfg)
     if out is not None:
         check_writable(out, keep=False)  # before saying "running": a bad --out is the only line printed
+    check_trackers(report_to)  # a tracker asked for but not installed fails before the run
+    out = out if out is not None else default_folder(exp, scale, cfg.seed)
     t0 = time.perf_counter()
     # said once the folder is locked and checked: a locked or damaged --out is the only line printed
     say = lambda state: print(f"genlab: running {exp.id} ({scale}, seed {cfg.seed})", file=sys.stderr)  # noqa: E731
-    run = execute(exp, cfg, out, scale=scale, on_start=say)
+    try:
+        run = execute(exp, cfg, out, scale=scale, keep_checkpoints=keep_checkpoints, on_start=say)
+    finally:
+        report_runs(report_to, [out])
     print_claims(run, time.perf_counter() - t0)
     return run
 
@@ -207,6 +221,32 @@ class Task(NamedTuple):
     overrides: tuple[str, ...] = ()
     tag: str = ""
     t_start: float = 0.0
+    keep_checkpoints: bool = False
+    before_s: float = 0.0          # the catalogue's seconds for the tasks before this one (per worker)
+    left_s: float | None = None    # ... for this one and those after it (per worker); None: not known
+
+
+_TIME = re.compile(r"^~?\s*(\d+(?:\.\d+)?)\s*(s|min|h)\b")
+
+
+def catalogue_seconds(text: str) -> float | None:
+    """Seconds in an Experiment.times entry ('15 s', '1.5 min', '~9 h (GPU: minutes)'); None for 'days (GPU)'."""
+    m = _TIME.match(text.strip())
+    return float(m.group(1)) * {"s": 1, "min": 60, "h": 3600}[m.group(2)] if m else None
+
+
+def _dur(s: float) -> str:
+    return f"{s:.0f} s" if s < 90 else f"{s / 60:.0f} min" if s < 5400 else f"{s / 3600:.1f} h"
+
+
+def eta(task: Task, now: float | None = None) -> str:
+    """What is left when ``task`` starts: the catalogue's times of this task and those after it, scaled by the pace
+    so far (elapsed / the catalogue's time of the tasks already done)."""
+    if task.left_s is None:
+        return "time left unknown (the catalogue gives no time for some)"
+    elapsed = (now or time.time()) - task.t_start
+    pace = elapsed / task.before_s if task.before_s > 0 and elapsed > 0 else 1.0
+    return f"about {_dur(task.left_s * pace)} left"
 
 
 def run_task(task: Task) -> dict:
@@ -218,8 +258,9 @@ def run_task(task: Task) -> dict:
         exp = get(task.experiment)
         if task.tag:
             print(f"{task.tag} {exp.id} ({task.scale}, expected {exp.times.get(task.scale, '?')}; "
-                  f"{time.time() - task.t_start:.0f} s elapsed so far) ...", file=sys.stderr, flush=True)
-        run = execute(exp, exp.config_for(task.scale, task.seed, list(task.overrides)), Path(task.folder), scale=task.scale)
+                  f"{_dur(time.time() - task.t_start)} elapsed, {eta(task)}) ...", file=sys.stderr, flush=True)
+        run = execute(exp, exp.config_for(task.scale, task.seed, list(task.overrides)), Path(task.folder), scale=task.scale,
+                      keep_checkpoints=task.keep_checkpoints)
     except Exception as e:  # noqa: BLE001 - one broken run (or missing data set) must not stop the others
         result["error"] = f"{type(e).__name__}: {e}"
         if task.tag:
@@ -249,14 +290,17 @@ def select(only: list[str] | None = None) -> list[str]:
 
 
 def reproduce(exp_ids: list[str], scale: str, out: Path, seed: int | None = None, workers: int = 1,
-              backend: Backend | None = None) -> int:
-    """``genlab reproduce``: each experiment into ``out/runs/<id>`` (complete ones kept), then the atlas."""
+              backend: Backend | None = None, report_to: tuple[str, ...] = (), keep_checkpoints: bool = False) -> int:
+    """``genlab reproduce``: each experiment into ``out/runs/<id>`` (complete ones kept), then the atlas;
+    ``report_to`` trackers get every run of the atlas at the end."""
     from genlab.experiments import get
+    from genlab.export import check_trackers, report_runs
     from genlab.report import write_atlas
     check_out_folder(out)
-    for exp_id in exp_ids:  # bad input (a seed, a scale) is one line before anything is written
+    for exp_id in exp_ids:  # a bad --seed, scale or data_dir is one line before the atlas folder exists
         check_inputs(get(exp_id).config_for(scale, seed))
     check_writable(out)
+    check_trackers(report_to)
     dirs, todo, t_all = [], [], time.time()
     for i, exp_id in enumerate(exp_ids, 1):
         folder = atlas_run(out, exp_id)
@@ -264,10 +308,21 @@ def reproduce(exp_ids: list[str], scale: str, out: Path, seed: int | None = None
         if Run(folder).is_complete:
             print(f"[{i}/{len(exp_ids)}] {exp_id}: already complete, kept", file=sys.stderr)
         else:
-            todo.append(Task(exp_id, scale, str(folder), seed, (), f"[{i}/{len(exp_ids)}]", t_all))
+            todo.append(Task(exp_id, scale, str(folder), seed, (), f"[{i}/{len(exp_ids)}]", t_all,
+                             keep_checkpoints=keep_checkpoints))
+    # what is left, from the catalogue's times: per worker, since the workers share the list
+    secs = [catalogue_seconds(get(t.experiment).times.get(scale, "")) for t in todo]
+    n_w = max(1, min(workers, len(todo)))
+    todo = [t._replace(before_s=sum(x or 0 for x in secs[:k]) / n_w,
+                       left_s=None if None in secs[k:] else sum(secs[k:]) / n_w) for k, t in enumerate(todo)]  # type: ignore[arg-type]
+    if todo:
+        total = f"about {_dur(todo[0].left_s)}" if todo[0].left_s is not None else "a time the catalogue cannot give"
+        print(f"reproduce: {len(todo)} to run, {len(exp_ids) - len(todo)} kept; {total} on {n_w} worker(s) "
+              "by the catalogue's times", file=sys.stderr, flush=True)
     # experiments use one intra-op thread each: one per core
-    backend = backend or LocalBackend(max(1, min(workers, len(todo))), threads=1, progress=False, desc="reproduce")
+    backend = backend or LocalBackend(n_w, threads=1, progress=False, desc="reproduce")
     failures = sum(bool(r["error"]) for r in backend.map(run_task, todo)) if todo else 0
     md, html = write_atlas(dirs, out, title=f"genlab atlas ({scale})")
     print(f"atlas: {html} and {md} ({time.time() - t_all:.0f} s)")
+    report_runs(report_to, dirs)
     return 1 if failures else 0

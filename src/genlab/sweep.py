@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, get_origin
 
 from genlab.errors import GenlabError
+from genlab.export import add_output_arguments
 from genlab.io import atomic_write_text, check_writable, path_arg
 from genlab.parallel import BACKENDS, Backend, LocalBackend, RayBackend
 from genlab.runs import Run, check_out_folder, sweep_file
@@ -43,10 +44,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", choices=list(BACKENDS), default="local")
     p.add_argument("--out", type=path_arg, default=None, help="sweep folder (default: ./sweeps/<experiment>-<scale>); rerun to resume")
     p.add_argument("--quiet", action="store_true")
+    add_output_arguments(p)
     p.add_argument("grid", nargs="+", metavar="key=v1,v2", help="values to sweep (a single value fixes a key)")
 
 
-def parse_grid(exp, grid: list[str]) -> list[dict[str, str]]:
+def parse_grid(exp, grid: list[str], scale: str = "quick") -> list[dict[str, str]]:
     """Grid points as dicts of override strings, validated against the config before anything runs."""
     hints = typing.get_type_hints(exp.config)
     names = [f.name for f in fields(exp.config)]
@@ -73,7 +75,7 @@ def parse_grid(exp, grid: list[str]) -> list[dict[str, str]]:
     folders: dict[str, dict[str, str]] = {}
     from genlab.runner import check_inputs
     for pt in points:  # bad values fail here, in one line, before any worker starts
-        cfg = exp.config_for("quick").override(dict(pt))
+        cfg = exp.config_for(scale).override(dict(pt))
         check_inputs(cfg)
         key = json.dumps(cfg.to_dict(), sort_keys=True)
         # a repeated point would run two workers into one folder: refused, not silently dropped
@@ -90,18 +92,22 @@ def point_name(pt: dict[str, str]) -> str:
 
 
 def sweep(exp_id: str, grid: list[str], scale: str = "quick", out: Path | str | None = None,
-          backend: Backend | None = None) -> tuple[list[dict], Path]:
+          backend: Backend | None = None, report_to: tuple[str, ...] = (), keep_checkpoints: bool = False
+          ) -> tuple[list[dict], Path]:
     """Run (or resume) the grid; return the aggregate rows and the sweep folder."""
     from genlab.experiments import get
+    from genlab.export import check_trackers, report_runs
     from genlab.runner import Task, run_task
     from genlab.sweep_plot import plot_sweep
     exp = get(exp_id)
-    points = parse_grid(exp, grid)
+    points = parse_grid(exp, grid, scale)
     out = Path(out) if out is not None else Path("sweeps") / f"{exp.id}-{scale}"
     check_out_folder(out)
     check_writable(out)
+    check_trackers(report_to)
     folders = [out / point_name(pt) for pt in points]
-    todo = [Task(exp.id, scale, str(f), None, tuple(f"{k}={v}" for k, v in pt.items()))
+    todo = [Task(exp.id, scale, str(f), None, tuple(f"{k}={v}" for k, v in pt.items()),
+                 keep_checkpoints=keep_checkpoints)
             for f, pt in zip(folders, points) if not Run(f).is_complete]
     print(f"genlab sweep: {len(points)} runs, {len(points) - len(todo)} already complete", file=sys.stderr)
     results = (backend or LocalBackend()).map(run_task, todo) if todo else []
@@ -109,6 +115,7 @@ def sweep(exp_id: str, grid: list[str], scale: str = "quick", out: Path | str | 
     rows = aggregate(folders, points, errors)
     write_table(rows, out)
     plot_sweep(rows, [k for k in points[0]] if points else [], sweep_file(out, "png"), exp.id)
+    report_runs(report_to, folders)
     return rows, out
 
 
@@ -154,7 +161,8 @@ def main(args) -> int:
         set_quiet()
     backend = BACKENDS[args.backend](args.workers) if args.backend == "local" else RayBackend()
     t0 = time.perf_counter()
-    rows, out = sweep(args.experiment, args.grid, args.scale, args.out, backend)
+    rows, out = sweep(args.experiment, args.grid, args.scale, args.out, backend, tuple(args.report_to or ()),
+                      args.keep_checkpoints)
     bad = [r for r in rows if r["status"] != "complete"]
     print(f"sweep folder: {out} ({len(rows)} runs, {len(bad)} not complete) in {time.perf_counter() - t0:.1f} s")
     print(f"  table: {sweep_file(out, 'md')}  figure: {sweep_file(out, 'png')}")

@@ -15,6 +15,7 @@ one from a loss function and (x, y) data.
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -163,7 +164,12 @@ def train(model: torch.nn.Module, objective: Objective, *, steps: int, optimizer
             if r:
                 save(0, r)
                 return TrainResult(model, history, 0, r, 0)
-        bar = tqdm(total=steps, initial=start, desc=desc or phase, disable=progress_disabled(progress),
+        quiet = progress_disabled(progress) is True
+        if run is not None and not quiet:  # which phase runs, one line each, also where no bar is drawn (a log)
+            print(f"genlab: phase {phase}: {'resuming at step ' + str(start) + ' of ' if start else ''}{steps} steps",
+                  file=sys.stderr, flush=True)
+        label = phase if desc in (None, phase) else f"{phase} ({desc})"  # the bar names the phase it counts
+        bar = tqdm(total=steps, initial=start, desc=label, disable=progress_disabled(progress),
                    leave=False, dynamic_ncols=True, mininterval=0.5)
         step = start
         try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from genlab.config import Config, check
+from genlab.config import Config, check, param
 from genlab.dip.fit import FitSettings
 from genlab.dip.presets import DEFAULT_STOP, PRESETS, TASKS
 
@@ -19,19 +19,25 @@ class RestoreConfig(Config):
     """What ``genlab restore`` computes (the files it reads and writes stay on the command line)."""
 
     task: Literal["denoise", "jpeg", "inpaint", "sr"] = "denoise"
-    factor: int = 4                      # super-resolution factor
-    max_iters: int | None = None         # most iterations (None: the paper's per task)
-    time_budget: float | None = None     # seconds
+    factor: int = param(4, ge=1, le=16, why='the output has factor**2 times the pixels')                      # super-resolution factor
+    max_iters: int | None = param(None, ge=1, le=10**6)         # most iterations (None: the paper's per task)
+    time_budget: float | None = param(None, gt=0, le=10**7)     # seconds
     stop: Literal["heldout", "wmv", "none"] = DEFAULT_STOP
-    patience: int | None = None          # iterations without improvement (None: a tenth of them, at least 100)
+    patience: int | None = param(None, ge=1, le=10**6)          # iterations without improvement (None: a tenth of them, at least 100)
     net: str | None = None               # a PRESETS name (None: the task's)
-    ensemble: int | None = None          # networks averaged (None: the task's)
-    tile: int | None = None              # window side, 0: none (None: the task's)
-    reg_noise: float | None = None       # input jitter std (None: the network's preset)
-    tv: float | None = None              # total-variation weight (None: the preset's, 0)
-    lr: float | None = None              # Adam's learning rate (None: the network's preset)
+    ensemble: int | None = param(None, ge=1, le=16)          # networks averaged (None: the task's)
+    tile: int | None = param(None, ge=64, le=4096, allow=(0,))              # window side, 0: none (None: the task's)
+    reg_noise: float | None = param(None, ge=0, lt=1)       # input jitter std (None: the network's preset)
+    tv: float | None = param(None, ge=0, lt=1)              # total-variation weight (None: the preset's, 0)
+    lr: float | None = param(None, gt=0, lt=1)              # Adam's learning rate (None: the network's preset)
     precision: Literal["auto", "fp32", "bf16"] = "auto"
-    threads: int | None = None           # intra-op threads (None: the idle cores)
+    threads: int | None = param(None, ge=1, le=256, why='intra-op threads')           # intra-op threads (None: the idle cores)
+
+    @classmethod
+    def show(cls, key: str, value) -> str:
+        """Errors name the command-line option: ``--time-budget nan``."""
+        from genlab.params import show_value
+        return f"--{key.replace('_', '-')} {show_value(value)}"
 
     def validate(self) -> None:
         super().validate()

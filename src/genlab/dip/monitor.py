@@ -149,13 +149,13 @@ class TimeBudget(Callback):
 
     def __init__(self, seconds: float | None):
         self.seconds, self.elapsed_ = seconds, 0.0
-        self.t0: float | None = None
+        self._t0: float | None = None
 
     def __call__(self, state: State):
         now = time.perf_counter()
-        if self.t0 is None:
-            self.t0 = now - self.elapsed_
-        self.elapsed_ = now - self.t0
+        if self._t0 is None:
+            self._t0 = now - self.elapsed_
+        self.elapsed_ = now - self._t0
         if self.seconds is not None and self.elapsed_ >= self.seconds:
             return f"time budget of {self.seconds:g} s reached at step {state.step}"
         return None
@@ -174,11 +174,11 @@ class ProgressBar(Callback):
 
     def __init__(self, total: int, desc: str = "restore", rule: RuleStop | None = None):
         from tqdm.auto import tqdm
-        self.rule = rule
-        self.bar = tqdm(total=total, desc=desc, dynamic_ncols=True, mininterval=0.5, leave=False)
+        self.total, self.desc, self.rule = total, desc, rule
+        self._bar = tqdm(total=total, desc=desc, dynamic_ncols=True, mininterval=0.5, leave=False)
 
     def __call__(self, state: State):
-        self.bar.update(1)
+        self._bar.update(1)
         post: dict[str, str | int] = {}
         r = self.rule
         if r is not None and r.rule.signal_ is not None:
@@ -186,10 +186,10 @@ class ProgressBar(Callback):
             post["best"] = r.best_[0]
         if "psnr_avg" in state.history:
             post["psnr"] = f"{state.history.values('psnr_avg')[-1]:.2f}"
-        self.bar.set_postfix(post, refresh=False)
+        self._bar.set_postfix(post, refresh=False)
 
     def close(self):
-        self.bar.close()
+        self._bar.close()
 
 
 __all__ = ["Average", "Snapshots", "PSNRTrace", "RuleStop", "TimeBudget", "ProgressBar", "to_tensor", "to_image"]

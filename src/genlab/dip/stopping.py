@@ -87,17 +87,20 @@ class WMV(_Rule):
 
 
 class HeldOut(_Rule):
-    """Validation MSE of ``A x_avg`` on a random ``fraction`` of observed pixels kept out of the loss."""
+    """Validation MSE of ``A x_avg`` on a random ``fraction`` of observed pixels kept out of the loss.
+
+    ``prepare`` sets ``val_``, the held-out mask (1, 1, H, W), and ``denom_``, the number of held-out values.
+    """
 
     name = "heldout"
 
     def __init__(self, fraction: float = 0.05, patience: int = 500, every: int = 5, seed: int = 1234):
         super().__init__(patience)
         self.fraction, self.every, self.seed = float(fraction), max(1, int(every)), seed
-        self.val: torch.Tensor | None = None   # the held-out pixels (1, 1, H, W), set by prepare
+        self.val_: torch.Tensor | None = None   # the held-out pixels (1, 1, H, W), set by prepare
 
     def prepare(self, y, physics, weight):
-        self.y, self.physics = y, physics
+        self._y, self._physics = y, physics
         h, w = y.shape[-2:]
         g = torch.Generator().manual_seed(self.seed)
         hold = (torch.rand(1, 1, h, w, generator=g) < self.fraction).float()
@@ -105,19 +108,23 @@ class HeldOut(_Rule):
         val = hold * known
         if val.sum() == 0:  # tiny images: hold out at least one known pixel
             val = known * (torch.arange(h * w).reshape(1, 1, h, w) == int(known.flatten().argmax())).float()
-        self.val = val
-        self.denom = float(val.sum()) * y.shape[1]
+        self.val_ = val
+        self.denom_ = float(val.sum()) * y.shape[1]
         return known * (1 - val)
 
     def update(self, step, x, x_avg):
         if step % self.every:
             return self._score(step, None)
-        assert self.val is not None, "HeldOut.prepare must run before update"
-        r = self.physics.forward(x_avg) - self.y
-        self._score(step, float((r.square() * self.val).sum()) / self.denom)
+        assert self.val_ is not None, "HeldOut.prepare must run before update"
+        r = self._physics.forward(x_avg) - self._y
+        self._score(step, float((r.square() * self.val_).sum()) / self.denom_)
 
     def state_dict(self):
-        return {k: v for k, v in self.__dict__.items() if k not in ("y", "physics")}
+        return {k: v for k, v in self.__dict__.items() if k not in ("_y", "_physics")}
+
+    def load_state_dict(self, d):
+        # checkpoints written before the results took their trailing underscore name them "val" and "denom"
+        super().load_state_dict({k + "_" if k in ("val", "denom") else k: v for k, v in d.items()})
 
 
 RULES = {"wmv": WMV, "heldout": HeldOut}

@@ -170,7 +170,7 @@ def experiment(*, id: str, title: str, source: str, claim: str, config: type[Con
     missing = [s for s in SCALES if s not in times]
     if missing:
         raise ValueError(f"{id}: times for scales {missing} missing")
-    doc = inspect.cleandoc(module.__doc__ or "")
+    doc = module.__dict__.setdefault("_doc_as_written", inspect.cleandoc(module.__doc__ or ""))  # before any time line
     exp = Experiment(id=id, family=family, title=title, source=source, claim=claim, config=config, scales=scales,
                      times=dict(times), run=run, figures=figures, claims=claims, doc=doc, module=module.__name__, tags=tuple(tags))
     line = f"Time on 2 CPU cores ({id}): " + ", ".join(f"{s} {times[s]}" for s in SCALES) + "."
@@ -226,7 +226,7 @@ def registry() -> dict[str, Experiment]:
 def get(exp_id: str) -> Experiment:
     reg = registry()
     if exp_id not in reg:
-        raise GenlabError(f"unknown experiment '{exp_id}'; choose one of: {', '.join(reg)} (see genlab list)")
+        raise GenlabError(f"unknown experiment {exp_id!r}; choose one of: {', '.join(reg)} (see genlab list)")
     return reg[exp_id]
 
 

@@ -45,15 +45,37 @@ def check_memory(n: int, d: int, n_classes: int = 10, chunk: int = 1024, limit: 
     return need
 
 
-def gaussian_kernel(a: np.ndarray, b: np.ndarray, sigma: float, out: np.ndarray | None = None) -> np.ndarray:
-    """exp(-||a_i - b_j||^2 / (2 sigma^2)) in float64, shape (len(a), len(b))."""
+def squared_distances(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """||a_i - b_j||^2, shape (len(a), len(b)), clipped at 0."""
     out = np.matmul(a, b.T, out=out)
     out *= -2.0
     out += np.einsum("ij,ij->i", a, a)[:, None]
     out += np.einsum("ij,ij->i", b, b)[None, :]
-    np.maximum(out, 0.0, out=out)  # rounding can make a squared distance slightly negative
+    return np.maximum(out, 0.0, out=out)  # rounding can make a squared distance slightly negative
+
+
+def gaussian_kernel(a: np.ndarray, b: np.ndarray, sigma: float, out: np.ndarray | None = None) -> np.ndarray:
+    """exp(-||a_i - b_j||^2 / (2 sigma^2)) in float64, shape (len(a), len(b))."""
+    out = squared_distances(a, b, out=out)
     out *= -1.0 / (2.0 * sigma * sigma)
     return np.exp(out, out=out)
+
+
+def solve(K: np.ndarray, Y: np.ndarray, ridge: float = 0.0, sigma: float = float("nan")) -> np.ndarray:
+    """alpha with (K + ridge I) alpha = Y, by Cholesky in float64; K (n, n) is overwritten when ridge > 0.
+
+    ridge = 0 is the exact interpolating solve (Zhang et al. 2017, Section 5); ridge > 0 the l2-penalized one.
+    """
+    if ridge:
+        K[np.diag_indices_from(K)] += ridge
+    # Exact solve of the SPD system by Cholesky in float64: a solve, not training.
+    # torch's MKL LAPACK, not scipy's: scipy 1.17 with its OpenBLAS 0.3.31 crashed (segmentation fault
+    # in potrf, through both solve(assume_a="pos") and cho_factor) at n = 17,435, a matrix over 2 GiB.
+    L, info = torch.linalg.cholesky_ex(torch.from_numpy(K))  # shares K's memory; the factor is a second n x n array
+    if int(info) != 0:
+        raise GenlabError(f"the kernel matrix is numerically singular at sigma={sigma:.4g} "
+                          f"(Cholesky failed at column {int(info)}); use a smaller bandwidth (scale=0.25)")
+    return torch.cholesky_solve(torch.from_numpy(np.asarray(Y, dtype=np.float64)), L).numpy()
 
 
 def median_sigma(x: np.ndarray, m: int = 1000, seed: int = 0) -> float:
@@ -63,6 +85,12 @@ def median_sigma(x: np.ndarray, m: int = 1000, seed: int = 0) -> float:
     sq = np.einsum("ij,ij->i", s, s)
     d2 = np.maximum(sq[:, None] + sq[None, :] - 2 * s @ s.T, 0)
     return float(np.sqrt(np.median(d2[np.triu_indices(len(s), 1)])))
+
+
+def median_sigma_d2(d2: np.ndarray, m: int = 1000, seed: int = 0) -> float:
+    """:func:`median_sigma` from a precomputed square matrix of squared distances (the same sample of points)."""
+    idx = np.random.default_rng(seed).permutation(len(d2))[:m]
+    return float(np.sqrt(np.median(d2[np.ix_(idx, idx)][np.triu_indices(len(idx), 1)])))
 
 
 class KernelInterpolant:
@@ -84,18 +112,8 @@ class KernelInterpolant:
         K = np.empty((n, n))
         for i in range(0, n, self.chunk):
             gaussian_kernel(X[i:i + self.chunk], X, self.sigma_, out=K[i:i + self.chunk])
-        Y = np.eye(n_classes)[np.asarray(y)]
-        # Exact solve of the SPD system by Cholesky in float64, no ridge term: a solve, not training.
-        # torch's MKL LAPACK, not scipy's: scipy 1.17 with its OpenBLAS 0.3.31 crashed (segmentation fault
-        # in potrf, through both solve(assume_a="pos") and cho_factor) at n = 17,435, a matrix over 2 GiB.
-        Kt = torch.from_numpy(K)                      # shares K's memory; the factor is a second n x n array
-        L, info = torch.linalg.cholesky_ex(Kt)
-        del Kt, K
-        if int(info) != 0:
-            raise GenlabError(f"the kernel matrix is numerically singular at sigma={self.sigma_:.4g} "
-                              f"(Cholesky failed at column {int(info)}); use a smaller bandwidth (scale=0.25)")
-        self.alpha_ = torch.cholesky_solve(torch.from_numpy(Y), L).numpy()
-        del L
+        self.alpha_ = solve(K, np.eye(n_classes)[np.asarray(y)], sigma=self.sigma_)
+        del K
         self.X_ = X
         return self
 

@@ -75,7 +75,8 @@ class BandProbe:
     like the image (default :func:`pixel_coordinates`). ``probe(model)`` -> (n_bands,)
     for a model mapping (H*W, 2) -> (H*W, 1), (M, n_bands) for a stack giving
     (M, H*W, 1); band 0 is the lowest. ``images(model)`` -> (M, H, W) (M = 1 unstacked).
-    After construction: ``band_`` (H, W) band index per FFT coefficient, ``edges_``.
+    After construction (derived from the settings alone): ``x_`` the (H*W, 2) model inputs, ``band_`` (H, W)
+    band index per FFT coefficient, ``edges_``.
     """
 
     name, axes = "bands", ("band",)
@@ -84,14 +85,14 @@ class BandProbe:
         self.target = _np(target)
         if self.target.ndim != 2:
             raise ValueError(f"target must be one (H, W) gray image, got shape {self.target.shape}")
-        self.n_bands = n_bands
+        self.n_bands, self.coords = n_bands, coords
         coords = pixel_coordinates(*self.target.shape) if coords is None else coords
-        self.x = torch.as_tensor(np.asarray(coords), dtype=torch.float32)
+        self.x_ = torch.as_tensor(np.asarray(coords), dtype=torch.float32)
         self.band_, self.edges_ = radial_bands(self.target.shape, n_bands)
 
     def images(self, model) -> np.ndarray:
         with torch.no_grad():
-            return model(self.x)[..., 0].numpy().reshape(-1, *self.target.shape)
+            return model(self.x_)[..., 0].numpy().reshape(-1, *self.target.shape)
 
     def errors(self, images) -> np.ndarray:
         """(M, H, W) images -> (M, n_bands) relative errors, one image at a time."""
@@ -99,7 +100,7 @@ class BandProbe:
 
     def __call__(self, model, state=None) -> np.ndarray:
         with torch.no_grad():
-            out = model(self.x)
+            out = model(self.x_)
         err = self.errors(out[..., 0].numpy().reshape(-1, *self.target.shape))
         return err if out.dim() == 3 else err[0]
 
@@ -108,7 +109,7 @@ class StackBandError:
     """Relative DFT error over the band k_lo <= k < k_hi when each model of a stack has its own target.
 
     x: (N,) uniform grid; Y: (M, N) targets. ``probe(model)`` -> (M,) for a stack
-    mapping (N, 1) -> (M, N, 1). Xu et al. 2018: the noise band of noisy targets.
+    mapping (N, 1) -> (M, N, 1); a lone model (N, 1) -> (N, 1) with Y (1, N) -> (1,). Xu et al. 2018: the noise band of noisy targets.
     """
 
     name, axes = "band_error", ()
@@ -119,5 +120,5 @@ class StackBandError:
 
     def __call__(self, model, state=None) -> np.ndarray:
         with torch.no_grad():
-            out = model(self.x)[..., 0].numpy()
+            out = model(self.x)[..., 0].numpy().reshape(-1, len(self.x))
         return np.array([band_error(out[m], self.Y[m], self.k_lo, self.k_hi) for m in range(len(self.Y))])

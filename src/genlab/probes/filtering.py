@@ -38,7 +38,7 @@ class FilterProbe:
     """e_low and e_high of a model's output on the training inputs.
 
     x: (N, ...) inputs the model takes; y: (N, k) targets (one-hot for classes).
-    After construction: ``delta_``, ``y_low_``, ``y_high_``.
+    After construction (derived from the settings alone): ``delta_``, ``y_low_``, ``y_high_``.
     ``probe(model)`` -> {"e_low": ..., "e_high": ...} (arrays (M,) for a stacked (M, N, k) output).
     """
 
@@ -46,17 +46,18 @@ class FilterProbe:
 
     def __init__(self, x, y, delta: float | None = None, delta_rel: float = 0.1):
         self.x = x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x), dtype=torch.float32)
+        self.y, self.delta, self.delta_rel = y, delta, delta_rel
         y = np.asarray(y.detach().cpu() if isinstance(y, torch.Tensor) else y, dtype=np.float64).reshape(len(self.x), -1)
         self.delta_ = float(delta) if delta is not None else delta_rel * median_sq_distance(self.x.reshape(len(self.x), -1))
-        self.A = gaussian_filter_matrix(self.x.reshape(len(self.x), -1), self.delta_)
-        self.y_low_ = self.A @ y
+        self._A = gaussian_filter_matrix(self.x.reshape(len(self.x), -1), self.delta_)
+        self.y_low_ = self._A @ y
         self.y_high_ = y - self.y_low_
 
     def errors(self, output) -> dict:
         h = np.asarray(output.detach().cpu() if isinstance(output, torch.Tensor) else output, dtype=np.float64)
         stacked = h.ndim == 3
-        h = h if stacked else h.reshape(1, len(self.A), -1)
-        h_low = np.einsum("ij,mjk->mik", self.A, h)
+        h = h if stacked else h.reshape(1, len(self._A), -1)
+        h_low = np.einsum("ij,mjk->mik", self._A, h)
         e_low = np.linalg.norm(h_low - self.y_low_, axis=(1, 2)) / np.linalg.norm(self.y_low_)
         e_high = np.linalg.norm((h - h_low) - self.y_high_, axis=(1, 2)) / np.linalg.norm(self.y_high_)
         return {"e_low": e_low if stacked else float(e_low[0]), "e_high": e_high if stacked else float(e_high[0])}

@@ -31,14 +31,26 @@ class FitMonitor(Callback):
     history; ``epoch_999_`` and ``epoch_100_`` hold the first epochs at 99.9 % and 100 %.
     """
 
+    at_start = False
+
     def __init__(self, x, y, per_epoch: int, x_test=None, y_test=None, eval_batch: int = 2048):
-        self.x, self.y, self.xt, self.yt, self.eb = x, y, x_test, y_test, eval_batch
-        self.every, self.at_start = per_epoch, False
+        self.x, self.y, self.x_test, self.y_test, self.eval_batch = x, y, x_test, y_test, eval_batch
+        self.per_epoch = per_epoch
         self.epoch_999_: int | None = None
         self.epoch_100_: int | None = None
 
+    @property
+    def every(self) -> int:
+        """The loop calls the monitor once per epoch (the setting ``per_epoch``)."""
+        return self.per_epoch
+
+    @every.setter
+    def every(self, steps: int) -> None:
+        self.per_epoch = steps
+
     def _acc(self, model, x, y) -> float:
-        hits = sum(int((model(x[i:i + self.eb]).argmax(1) == y[i:i + self.eb]).sum()) for i in range(0, len(x), self.eb))
+        eb = self.eval_batch
+        hits = sum(int((model(x[i:i + eb]).argmax(1) == y[i:i + eb]).sum()) for i in range(0, len(x), eb))
         return hits / len(x)
 
     def __call__(self, state: State):
@@ -46,11 +58,11 @@ class FitMonitor(Callback):
         state.model.eval()
         with torch.no_grad():
             acc = self._acc(state.model, self.x, self.y)
-            if self.xt is not None:
-                state.history.record("test_err", state.step, 1.0 - self._acc(state.model, self.xt, self.yt))
+            if self.x_test is not None:
+                state.history.record("test_err", state.step, 1.0 - self._acc(state.model, self.x_test, self.y_test))
         state.model.train(was)
         state.history.record("train_acc", state.step, acc)
-        epoch = state.step // self.every
+        epoch = state.step // self.per_epoch
         if acc >= 0.999 and self.epoch_999_ is None:
             self.epoch_999_ = epoch
         if acc >= 1.0:

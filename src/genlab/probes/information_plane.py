@@ -48,7 +48,7 @@ class InformationPlane(Callback):
 
     def __init__(self, x: torch.Tensor, y: torch.Tensor, at_steps: Iterable[int], binning: BinningMI,
                  kde: KDEMI, kde_models: int):
-        self.x, self.y, self.at = x, y, set(int(s) for s in at_steps)
+        self.x, self.y, self.at_steps = x, y, frozenset(int(s) for s in at_steps)
         self.binning, self.kde, self.kde_models = binning, kde, int(kde_models)
 
     @property
@@ -72,7 +72,7 @@ class InformationPlane(Callback):
         return self.results_
 
     def __call__(self, state: State) -> None:
-        if state.step in self.at:
+        if state.step in self.at_steps:
             for key, v in self.measure(state.model).items():
                 state.history.record(f"{self.name}/{key}", state.step, v, AXES[key])
         return None

@@ -107,7 +107,8 @@ class SpectrumProbe:
     use the FFT; otherwise pass angular ``freqs`` for the non-uniform DFT
     (for d > 1, samples are projected on ``direction``).
 
-    After construction: ``peaks_`` (indices or the given freqs), ``y_hat_``.
+    After construction (derived from the settings alone): ``y_spectrum_``, ``peaks_`` (indices or the
+    given freqs), ``y_hat_``.
     ``probe(model)`` -> array of Δ_F per peak.
     """
 
@@ -116,18 +117,18 @@ class SpectrumProbe:
     def __init__(self, x, y, peaks: Sequence[int] | None = None, freqs: Sequence[float] | None = None,
                  n_peaks: int | None = None, form: Form = "complex", direction=None):
         self.x = x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x), dtype=torch.float32)
-        self.form = form
+        self.y, self.peaks, self.n_peaks, self.form, self.direction = y, peaks, n_peaks, form, direction
         xn = _np(self.x)
         if xn.ndim == 2 and xn.shape[1] > 1:
             if freqs is None:
                 raise ValueError("inputs of dimension > 1 need angular freqs (non-uniform DFT on a direction)")
             dvec = np.ones(xn.shape[1]) / np.sqrt(xn.shape[1]) if direction is None else np.asarray(direction, float)
-            self.coord = xn @ (dvec / np.linalg.norm(dvec))
+            self._coord = xn @ (dvec / np.linalg.norm(dvec))
         else:
-            self.coord = xn.ravel()
+            self._coord = xn.ravel()
         self.freqs = None if freqs is None else np.asarray(freqs, dtype=np.float64)
-        yv = _np(y).reshape(len(self.coord), -1)[:, 0]
-        self.y_spectrum_ = dft(yv, self.coord, self.freqs)
+        yv = _np(y).reshape(len(self._coord), -1)[:, 0]
+        self.y_spectrum_ = dft(yv, self._coord, self.freqs)
         if self.freqs is None:
             self.peaks_ = np.asarray(peaks, dtype=int) if peaks is not None else select_peaks(self.y_spectrum_, n_peaks)
         else:
@@ -138,7 +139,7 @@ class SpectrumProbe:
         """Δ_F per peak for network outputs (N,), (N, 1) or (M, N, 1) -> (K,) or (M, K)."""
         o = _np(output)
         o = o.reshape(o.shape[0], -1) if o.ndim == 3 else o.reshape(1, -1)
-        h = dft(o, self.coord, self.freqs)
+        h = dft(o, self._coord, self.freqs)
         err = relative_error(h[:, self.peaks_], self.y_hat_[None, :], self.form)
         return err[0] if _np(output).ndim < 3 else err
 
@@ -178,3 +179,44 @@ class StackSpectrum:
     def __call__(self, model, state=None) -> np.ndarray:
         out = model(self.x)[..., 0]
         return np.stack([p.errors(out[m]) for m, p in enumerate(self.probes)])
+
+
+def amplitude(h, freqs, amps=None) -> np.ndarray:
+    """Amplitude of each DFT index ``freqs`` in samples ``h`` (last axis, a uniform periodic grid).
+
+    A sum Σ_i A_i sin(2π k_i j / N + φ_i) has amplitude exactly A_i at k_i (for k_i < N/2):
+    |rfft(h)[k]| is scaled by 2/N (1/N at k = 0 and k = N/2). With ``amps`` ((K,), or one row
+    per model (M, K)) the result is normalized, |ĥ(k_i)| / A_i (Rahaman et al. 2019, Fig. 1).
+    """
+    h = _np(h)
+    n = h.shape[-1]
+    k = np.asarray(freqs, dtype=int)
+    if k.min() < 0 or 2 * k.max() > n:
+        raise ValueError(f"freqs must lie in [0, N/2={n // 2}] for {n} samples; got {k.tolist()}")
+    scale = np.where((k == 0) | (2 * k == n), 1.0 / n, 2.0 / n)
+    a = np.abs(np.fft.rfft(h, axis=-1)[..., k]) * scale
+    return a if amps is None else a / np.asarray(amps, dtype=np.float64)
+
+
+class SpectralAmplitude:
+    """Normalized amplitude |ĥ(k_i)| / A_i of a model's output per frequency (Rahaman et al. 2019).
+
+    x: (N,) or (N, 1) samples on a uniform periodic grid (then DFT index k is k cycles per record);
+    freqs: the DFT indices k_i (K,); amps: target amplitudes A_i, (K,) shared or (M, K) one row
+    per model of a stack (None: the raw amplitude). ``probe(model)`` -> (K,) for a model mapping
+    (N, 1) -> (N, 1), (M, K) for a stack; the last result is kept in ``amplitudes_``.
+    """
+
+    name, axes = "amplitude", ("frequency",)
+
+    def __init__(self, x, freqs: Sequence[int], amps=None):
+        if not is_uniform(_np(x)):
+            raise ValueError("SpectralAmplitude needs samples on a uniform grid, in order")
+        self.x, self.freqs, self.amps = x, freqs, amps
+
+    def __call__(self, model: torch.nn.Module, state=None) -> np.ndarray:
+        x = torch.as_tensor(_np(self.x), dtype=torch.float32).reshape(-1, 1)
+        with torch.no_grad():
+            out = _np(model(x))
+        self.amplitudes_ = amplitude(out[..., 0], self.freqs, self.amps)
+        return self.amplitudes_

@@ -250,6 +250,15 @@ class Run:
     def has_checkpoints(self) -> bool:
         return (self.path / "checkpoints").exists()
 
+    def drop_checkpoints(self) -> int:
+        """Delete checkpoints/ (a complete run needs none: figures and claims read the results); bytes freed."""
+        files = [p for p in (self.path / "checkpoints").glob("*") if p.is_file()]
+        freed = sum(p.stat().st_size for p in files)
+        for p in files:
+            p.unlink()
+        rmdirs([self.path / "checkpoints"])
+        return freed
+
     # ---- figures -------------------------------------------------------
     @property
     def figures_dir(self) -> Path:

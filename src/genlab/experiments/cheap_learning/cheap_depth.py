@@ -24,11 +24,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from genlab.config import Config, check
+from genlab.config import Config, check, param
 from genlab.data.targets import product_data
 from genlab.experiments.base import claim, experiment
 from genlab.models.product import product_net
 from genlab.models.stacked import MaskedWidths
+from genlab.params import show_value as _csv
 from genlab.plot import plt
 from genlab.train import train
 
@@ -39,27 +40,23 @@ SOURCE = "Lin, Tegmark & Rolnick 2017, Fig. 2 and Sec. III"
 class DepthConfig(Config):
     """Defaults: the paper scale (n = 2..6, widths 2..256, 4 seeds, 20,000 Adam steps)."""
 
-    n_values: tuple[int, ...] = (2, 3, 4, 5, 6)
-    widths: tuple[int, ...] = (2, 4, 8, 16, 32, 64, 128, 256)
-    n_seeds: int = 4
-    n_train: int = 4000
-    n_test: int = 4000
-    steps: int = 20000
-    lr: float = 0.03
-    lam: float = 0.1          # input scale of the constructed deep gates
-    threads: int = 1
+    n_values: tuple[int, ...] = param((2, 3, 4, 5, 6), ge=2, le=12, min_len=2, max_len=11, why='inputs of 2**n monomials')
+    widths: tuple[int, ...] = param((2, 4, 8, 16, 32, 64, 128, 256), ge=1, le=4096, min_len=1, max_len=16)
+    n_seeds: int = param(4, ge=1, le=64)
+    n_train: int = param(4000, ge=1, le=10**5)
+    n_test: int = param(4000, ge=1, le=10**5)
+    steps: int = param(20000, ge=1, le=10**7)
+    lr: float = param(0.03, gt=0, le=10)
+    lam: float = param(0.1, gt=0, le=1)          # input scale of the constructed deep gates
+    threads: int = param(1, ge=1, le=256, why='intra-op threads')
     # the claims' thresholds: ε is the error every net must reach; 2^n in the paper's construction
-    epsilon: float = 0.1
-    growth_threshold: float = 1.5
-    min_ratio: float = 1.0
+    epsilon: float = param(0.1, gt=0, lt=1)
+    growth_threshold: float = param(1.5, gt=0, le=10**6)
+    min_ratio: float = param(1.0, gt=0, le=10**6)
 
     def validate(self):
         super().validate()
-        check(len(self.n_values) >= 2 and min(self.n_values) >= 2, "n_values needs at least two n >= 2")
-        check(list(self.widths) == sorted(set(self.widths)) and self.widths[0] >= 1, "widths must increase")
-        check(self.n_seeds >= 1 and self.n_train > 0 and self.n_test > 0 and self.steps > 0, "positive sizes")
-        check(0 < self.epsilon < 1 and 0 < self.lam <= 1, "0 < epsilon < 1 and 0 < lam <= 1")
-        check(self.growth_threshold > 0 and self.min_ratio > 0, "growth_threshold and min_ratio must be positive")
+        check(list(self.widths) == sorted(set(self.widths)), f"widths={_csv(self.widths)} must increase")
 
 
 def run(cfg: DepthConfig, run):
@@ -108,7 +105,7 @@ def figures(run, cfg: DepthConfig):
     for i, n in enumerate(a["n_values"]):
         ax[0].loglog(a["widths"], a["shallow_err"][i], "o-", label=f"shallow, n={n}")
         ax[0].plot(a["deep_neurons"][i], a["deep_err"][i], "k*", ms=10)
-    ax[0].axhline(cfg.epsilon, color="r", ls=":", label=f"ε = {cfg.epsilon}")
+    ax[0].axhline(cfg.epsilon, color="C3", ls=":", label=f"ε = {cfg.epsilon}")
     ax[0].set_xticks(a["widths"], [str(w) for w in a["widths"]])
     ax[0].minorticks_off()
     ax[0].set_xlabel("hidden neurons")

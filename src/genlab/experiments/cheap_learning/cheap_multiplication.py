@@ -21,11 +21,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from genlab.config import Config, check
+from genlab.config import Config, check, param
 from genlab.experiments.base import claim, experiment
 from genlab.losses import stacked_mse
 from genlab.models.product import product_net
 from genlab.models.stacked import StackedMLP
+from genlab.params import show_value as _csv
 from genlab.plot import plt
 from genlab.train import train
 
@@ -36,23 +37,24 @@ SOURCE = "Lin, Tegmark & Rolnick 2017, Fig. 2 and Sec. III"
 class MultConfig(Config):
     """Defaults: the paper scale (49 values of λ, a 201² grid, 32 trained nets of 5,000 steps)."""
 
-    lam_min: float = 1e-3
-    lam_max: float = 1.0
-    n_lam: int = 49
-    fit_max: float = 0.1      # fit the slope on λ <= fit_max (the asymptotic regime)
-    grid: int = 201           # test points per axis on [-1, 1]^2
-    train_steps: int = 5000   # also train 4-neuron nets from random inits (0: skip)
-    n_trained: int = 32
-    lr: float = 0.01
+    lam_min: float = param(1e-3, gt=0, le=1)
+    lam_max: float = param(1.0, gt=0, le=1)
+    n_lam: int = param(49, ge=4, le=1000, why='each λ evaluates the grid: 1000 x 4001**2 points take minutes')
+    fit_max: float = param(0.1, gt=0, le=1)      # fit the slope on λ <= fit_max (the asymptotic regime)
+    # test points per axis on [-1, 1]^2
+    grid: int = param(201, ge=3, le=4001, why='grid**2 test points: 4001**2 doubles are 128 MB an array')
+    train_steps: int = param(5000, ge=0, le=10**7)   # also train 4-neuron nets from random inits (0: skip)
+    n_trained: int = param(32, ge=1, le=1000)
+    lr: float = param(0.01, gt=0, le=10)
     # the claim's threshold: the leading-order error is ∝ λ²
-    slope_range: tuple[float, float] = (1.8, 2.2)
+    slope_range: tuple[float, float] = param((1.8, 2.2), ge=-100, le=100, min_len=2, max_len=2)
 
     def validate(self):
         super().validate()
-        check(0 < self.lam_min < self.fit_max <= self.lam_max, "need 0 < lam_min < fit_max <= lam_max")
-        check(self.n_lam >= 4 and self.grid >= 3, "n_lam >= 4 and grid >= 3")
-        check(self.train_steps >= 0 and self.n_trained >= 1 and self.lr > 0, "train_steps >= 0, n_trained >= 1, lr > 0")
-        check(len(self.slope_range) == 2 and self.slope_range[0] <= self.slope_range[1], "slope_range is (lo, hi) with lo <= hi")
+        check(self.lam_min < self.fit_max <= self.lam_max,
+              f"lam_min={self.lam_min:g}, fit_max={self.fit_max:g}, lam_max={self.lam_max:g}: need lam_min < fit_max <= lam_max")
+        check(self.slope_range[0] <= self.slope_range[1],
+              f"slope_range={_csv(self.slope_range)} is reversed; give lo,hi with lo <= hi (e.g. slope_range=1.8,2.2)")
 
 
 def run(cfg: MultConfig, run):
@@ -92,7 +94,7 @@ def figures(run, cfg: MultConfig):
     ax.loglog(a["lams"], a["err64"], "o-", label="4-neuron gate, float64")
     ax.loglog(a["lams"], a["err32"], "x--", alpha=0.7, label="same gate, float32 (round-off ~ eps/λ²)")
     ax.loglog(a["lams"], np.exp(c) * a["lams"] ** k, "k:", label=f"fit on λ <= {cfg.fit_max}: slope {k:.3f}")
-    ax.loglog(a["lams"], a["lams"] ** 2 / 6, "r-", alpha=0.4, label="theory λ²/6 (max over [-1,1]²)")
+    ax.loglog(a["lams"], a["lams"] ** 2 / 6, "-", color="C3", alpha=0.4, label="theory λ²/6 (max over [-1,1]²)")
     ax.set_xlabel("input scale λ")
     ax.set_ylabel("max |gate(x, y) − xy|")
     ax.set_title("softplus multiplication gate: error ~ λ²")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from genlab.config import Config, check
+from genlab.config import Config, check, param
 from genlab.data.images import load_image
 from genlab.dip import PAPER_FIT, PAPER_NET, FitSettings, Runtime, Storage, fit
 from genlab.models.dip import NetSpec
@@ -25,29 +25,24 @@ class DipConfig(Config):
     """Shared settings; the defaults are the paper's network and fit (:data:`genlab.dip.PAPER_NET`,
     :data:`genlab.dip.PAPER_FIT`) on a 512-px image."""
 
-    image: str = "chelsea"
-    size: int = 512
-    net: str = PAPER_NET.kind
-    channels: int = PAPER_NET.channels
-    depth: int = PAPER_NET.depth
-    skip: int = PAPER_NET.skip
-    in_channels: int = PAPER_NET.in_channels
-    steps: int = PAPER_FIT.steps
-    lr: float = PAPER_FIT.lr
-    reg_noise_std: float = PAPER_FIT.reg_noise_std
-    exp_weight: float = PAPER_FIT.exp_weight
-    input_scale: float = PAPER_FIT.input_scale
-    record_every: int = 10
-    threads: int = 1
+    image: str = param("chelsea", path=True)
+    size: int = param(512, ge=2, le=1024, why='the paper network at 1024 px needs about 9 GB')
+    net: str = param(PAPER_NET.kind, choices=('skip', 'decoder'))
+    channels: int = param(PAPER_NET.channels, ge=1, le=256)
+    depth: int = param(PAPER_NET.depth, ge=1, le=8)
+    skip: int = param(PAPER_NET.skip, ge=0, le=256)
+    in_channels: int = param(PAPER_NET.in_channels, ge=1, le=256)
+    steps: int = param(PAPER_FIT.steps, ge=1, le=10**7)
+    lr: float = param(PAPER_FIT.lr, gt=0, le=10)
+    reg_noise_std: float = param(PAPER_FIT.reg_noise_std, ge=0, le=10)
+    exp_weight: float = param(PAPER_FIT.exp_weight, ge=0, lt=1)
+    input_scale: float = param(PAPER_FIT.input_scale, gt=0, le=100)
+    record_every: int = param(10, ge=1, le=10**7)
+    threads: int = param(1, ge=1, le=256, why='intra-op threads')
 
     def validate(self):
         super().validate()
-        check(self.size >= 2 ** self.depth, f"size={self.size} must be at least 2**depth={2 ** self.depth}")
-        check(self.net in ("skip", "decoder"), f"net={self.net!r}; choose skip or decoder")
-        check(self.channels > 0 and self.depth > 0 and self.steps > 0, "channels, depth and steps must be positive")
-        check(self.lr > 0 and 0 <= self.exp_weight < 1, "lr must be positive and exp_weight in [0, 1)")
-        check(self.reg_noise_std >= 0 and self.record_every > 0, "reg_noise_std >= 0 and record_every > 0 please")
-
+        check(self.size >= 2 ** self.depth, f"size={self.size} must be at least 2**depth={2 ** self.depth}; raise size or lower depth")
     @property
     def spec(self) -> NetSpec:
         return NetSpec(self.net, self.depth, self.channels, self.skip, self.in_channels)

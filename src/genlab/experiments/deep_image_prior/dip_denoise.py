@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from genlab.config import check
+from genlab.config import param
 from genlab.dip import PAPER_STEPS
 from genlab.experiments.base import claim, experiment
 from genlab.experiments.deep_image_prior import common
@@ -26,13 +26,9 @@ from genlab.probes.image import psnr
 @dataclass(frozen=True)
 class DenoiseConfig(common.DipConfig):
     steps: int = PAPER_STEPS["denoise"]
-    sigma: float = 25 / 255
-    min_gain_db: float = 3.0   # "well above" the noisy input
-    min_drop_db: float = 0.5   # the last iterate below the peak by at least this
-
-    def validate(self):
-        super().validate()
-        check(0 < self.sigma < 1, f"sigma={self.sigma} must lie in (0, 1) (data range 1)")
+    sigma: float = param(25 / 255, gt=0, lt=1)
+    min_gain_db: float = param(3.0, ge=-100, le=100)   # "well above" the noisy input
+    min_drop_db: float = param(0.5, ge=-100, le=100)   # the last iterate below the peak by at least this
 
 
 def run(cfg: DenoiseConfig, run):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from genlab.config import check
+from genlab.config import param
 from genlab.dip import Runtime, StopBelow, Storage, fit
 from genlab.experiments.base import claim, experiment
 from genlab.experiments.deep_image_prior.common import QUICK_NET, SOURCE, DipConfig, square_image
@@ -28,16 +28,12 @@ TARGETS = ("natural", "noisy", "shuffled", "noise")
 @dataclass(frozen=True)
 class FittingConfig(DipConfig):
     steps: int = 6000
-    noise_sigma: float = 25 / 255
-    threshold: float = 0.002    # MSE loss to reach
+    noise_sigma: float = param(25 / 255, gt=0, le=10)
+    threshold: float = param(0.002, gt=0, le=10)    # MSE loss to reach
     reg_noise_std: float = 0.0  # Fig. 2 fits a fixed input
     # The claims hold when the orderings hold; the values are ratios of steps, above these when they do.
-    min_noise_over_natural: float = 1.0
-    min_shuffled_over_noisy: float = 1.0
-
-    def validate(self):
-        super().validate()
-        check(self.threshold > 0 and self.noise_sigma > 0, "threshold and noise_sigma must be positive")
+    min_noise_over_natural: float = param(1.0, gt=0, le=10**6)
+    min_shuffled_over_noisy: float = param(1.0, gt=0, le=10**6)
 
 
 def targets(cfg: FittingConfig) -> dict[str, np.ndarray]:

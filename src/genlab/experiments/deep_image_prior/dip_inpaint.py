@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from genlab.config import check
+from genlab.config import param
 from genlab.dip import PAPER_STEPS
 from genlab.experiments.base import claim, experiment
 from genlab.experiments.deep_image_prior import common
@@ -26,17 +26,13 @@ from genlab.probes.image import psnr
 @dataclass(frozen=True)
 class InpaintConfig(common.DipConfig):
     steps: int = PAPER_STEPS["inpaint"]
-    text_image: str = "chelsea"
-    holes_image: str = "astronaut"
-    drop_image: str = "brick"
-    n_holes: int = 3
-    hole_radius: float = 0.09   # as a fraction of the side
-    drop: float = 0.5
-    min_gain_db: float = 1.0    # over filling the unknown pixels with the known pixels' mean colour
-
-    def validate(self):
-        super().validate()
-        check(0 < self.drop < 1 and 0 < self.hole_radius < 0.5, "drop in (0, 1) and hole_radius in (0, 0.5) please")
+    text_image: str = param("chelsea", path=True)
+    holes_image: str = param("astronaut", path=True)
+    drop_image: str = param("brick", path=True)
+    n_holes: int = param(3, ge=0, le=1000)
+    hole_radius: float = param(0.09, gt=0, lt=0.5)   # as a fraction of the side
+    drop: float = param(0.5, gt=0, lt=1)
+    min_gain_db: float = param(1.0, ge=-100, le=100)    # over filling the unknown pixels with the known pixels' mean colour
 
 
 CASES = ("text", "holes", "drop")

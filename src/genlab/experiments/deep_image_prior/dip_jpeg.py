@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from genlab.config import check
+from genlab.config import param
 from genlab.dip import PAPER_STEPS
 from genlab.experiments.base import claim, experiment
 from genlab.experiments.deep_image_prior import common
@@ -26,13 +26,9 @@ from genlab.probes.image import psnr
 class JpegConfig(common.DipConfig):
     image: str = "astronaut"
     steps: int = PAPER_STEPS["jpeg"]
-    quality: int = 10
-    min_best_gain_db: float = 0.0   # the best iterate above the JPEG by more than this
-    min_order_gap_db: float = 0.2   # early and last iterates below the best by more than this
-
-    def validate(self):
-        super().validate()
-        check(1 <= self.quality <= 95, f"quality={self.quality} must lie in 1..95")
+    quality: int = param(10, ge=1, le=95)
+    min_best_gain_db: float = param(0.0, ge=-100, le=100)   # the best iterate above the JPEG by more than this
+    min_order_gap_db: float = param(0.2, ge=-100, le=100)   # early and last iterates below the best by more than this
 
 
 def run(cfg: JpegConfig, run):

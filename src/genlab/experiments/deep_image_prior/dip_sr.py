@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from genlab.config import check
+from genlab.config import check, param
 from genlab.dip import PAPER_STEPS
 from genlab.experiments.base import claim, experiment
 from genlab.experiments.deep_image_prior import common
@@ -27,12 +27,12 @@ from genlab.probes.image import psnr
 class SrConfig(common.DipConfig):
     image: str = "astronaut"
     steps: int = PAPER_STEPS["sr"]
-    factor: int = 4
-    min_gain_db: float = 0.0   # the last iterate above bicubic by more than this
+    factor: int = param(4, ge=2, le=32)
+    min_gain_db: float = param(0.0, ge=-100, le=100)   # the last iterate above bicubic by more than this
 
     def validate(self):
         super().validate()
-        check(self.factor >= 2 and self.size >= 4 * self.factor, f"factor={self.factor}: use >= 2 and size >= 4 * factor")
+        check(self.size >= 4 * self.factor, f"size={self.size} must be at least 4 x factor={4 * self.factor}")
 
 
 def run(cfg: SrConfig, run):

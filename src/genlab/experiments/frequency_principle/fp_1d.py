@@ -14,9 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from genlab.config import Config, check
+from genlab.config import Config, check, param
 from genlab.experiments.base import claim, experiment
 from genlab.experiments.frequency_principle.common import sine_data, train_seeds
+from genlab.models.mlp import ACTIVATIONS
+from genlab.params import show_value as _csv
 from genlab.plot import heatmap, plt
 from genlab.probes.statistics import error_at_first_convergence, ordering
 
@@ -27,34 +29,30 @@ SOURCE = "Xu et al. 2019 (CiCP), Fig. 1"
 class Fp1dConfig(Config):
     """Defaults: the paper scale (20 seeds, 20,000 Adam steps)."""
 
-    n_samples: int = 61
-    freqs: tuple[float, ...] = (1.0, 3.0, 5.0)
-    amps: tuple[float, ...] = (1.0, 1.0, 1.0)
-    widths: tuple[int, ...] = (1, 200, 100, 100, 1)
-    activation: str = "tanh"
-    init_std: float = 0.1
-    lr: float = 2e-4
-    steps: int = 20000
-    probe_every: int = 20
-    n_seeds: int = 20
-    form: str = "complex"
-    threads: int = 1
+    n_samples: int = param(61, ge=8, le=10**5, why='10**5 x 4096: 1.6 GB a layer')
+    freqs: tuple[float, ...] = param((1.0, 3.0, 5.0), gt=0, le=5*10**4, min_len=1, max_len=64)
+    amps: tuple[float, ...] = param((1.0, 1.0, 1.0), gt=0, le=10**3, min_len=1, max_len=64)
+    widths: tuple[int, ...] = param((1, 200, 100, 100, 1), ge=1, le=4096, min_len=2, max_len=16, why='4096**2: 64 MB a layer')
+    activation: str = param("tanh", choices=tuple(ACTIVATIONS))
+    init_std: float = param(0.1, gt=0, le=100)
+    lr: float = param(2e-4, gt=0, le=10)
+    steps: int = param(20000, ge=1, le=10**7)
+    probe_every: int = param(20, ge=1, le=10**7)
+    n_seeds: int = param(20, ge=1, le=1000)
+    form: str = param("complex", choices=('complex', 'magnitude'))
+    threads: int = param(1, ge=1, le=256, why='intra-op threads')
     # the claims' thresholds (Xu et al.: "converged" means relative error below 0.1)
-    threshold: float = 0.1
-    min_ordered: float = 0.9
-    gap_error: float = 0.5
-    min_gap: float = 0.9
+    threshold: float = param(0.1, gt=0, lt=1)
+    min_ordered: float = param(0.9, ge=0, le=1)
+    gap_error: float = param(0.5, gt=0, le=1)
+    min_gap: float = param(0.9, ge=0, le=1)
 
     def validate(self):
         super().validate()
-        check(self.n_samples >= 8, f"n_samples={self.n_samples} is too small; use at least 8")
-        check(len(self.freqs) == len(self.amps), "freqs and amps need the same length")
-        check(all(0 < f < self.n_samples / 2 for f in self.freqs), f"every freq must lie in (0, n_samples/2={self.n_samples / 2})")
-        check(self.lr > 0 and self.steps > 0 and self.probe_every > 0, "lr, steps and probe_every must be positive")
-        check(self.n_seeds >= 1, "n_seeds must be at least 1")
-        check(self.init_std > 0, "init_std must be positive")
-        check(self.form in ("complex", "magnitude"), f"form={self.form!r}; choose complex or magnitude")
-        check(self.widths[0] == 1 and self.widths[-1] == 1, "widths must start and end with 1 (1-D in, 1-D out)")
+        check(len(self.freqs) == len(self.amps), f"freqs={_csv(self.freqs)} and amps={_csv(self.amps)} need the same length")
+        check(all(f < self.n_samples / 2 for f in self.freqs),
+              f"freqs={_csv(self.freqs)} must lie below n_samples/2={self.n_samples / 2:g}; lower them or raise n_samples")
+        check(self.widths[0] == 1 and self.widths[-1] == 1, f"widths={_csv(self.widths)} must start and end with 1 (1-D in, 1-D out)")
 
 
 def run(cfg: Fp1dConfig, run):
@@ -75,13 +73,12 @@ def figures(run, cfg: Fp1dConfig):
     ax[0].set_xlabel("x")
     k = np.arange(len(a["y_spectrum"]))
     ax[1].plot(k, a["y_spectrum"], "k.-")
-    ax[1].plot(a["peaks"], a["y_spectrum"][a["peaks"]], "ro", label="selected peaks")
+    ax[1].plot(a["peaks"], a["y_spectrum"][a["peaks"]], "o", color="C3", label="selected peaks")
     ax[1].set_xlabel("frequency index k")
     ax[1].set_title("|DFT| of the target")
     ax[1].legend()
-    im = heatmap(ax[2], err.steps, err.values[:, 0, :], [str(p) for p in a["peaks"]],
-                 f"relative error Δ_F per peak (seed {cfg.seed * 1000}, {cfg.form} form)")
-    fig.colorbar(im, ax=ax[2])
+    heatmap(ax[2], err.steps, err.values[:, 0, :], [str(p) for p in a["peaks"]],
+            f"Δ_F per peak (seed {cfg.seed * 1000}, {cfg.form} form)", level=cfg.threshold)
     run.save_figure(fig, "fp1d")
 
 

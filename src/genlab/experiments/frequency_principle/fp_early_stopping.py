@@ -21,10 +21,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from genlab.config import Config, check
+from genlab.config import Config, check, param
 from genlab.data.targets import grid, sines
 from genlab.experiments.base import claim, experiment
 from genlab.experiments.frequency_principle.common import mse_per_model, train_seeds
+from genlab.models.mlp import ACTIVATIONS
+from genlab.params import show_value as _csv
 from genlab.plot import plt
 from genlab.probes.bands import StackBandError
 from genlab.train import Every
@@ -36,37 +38,36 @@ SOURCE = "Xu et al. 2018 (arXiv:1807.01251), early stopping"
 class FpEarlyStoppingConfig(Config):
     """Defaults: the paper scale (20 seeds, a 200-200-100 net, 20,000 Adam steps)."""
 
-    n_samples: int = 40           # noisy training samples on a uniform grid of [-pi, pi)
-    freqs: tuple[float, ...] = (1.0, 3.0)
-    amps: tuple[float, ...] = (1.0, 0.3)
-    noise_std: float = 0.5
-    high_band_from: int = 6       # DFT index where the noise band starts (above every target freq)
-    n_test: int = 300
-    widths: tuple[int, ...] = (1, 200, 200, 100, 1)
-    activation: str = "tanh"
-    init_std: float = 0.1
-    lr: float = 5e-4
-    steps: int = 20000
-    probe_every: int = 50
-    n_seeds: int = 20
-    threads: int = 1
+    # noisy training samples on a uniform grid of [-pi, pi)
+    n_samples: int = param(40, ge=8, le=10**5, why='10**5 x 4096: 1.6 GB a layer')
+    freqs: tuple[float, ...] = param((1.0, 3.0), gt=0, le=5*10**4, min_len=1, max_len=64)
+    amps: tuple[float, ...] = param((1.0, 0.3), gt=0, le=10**3, min_len=1, max_len=64)
+    noise_std: float = param(0.5, gt=0, le=100)
+    high_band_from: int = param(6, ge=1, le=5*10**4)       # DFT index where the noise band starts (above every target freq)
+    n_test: int = param(300, ge=10, le=10**6)
+    widths: tuple[int, ...] = param((1, 200, 200, 100, 1), ge=1, le=4096, min_len=2, max_len=16, why='4096**2: 64 MB a layer')
+    activation: str = param("tanh", choices=tuple(ACTIVATIONS))
+    init_std: float = param(0.1, gt=0, le=100)
+    lr: float = param(5e-4, gt=0, le=10)
+    steps: int = param(20000, ge=1, le=10**7)
+    probe_every: int = param(50, ge=1, le=10**7)
+    n_seeds: int = param(20, ge=1, le=1000)
+    threads: int = param(1, ge=1, le=256, why='intra-op threads')
     # the claims' thresholds
-    ratio_min: float = 1.5        # end / best test MSE
-    val_ratio_min: float = 1.3    # end / at-validation-stop test MSE
-    low_fit: float = 0.2          # Δ_F of the low peak at the best step is below this ...
-    noise_unfit: float = 0.7      # ... while the noise band's error is above this
-    min_why: float = 0.9
+    ratio_min: float = param(1.5, gt=0, le=10**6)        # end / best test MSE
+    val_ratio_min: float = param(1.3, gt=0, le=10**6)    # end / at-validation-stop test MSE
+    low_fit: float = param(0.2, gt=0, le=1)          # Δ_F of the low peak at the best step is below this ...
+    noise_unfit: float = param(0.7, gt=0, le=1)      # ... while the noise band's error is above this
+    min_why: float = param(0.9, ge=0, le=1)
 
     def validate(self):
         super().validate()
-        check(self.n_samples >= 8, f"n_samples={self.n_samples} is too small; use at least 8")
-        check(len(self.freqs) == len(self.amps), "freqs and amps need the same length")
-        check(all(0 < f < self.high_band_from for f in self.freqs), "every freq must lie below high_band_from")
-        check(self.high_band_from < self.n_samples // 2, f"high_band_from must be below n_samples/2={self.n_samples // 2}")
-        check(self.noise_std > 0, "noise_std must be positive (the experiment is about noisy samples)")
-        check(self.lr > 0 and self.steps > 0 and self.probe_every > 0, "lr, steps and probe_every must be positive")
-        check(self.n_seeds >= 1 and self.n_test >= 10, "n_seeds >= 1 and n_test >= 10 needed")
-        check(self.widths[0] == 1 and self.widths[-1] == 1, "widths must start and end with 1 (1-D in, 1-D out)")
+        check(len(self.freqs) == len(self.amps), f"freqs={_csv(self.freqs)} and amps={_csv(self.amps)} need the same length")
+        check(all(f < self.high_band_from for f in self.freqs),
+              f"freqs={_csv(self.freqs)} must lie below high_band_from={self.high_band_from}")
+        check(self.high_band_from < self.n_samples // 2,
+              f"high_band_from={self.high_band_from} must be below n_samples/2={self.n_samples // 2}; lower it or raise n_samples")
+        check(self.widths[0] == 1 and self.widths[-1] == 1, f"widths={_csv(self.widths)} must start and end with 1 (1-D in, 1-D out)")
 
 
 def run(cfg: FpEarlyStoppingConfig, run):
@@ -107,23 +108,23 @@ def figures(run, cfg: FpEarlyStoppingConfig):
     a, m = run.arrays, measures(run)
     s = run.series("train/test_mse").steps
     fig, ax = plt.subplots(1, 3, figsize=(16, 4))
-    for name, c in (("train_mse", "tab:blue"), ("val_mse", "tab:orange"), ("test_mse", "tab:green")):
+    for name, c in (("train_mse", "C0"), ("val_mse", "C1"), ("test_mse", "C2")):
         ax[0].semilogy(s, run.series(f"train/{name}").values, color=c, lw=1, alpha=0.8)
         ax[0].plot([], [], color=c, label=name.replace("_", " ") + (" (clean)" if name == "test_mse" else " (noisy)"))
     ax[0].axvline(m["best_step"][0], color="k", ls=":", lw=1, label=f"best test step (seed {cfg.seed * 1000})")
     ax[0].set_xlabel("step")
     ax[0].set_title("MSE over training (one line per seed)")
     ax[0].legend(fontsize=7)
-    ax[1].plot(s, run.series("train/spectrum").values[:, :, 0], color="tab:purple", lw=1)
-    ax[1].plot(s, run.series("train/noise_band").values, color="tab:red", lw=1)
-    ax[1].plot([], [], color="tab:purple", label=f"Δ_F at k={int(a['peaks'][0])} (low)")
-    ax[1].plot([], [], color="tab:red", label=f"noise band k >= {cfg.high_band_from}")
+    ax[1].plot(s, run.series("train/spectrum").values[:, :, 0], color="C4", lw=1)
+    ax[1].plot(s, run.series("train/noise_band").values, color="C3", lw=1)
+    ax[1].plot([], [], color="C4", label=f"Δ_F at k={int(a['peaks'][0])} (low)")
+    ax[1].plot([], [], color="C3", label=f"noise band k >= {cfg.high_band_from}")
     ax[1].set_ylim(0, 1.3)
     ax[1].set_xlabel("step")
     ax[1].set_title("relative error vs the noisy training target")
     ax[1].legend(fontsize=7)
     ax[2].plot(a["x_test"], a["y_test"], "k-", lw=1, label="clean target")
-    ax[2].plot(a["x"], a["Y"][0], "o", ms=3, color="tab:blue", label="noisy samples (seed 0)")
+    ax[2].plot(a["x"], a["Y"][0], "o", ms=3, color="C0", label="noisy samples (seed 0)")
     ax[2].set_title(f"target, noise std {cfg.noise_std}")
     ax[2].legend(fontsize=7)
     fig.tight_layout()

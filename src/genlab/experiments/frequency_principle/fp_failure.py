@@ -22,10 +22,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from genlab.config import Config, check
+from genlab.config import Config, check, param
 from genlab.data.targets import grid, random_target, sines
 from genlab.experiments.base import claim, experiment
 from genlab.experiments.frequency_principle.common import mse_per_model, train_seeds
+from genlab.models.mlp import ACTIVATIONS
+from genlab.params import show_value as _csv
 from genlab.plot import heatmap, plt
 from genlab.probes.spectrum import dft, select_peaks
 from genlab.probes.statistics import concordance, error_at_first_convergence, ordering
@@ -39,35 +41,32 @@ GROUPS = ("small", "large", "random")
 class FpFailureConfig(Config):
     """Defaults: the paper scale (20 seeds per group, a 200-200-200-100 net, 10,000 Adam steps)."""
 
-    n_samples: int = 61
-    freqs: tuple[float, ...] = (1.0, 3.0, 5.0)
-    widths: tuple[int, ...] = (1, 200, 200, 200, 100, 1)
-    activation: str = "tanh"
-    small_std: float = 0.1
-    large_std: float = 1.0
-    random_peaks: int = 4        # tallest DFT peaks of each random target to follow
-    lr: float = 2e-4
-    steps: int = 10000
-    probe_every: int = 10
-    n_seeds: int = 20            # per group
-    threads: int = 1
+    n_samples: int = param(61, ge=16, le=10**5, why='10**5 x 4096: 1.6 GB a layer')
+    freqs: tuple[float, ...] = param((1.0, 3.0, 5.0), gt=0, le=5*10**4, min_len=1, max_len=64)
+    widths: tuple[int, ...] = param((1, 200, 200, 200, 100, 1), ge=1, le=4096, min_len=2, max_len=16, why='4096**2: 64 MB a layer')
+    activation: str = param("tanh", choices=tuple(ACTIVATIONS))
+    small_std: float = param(0.1, gt=0, le=100)
+    large_std: float = param(1.0, gt=0, le=100)
+    random_peaks: int = param(4, ge=2, le=1000)        # tallest DFT peaks of each random target to follow
+    lr: float = param(2e-4, gt=0, le=10)
+    steps: int = param(10000, ge=1, le=10**7)
+    probe_every: int = param(10, ge=1, le=10**7)
+    n_seeds: int = param(20, ge=1, le=1000)            # per group
+    threads: int = param(1, ge=1, le=256, why='intra-op threads')
     # the claims' thresholds
-    threshold: float = 0.1       # a peak has converged when its Δ_F is below this
-    max_concordance: float = 0.6  # random targets: 0.5 = no order, 1 = strictly low to high
-    gap_error: float = 0.5       # the highest peak is "far behind" when its Δ_F is above this ...
-    max_large_gap: float = 0.5   # ... in at most this fraction of large-init seeds
-    min_small_gap: float = 0.9   # ... and in at least this fraction of small-init seeds
-    test_ratio_min: float = 10.0  # held-out MSE, large / small init
+    threshold: float = param(0.1, gt=0, lt=1)       # a peak has converged when its Δ_F is below this
+    max_concordance: float = param(0.6, ge=0, le=1)  # random targets: 0.5 = no order, 1 = strictly low to high
+    gap_error: float = param(0.5, gt=0, le=1)       # the highest peak is "far behind" when its Δ_F is above this ...
+    max_large_gap: float = param(0.5, ge=0, le=1)   # ... in at most this fraction of large-init seeds
+    min_small_gap: float = param(0.9, ge=0, le=1)   # ... and in at least this fraction of small-init seeds
+    test_ratio_min: float = param(10.0, gt=0, le=10**6)  # held-out MSE, large / small init
 
     def validate(self):
         super().validate()
-        check(self.n_samples >= 16, f"n_samples={self.n_samples} is too small; use at least 16")
-        check(all(0 < f < self.n_samples / 2 for f in self.freqs), f"every freq must lie in (0, n_samples/2={self.n_samples / 2})")
-        check(0 < self.small_std < self.large_std, "need 0 < small_std < large_std")
-        check(self.random_peaks >= 2, "random_peaks must be at least 2 (an ordering needs two peaks)")
-        check(self.lr > 0 and self.steps > 0 and self.probe_every > 0, "lr, steps and probe_every must be positive")
-        check(self.n_seeds >= 1, "n_seeds must be at least 1")
-        check(self.widths[0] == 1 and self.widths[-1] == 1, "widths must start and end with 1 (1-D in, 1-D out)")
+        check(all(f < self.n_samples / 2 for f in self.freqs),
+              f"freqs={_csv(self.freqs)} must lie below n_samples/2={self.n_samples / 2:g}; lower them or raise n_samples")
+        check(self.small_std < self.large_std, f"small_std={self.small_std:g} must be below large_std={self.large_std:g}")
+        check(self.widths[0] == 1 and self.widths[-1] == 1, f"widths={_csv(self.widths)} must start and end with 1 (1-D in, 1-D out)")
 
 
 def run(cfg: FpFailureConfig, run):
@@ -120,15 +119,15 @@ def figures(run, cfg: FpFailureConfig):
         m = _group(g, M).start
         nk = ks if g != "random" else cfg.random_peaks
         heatmap(ax[0, j], err.steps, err.values[:, m, :nk], [str(p) for p in a["peaks"][m, :nk]],
-                f"Δ_F per peak: {titles[g]}")
+                f"Δ_F per peak: {titles[g]}", level=cfg.threshold)
     for j, g in enumerate(("small", "large")):
         m = _group(g, M).start
         ax[1, j].plot(a["x_dense"], np.sum([np.sin(f * a["x_dense"]) for f in cfg.freqs], 0), "k-", lw=1, label="target")
-        ax[1, j].plot(a["x_dense"], a["dense"][m], "r-", lw=1, label="network")
+        ax[1, j].plot(a["x_dense"], a["dense"][m], "-", color="C3", lw=1, label="network")
         ax[1, j].plot(a["x"], a["y"], "ko", ms=3, label="training samples")
         ax[1, j].set_title(f"fit after training: {titles[g]}")
         ax[1, j].legend(fontsize=7)
-    for g, c in (("small", "tab:blue"), ("large", "tab:red")):
+    for g, c in (("small", "C0"), ("large", "C3")):
         ax[1, 2].semilogy(test.steps, test.values[:, _group(g, M)], color=c, lw=1)
         ax[1, 2].plot([], [], color=c, label=titles[g])
     ax[1, 2].set_xlabel("step")

@@ -20,11 +20,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from genlab.config import Config, check
+from genlab.config import Config, check, param
 from genlab.data.vision import load_dataset
 from genlab.experiments.base import claim, experiment
 from genlab.losses import stacked_mse
+from genlab.models.mlp import ACTIVATIONS
 from genlab.models.stacked import StackedMLP
+from genlab.params import show_value as _csv
 from genlab.plot import plt
 from genlab.probes.filtering import FilterProbe
 from genlab.probes.spectrum import first_below
@@ -37,29 +39,27 @@ SOURCE = "Xu et al. 2019 (CiCP), filtering method, MNIST"
 class FpFilteringConfig(Config):
     """Defaults: the paper scale (10,000 images, a 400-200 net, 3,000 Adam steps, 5 seeds)."""
 
-    dataset: str = "mnist"
-    n_train: int = 10000          # the first n training images
-    widths: tuple[int, ...] = (784, 400, 200, 10)
-    activation: str = "relu"
-    lr: float = 1e-3
-    steps: int = 3000
-    probe_every: int = 20
-    delta_rel: tuple[float, ...] = (0.05, 0.2)   # δ as a fraction of the median squared distance
-    n_seeds: int = 5
-    threads: int = 1
+    dataset: str = param("mnist", choices=('mnist', 'fashion-mnist'))
+    # the first n training images
+    n_train: int = param(10000, ge=20, le=20000, why='the n x n distance matrix: 20000**2 floats are 1.6 GB')
+    widths: tuple[int, ...] = param((784, 400, 200, 10), ge=1, le=4096, min_len=2, max_len=16)
+    activation: str = param("relu", choices=tuple(ACTIVATIONS))
+    lr: float = param(1e-3, gt=0, le=10)
+    steps: int = param(3000, ge=1, le=10**7)
+    probe_every: int = param(20, ge=1, le=10**7)
+    # δ as a fraction of the median squared distance
+    delta_rel: tuple[float, ...] = param((0.05, 0.2), gt=0, le=100, min_len=1, max_len=16)
+    n_seeds: int = param(5, ge=1, le=1000)
+    threads: int = param(1, ge=1, le=256, why='intra-op threads')
     # the claims' thresholds
-    threshold: float = 0.1        # the error e_low (and e_high) must reach
-    gap_min: float = 0.3          # e_high is still above this when e_low arrives
-    min_ordered: float = 0.9
+    threshold: float = param(0.1, gt=0, lt=1)        # the error e_low (and e_high) must reach
+    gap_min: float = param(0.3, gt=0, le=1)          # e_high is still above this when e_low arrives
+    min_ordered: float = param(0.9, ge=0, le=1)
 
     def validate(self):
         super().validate()
-        check(self.dataset in ("mnist", "fashion-mnist"), f"dataset={self.dataset!r}; choose mnist or fashion-mnist")
-        check(20 <= self.n_train <= 20000, f"n_train={self.n_train} must lie in [20, 20000]")
-        check(self.widths[0] == 784 and self.widths[-1] == 10, "widths must start with 784 (28x28 pixels) and end with 10 classes")
-        check(len(self.delta_rel) >= 1 and all(d > 0 for d in self.delta_rel), "delta_rel needs positive values")
-        check(self.lr > 0 and self.steps > 0 and self.probe_every > 0 and self.n_seeds >= 1,
-              "lr, steps, probe_every and n_seeds must be positive")
+        check(self.widths[0] == 784 and self.widths[-1] == 10,
+              f"widths={_csv(self.widths)} must start with 784 (28x28 pixels) and end with 10 classes")
 
 
 def run(cfg: FpFilteringConfig, run):
@@ -90,10 +90,10 @@ def figures(run, cfg: FpFilteringConfig):
     fig, ax = plt.subplots(1, D, figsize=(5.5 * D, 4), squeeze=False)
     for i in range(D):
         steps, e_low, e_high = filter_errors(run, i)
-        ax[0, i].semilogy(steps, e_low, color="tab:blue", lw=1)
-        ax[0, i].semilogy(steps, e_high, color="tab:red", lw=1)
-        ax[0, i].plot([], [], color="tab:blue", label="e_low")
-        ax[0, i].plot([], [], color="tab:red", label="e_high")
+        ax[0, i].semilogy(steps, e_low, color="C0", lw=1)
+        ax[0, i].semilogy(steps, e_high, color="C3", lw=1)
+        ax[0, i].plot([], [], color="C0", label="e_low")
+        ax[0, i].plot([], [], color="C3", label="e_high")
         ax[0, i].axhline(cfg.threshold, color="k", ls=":", lw=1)
         ax[0, i].set_xlabel("step")
         ax[0, i].set_title(f"{cfg.dataset}, N={cfg.n_train}, δ={a['delta'][i]:.3g} ({cfg.delta_rel[i]} x median |x−x'|²)")

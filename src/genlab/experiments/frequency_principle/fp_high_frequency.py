@@ -22,10 +22,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from genlab.config import Config, check
+from genlab.config import Config, check, param
 from genlab.data.targets import grid, sines
 from genlab.experiments.base import claim, experiment
 from genlab.experiments.frequency_principle.common import train_seeds
+from genlab.models.mlp import ACTIVATIONS
+from genlab.params import show_value as _csv
 from genlab.plot import heatmap, plt
 from genlab.probes.statistics import oscillation
 
@@ -36,37 +38,38 @@ SOURCE = "Xu et al. 2018 (arXiv:1807.01251), Fig. 4"
 class FpHighFrequencyConfig(Config):
     """Defaults: the paper scale (20 seeds per target, a 200-200-100 net, 10,000 Adam steps)."""
 
-    n_samples: int = 61
-    freqs: tuple[float, ...] = (1.0, 3.0, 5.0)
-    amps_high: tuple[float, ...] = (0.2, 0.6, 1.0)   # high-frequency dominant
-    amps_low: tuple[float, ...] = (1.0, 0.6, 0.2)    # the low-frequency-dominant comparison
-    widths: tuple[int, ...] = (1, 200, 200, 100, 1)
-    activation: str = "tanh"
-    init_std: float = 0.1
-    optimizer: str = "adam"
-    lr: float = 2e-4
-    steps: int = 10000
-    probe_every: int = 5         # the oscillation measure depends on it: keep it fixed when comparing
-    osc_window: int = 1000       # oscillation is measured over steps 0..osc_window, the convergence phase
-    n_seeds: int = 20            # per target
-    threads: int = 1
+    n_samples: int = param(61, ge=8, le=10**5, why='10**5 x 4096: 1.6 GB a layer')
+    freqs: tuple[float, ...] = param((1.0, 3.0, 5.0), gt=0, le=5*10**4, min_len=2, max_len=64)
+    amps_high: tuple[float, ...] = param((0.2, 0.6, 1.0), gt=0, le=10**3, min_len=1, max_len=64)   # high-frequency dominant
+    amps_low: tuple[float, ...] = param((1.0, 0.6, 0.2), gt=0, le=10**3, min_len=1, max_len=64)    # the low-frequency-dominant comparison
+    widths: tuple[int, ...] = param((1, 200, 200, 100, 1), ge=1, le=4096, min_len=2, max_len=16, why='4096**2: 64 MB a layer')
+    activation: str = param("tanh", choices=tuple(ACTIVATIONS))
+    init_std: float = param(0.1, gt=0, le=100)
+    optimizer: str = param("adam", choices=('adam', 'gd'))
+    lr: float = param(2e-4, gt=0, le=10)
+    steps: int = param(10000, ge=1, le=10**7)
+    probe_every: int = param(5, ge=1, le=10**7)         # the oscillation measure depends on it: keep it fixed when comparing
+    osc_window: int = param(1000, ge=1, le=10**7)       # oscillation is measured over steps 0..osc_window, the convergence phase
+    n_seeds: int = param(20, ge=1, le=1000)            # per target
+    threads: int = param(1, ge=1, le=256, why='intra-op threads')
     # the claims' thresholds
-    ratio_min: float = 3.0       # lowest peak's oscillation, high- / low-dominant target
-    min_decreasing: float = 0.9  # seeds whose oscillation falls strictly from low to high peaks
+    ratio_min: float = param(3.0, gt=0, le=10**6)       # lowest peak's oscillation, high- / low-dominant target
+    min_decreasing: float = param(0.9, ge=0, le=1)  # seeds whose oscillation falls strictly from low to high peaks
 
     def validate(self):
         super().validate()
-        check(len(self.freqs) >= 2, "need at least two frequencies")
-        check(len(self.freqs) == len(self.amps_high) == len(self.amps_low), "freqs, amps_high and amps_low need the same length")
-        check(list(self.freqs) == sorted(self.freqs), "freqs must be increasing")
-        check(all(0 < f < self.n_samples / 2 for f in self.freqs), f"every freq must lie in (0, n_samples/2={self.n_samples / 2})")
-        check(self.amps_high[-1] > self.amps_high[0], "amps_high must make the highest frequency dominate (last > first)")
-        check(self.amps_low[0] > self.amps_low[-1], "amps_low must make the lowest frequency dominate (first > last)")
-        check(self.optimizer in ("adam", "gd"), f"optimizer={self.optimizer!r}; choose adam or gd")
-        check(self.lr > 0 and self.steps > 0 and self.probe_every > 0, "lr, steps and probe_every must be positive")
-        check(self.osc_window >= 10 * self.probe_every, f"osc_window={self.osc_window} must span at least 10 probes")
-        check(self.n_seeds >= 1, "n_seeds must be at least 1")
-        check(self.widths[0] == 1 and self.widths[-1] == 1, "widths must start and end with 1 (1-D in, 1-D out)")
+        check(len(self.freqs) == len(self.amps_high) == len(self.amps_low),
+              f"freqs={_csv(self.freqs)}, amps_high and amps_low need the same length")
+        check(list(self.freqs) == sorted(self.freqs), f"freqs={_csv(self.freqs)} must be increasing")
+        check(all(f < self.n_samples / 2 for f in self.freqs),
+              f"freqs={_csv(self.freqs)} must lie below n_samples/2={self.n_samples / 2:g}; lower them or raise n_samples")
+        check(self.amps_high[-1] > self.amps_high[0],
+              f"amps_high={_csv(self.amps_high)} must make the highest frequency dominate (last > first)")
+        check(self.amps_low[0] > self.amps_low[-1],
+              f"amps_low={_csv(self.amps_low)} must make the lowest frequency dominate (first > last)")
+        check(self.osc_window >= 10 * self.probe_every,
+              f"osc_window={self.osc_window} must span at least 10 probes (10 x probe_every={self.probe_every})")
+        check(self.widths[0] == 1 and self.widths[-1] == 1, f"widths={_csv(self.widths)} must start and end with 1 (1-D in, 1-D out)")
 
 
 def run(cfg: FpHighFrequencyConfig, run):
@@ -97,17 +100,17 @@ def figures(run, cfg: FpHighFrequencyConfig):
     fig, ax = plt.subplots(1, 4, figsize=(20, 4))
     heatmap(ax[0], err.steps, err.values[:, 0], labels, f"Δ_F, high-dominant {cfg.amps_high}")
     heatmap(ax[1], err.steps, err.values[:, M], labels, f"Δ_F, low-dominant {cfg.amps_low}")
-    ax[2].plot(err.steps, err.values[:, :M, 0], color="tab:red", lw=0.8)
-    ax[2].plot(err.steps, err.values[:, M:, 0], color="tab:blue", lw=0.8)
-    ax[2].plot([], [], color="tab:red", label="high-dominant target")
-    ax[2].plot([], [], color="tab:blue", label="low-dominant target")
+    ax[2].plot(err.steps, err.values[:, :M, 0], color="C3", lw=0.8)
+    ax[2].plot(err.steps, err.values[:, M:, 0], color="C0", lw=0.8)
+    ax[2].plot([], [], color="C3", label="high-dominant target")
+    ax[2].plot([], [], color="C0", label="low-dominant target")
     ax[2].set_ylim(0, 2)
     ax[2].set_xlabel("step")
     ax[2].set_title(f"Δ_F of the lowest peak (k={labels[0]})")
     ax[2].legend(fontsize=7)
     k = np.arange(len(labels))
-    ax[3].bar(k - 0.2, np.median(m["excess_high"], 0), 0.4, color="tab:red", label="high-dominant")
-    ax[3].bar(k + 0.2, np.median(m["excess_low"], 0), 0.4, color="tab:blue", label="low-dominant")
+    ax[3].bar(k - 0.2, np.median(m["excess_high"], 0), 0.4, color="C3", label="high-dominant")
+    ax[3].bar(k + 0.2, np.median(m["excess_low"], 0), 0.4, color="C0", label="low-dominant")
     ax[3].set_xticks(k)
     ax[3].set_xticklabels(labels)
     ax[3].set_xlabel("frequency")

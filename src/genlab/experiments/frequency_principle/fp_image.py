@@ -19,11 +19,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from genlab.config import Config, check
+from genlab.config import Config, check, param
 from genlab.data.images import load_image
 from genlab.experiments.base import claim, experiment
 from genlab.losses import stacked_mse
+from genlab.models.mlp import ACTIVATIONS
 from genlab.models.stacked import StackedMLP
+from genlab.params import show_value as _csv
 from genlab.plot import plt
 from genlab.probes.bands import BandProbe
 from genlab.probes.spectrum import first_below
@@ -36,33 +38,27 @@ SOURCE = "Xu et al. 2018 (arXiv:1807.01251), Fig. 2"
 class FpImageConfig(Config):
     """Defaults: the paper scale (a 128 px image, a 400-200-200-100 net, 20,000 Adam steps)."""
 
-    image: str = "camera"        # a built-in name (genlab.data.images.BUILTIN) or a PNG/JPEG path
-    size: int = 128              # shorter side after resizing
-    widths: tuple[int, ...] = (2, 400, 200, 200, 100, 1)
-    activation: str = "relu"
-    init_std: float | None = None  # None: PyTorch's default init
-    lr: float = 1e-3
-    steps: int = 20000
-    probe_every: int = 100
-    n_bands: int = 4
-    n_seeds: int = 3
-    n_snapshots: int = 6
-    threads: int = 1
+    image: str = param("camera", path=True)        # a built-in name (genlab.data.images.BUILTIN) or a PNG/JPEG path
+    size: int = param(128, ge=8, le=512, why='size**2 pixels are the full batch')              # shorter side after resizing
+    widths: tuple[int, ...] = param((2, 400, 200, 200, 100, 1), ge=1, le=4096, min_len=2, max_len=16)
+    activation: str = param("relu", choices=tuple(ACTIVATIONS))
+    init_std: float | None = param(None, gt=0, le=100)  # None: PyTorch's default init
+    lr: float = param(1e-3, gt=0, le=10)
+    steps: int = param(20000, ge=1, le=10**7)
+    probe_every: int = param(100, ge=1, le=10**7)
+    n_bands: int = param(4, ge=2, le=64)
+    n_seeds: int = param(3, ge=1, le=1000)
+    n_snapshots: int = param(6, ge=2, le=100)
+    threads: int = param(1, ge=1, le=256, why='intra-op threads')
     # the claims' thresholds
-    threshold: float = 0.3       # the "set error" a band must reach
-    min_ordered: float = 0.9
-    gap_error: float = 0.8
-    min_gap: float = 0.9
+    threshold: float = param(0.3, gt=0, lt=1)       # the "set error" a band must reach
+    min_ordered: float = param(0.9, ge=0, le=1)
+    gap_error: float = param(0.8, gt=0, le=1)
+    min_gap: float = param(0.9, ge=0, le=1)
 
     def validate(self):
         super().validate()
-        check(8 <= self.size <= 512, f"size={self.size} must lie in [8, 512]")
-        check(self.widths[0] == 2 and self.widths[-1] == 1, "widths must start with 2 (x, y) and end with 1 (gray)")
-        check(self.n_bands >= 2, "n_bands must be at least 2 (a low and a high band)")
-        check(0 < self.threshold < 1, "threshold (the set relative error) must lie in (0, 1)")
-        check(self.lr > 0 and self.steps > 0 and self.probe_every > 0, "lr, steps and probe_every must be positive")
-        check(self.n_seeds >= 1 and self.n_snapshots >= 2, "n_seeds >= 1 and n_snapshots >= 2 needed")
-        check(self.init_std is None or self.init_std > 0, "init_std must be positive (or none for PyTorch's default)")
+        check(self.widths[0] == 2 and self.widths[-1] == 1, f"widths={_csv(self.widths)} must start with 2 (x, y) and end with 1 (gray)")
         load_image(self.image, gray=True)  # an unreadable image fails here, in one line, before any output
 
 
@@ -78,7 +74,7 @@ def run(cfg: FpImageConfig, run):
     model = StackedMLP(cfg.n_seeds, cfg.widths, cfg.activation, cfg.init_std,
                        seeds=[cfg.seed * 1000 + k for k in range(cfg.n_seeds)])
     cbs = [Every(cfg.probe_every, probe), Every(cfg.probe_every, first_image(probe), "image", axes=("y", "x"))]
-    res = train(model, supervised(stacked_mse, probe.x, y), steps=cfg.steps, lr=cfg.lr, callbacks=cbs, run=run,
+    res = train(model, supervised(stacked_mse, probe.x_, y), steps=cfg.steps, lr=cfg.lr, callbacks=cbs, run=run,
                 phase="train", threads=cfg.threads, desc="fp-image")
     run.save_arrays(target=img)
     run.log("final_loss", float(res.history.values("loss")[-1]), cfg.steps)

@@ -24,13 +24,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from matplotlib.ticker import NullFormatter
 
-from genlab.config import Config, check
+from genlab.config import Config, check, param
 from genlab.data.targets import grid, sines
 from genlab.experiments.base import claim, experiment
 from genlab.experiments.frequency_principle.common import train_seeds
+from genlab.models.mlp import ACTIVATIONS
 from genlab.optim import ntk_gd
-from genlab.plot import heatmap, plt
+from genlab.params import show_value as _csv
+from genlab.plot import heatmap, plt, threshold_line
 from genlab.probes.statistics import ordering
 from genlab.probes.weights import SpectralNorms, relative_change
 from genlab.train import Every
@@ -42,35 +45,34 @@ SOURCE = "Xu et al. 2018 (arXiv:1807.01251), Fig. 3"
 class FpSpectralNormConfig(Config):
     """Defaults: the paper scale (widths 50 to 3200, 3 hidden layers, 10,000 GD steps, 5 seeds)."""
 
-    n_samples: int = 61
-    freqs: tuple[float, ...] = (1.0, 2.0, 3.0)
-    hidden: tuple[int, ...] = (50, 200, 800, 3200)  # widths W of (1, W, ..., W, 1)
-    depth: int = 3                             # hidden layers
-    activation: str = "tanh"
-    lr: float = 0.5                            # GD: lr / fan_in per weight matrix
-    adam_lr: float = 1e-3
-    adam_width: int = 200                      # width of the Adam comparison (0: none)
-    steps: int = 10000
-    probe_every: int = 50
-    norm_every: int = 200
-    n_seeds: int = 5
-    threads: int = 1
+    n_samples: int = param(61, ge=8, le=10**5, why='10**5 x 4096: 1.6 GB a layer')
+    freqs: tuple[float, ...] = param((1.0, 2.0, 3.0), gt=0, le=5*10**4, min_len=1, max_len=64)
+    # widths W of (1, W, ..., W, 1)
+    hidden: tuple[int, ...] = param((50, 200, 800, 3200), ge=1, le=8192, min_len=2, max_len=16, why='8192**2: 256 MB, SVD in minutes')
+    depth: int = param(3, ge=2, le=16)                             # hidden layers
+    activation: str = param("tanh", choices=tuple(ACTIVATIONS))
+    lr: float = param(0.5, gt=0, le=10)                            # GD: lr / fan_in per weight matrix
+    adam_lr: float = param(1e-3, gt=0, le=10)
+    adam_width: int = param(200, ge=1, le=8192, allow=(0,))                      # width of the Adam comparison (0: none)
+    steps: int = param(10000, ge=1, le=10**7)
+    probe_every: int = param(50, ge=1, le=10**7)
+    norm_every: int = param(200, ge=1, le=10**7)
+    n_seeds: int = param(5, ge=1, le=1000)
+    threads: int = param(1, ge=1, le=256, why='intra-op threads')
     # the claims' thresholds
-    threshold: float = 0.1        # a peak has converged when its Δ_F is below this
-    min_ordered: float = 0.9
-    change_max: float = 0.1       # relative change of a spectral norm that counts as "barely moves"
-    min_shrink: float = 1.5       # narrowest / widest relative change
-    adam_ratio_min: float = 3.0   # Adam / GD hidden-layer change
+    threshold: float = param(0.1, gt=0, lt=1)        # a peak has converged when its Δ_F is below this
+    min_ordered: float = param(0.9, ge=0, le=1)
+    change_max: float = param(0.1, gt=0, le=10)       # relative change of a spectral norm that counts as "barely moves"
+    min_shrink: float = param(1.5, gt=0, le=10**6)       # narrowest / widest relative change
+    adam_ratio_min: float = param(3.0, gt=0, le=10**6)   # Adam / GD hidden-layer change
 
     def validate(self):
         super().validate()
-        check(len(self.hidden) >= 2 and list(self.hidden) == sorted(self.hidden), "hidden must list at least two increasing widths")
-        check(self.depth >= 2, "depth must be at least 2 (a W x W hidden matrix is what the claim is about)")
-        check(all(0 < f < self.n_samples / 2 for f in self.freqs), f"every freq must lie in (0, n_samples/2={self.n_samples / 2})")
+        check(list(self.hidden) == sorted(self.hidden), f"hidden={_csv(self.hidden)} must list increasing widths")
+        check(all(f < self.n_samples / 2 for f in self.freqs),
+              f"freqs={_csv(self.freqs)} must lie below n_samples/2={self.n_samples / 2:g}; lower them or raise n_samples")
         check(self.adam_width == 0 or self.adam_width in self.hidden,
-              f"adam_width={self.adam_width} must be one of hidden={self.hidden} (or 0 for none)")
-        check(self.lr > 0 and self.adam_lr > 0 and self.steps > 0, "lr, adam_lr and steps must be positive")
-        check(self.probe_every > 0 and self.norm_every > 0 and self.n_seeds >= 1, "probe_every, norm_every, n_seeds must be positive")
+              f"adam_width={self.adam_width} must be one of hidden={_csv(self.hidden)} (or 0 for none)")
 
 
 def run(cfg: FpSpectralNormConfig, run):
@@ -103,7 +105,8 @@ def figures(run, cfg: FpSpectralNormConfig):
     L = cfg.depth + 1
     fig, ax = plt.subplots(1, 3, figsize=(16, 4))
     err = run.series(f"gd_w{Wmax}/spectrum")
-    heatmap(ax[0], err.steps, err.values[:, 0], [str(p) for p in a["peaks"]], f"Δ_F per peak, GD, width {Wmax}")
+    heatmap(ax[0], err.steps, err.values[:, 0], [str(p) for p in a["peaks"]], f"Δ_F per peak, GD, width {Wmax}",
+            level=cfg.threshold)
     colors = plt.cm.viridis(np.linspace(0, 0.85, L))
     gd_steps, gd_norms, _ = norms(run, f"gd_w{Wmax}")
     if cfg.adam_width:
@@ -121,8 +124,11 @@ def figures(run, cfg: FpSpectralNormConfig):
     for i in range(L):
         ch = [np.median(changes[W][:, i]) for W in cfg.hidden]
         ax[2].loglog(cfg.hidden, ch, "o-", color=colors[i], label=f"layer {i}")
+    threshold_line(ax[2], cfg.change_max, f"claim: hidden layers < {cfg.change_max:g} at W={Wmax}")
+    ax[2].set_xticks(cfg.hidden, [str(W) for W in cfg.hidden])
+    ax[2].xaxis.set_minor_formatter(NullFormatter())
     ax[2].set_xlabel("width W")
-    ax[2].set_title("relative change of the spectral norm (GD, median over seeds)")
+    ax[2].set_title("relative change of the spectral norm\n(GD, median over seeds)")
     ax[2].legend(fontsize=7)
     fig.tight_layout()
     run.save_figure(fig, "fp_spectral_norm")

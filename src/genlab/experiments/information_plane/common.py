@@ -15,10 +15,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from genlab.config import Config, check
+from genlab.config import Config, check, param
 from genlab.data.ib import load_var_u
 from genlab.experiments.base import claim
 from genlab.models.stacked import StackedMLP
+from genlab.params import show_value as _csv
 from genlab.plot import plt
 from genlab.probes.information import KDEMI, BinningMI
 from genlab.probes.information_plane import InformationPlane
@@ -32,33 +33,31 @@ SOURCE_RELU = "Saxe et al. 2018 (ICLR), Fig. 1"
 class IBConfig(Config):
     """Defaults: the paper scale (50 seeds, 8000 epochs, tanh, bins over [-1, 1])."""
 
-    activation: str = "tanh"
-    widths: tuple[int, ...] = (12, 10, 7, 5, 4, 3, 2)
-    n_seeds: int = 50
-    epochs: int = 8000
-    lr: float = 4e-4
-    batch_size: int = 512
-    train_fraction: float = 0.8
-    n_snapshots: int = 50
-    n_bins: int = 30
-    bin_range: tuple[float, float] | None = (-1.0, 1.0)   # None: each snapshot's observed [min, max]
-    kde_variance: float = 1e-3
-    kde_samples: int = 4096
-    kde_seeds: int = 10
-    threads: int = 1
+    activation: str = param("tanh", choices=('tanh', 'relu'))
+    widths: tuple[int, ...] = param((12, 10, 7, 5, 4, 3, 2), ge=1, le=1024, min_len=3, max_len=16)
+    n_seeds: int = param(50, ge=1, le=1000)
+    epochs: int = param(8000, ge=2, le=10**6)
+    lr: float = param(4e-4, gt=0, le=10)
+    batch_size: int = param(512, ge=1, le=4096, why='the data set has 4096 patterns')
+    train_fraction: float = param(0.8, gt=0, le=1)
+    n_snapshots: int = param(50, ge=3, le=1000)
+    n_bins: int = param(30, ge=2, le=10**4)
+    bin_range: tuple[float, float] | None = param((-1.0, 1.0), min_len=2, max_len=2)   # None: each snapshot's observed [min, max]
+    kde_variance: float = param(1e-3, gt=0, le=100)
+    kde_samples: int = param(4096, ge=16, le=8192, why='the KDE forms kde_samples**2 distances: 8192**2 floats are 0.5 GB a layer')
+    kde_seeds: int = param(10, ge=1, le=1000)
+    threads: int = param(1, ge=1, le=256, why='intra-op threads')
     # the claims' thresholds, in bits
-    compression_bits: float = 0.5
-    fitting_bits: float = 0.3
+    compression_bits: float = param(0.5, gt=0, le=12, why='the input holds 12 bits')
+    fitting_bits: float = param(0.3, gt=0, le=1, why='the label holds 1 bit')
 
     def validate(self):
         super().validate()
-        check(self.activation in ("tanh", "relu"), f"activation={self.activation!r}; choose tanh or relu")
-        check(len(self.widths) >= 3 and self.widths[0] == 12 and self.widths[-1] == 2,
-              "widths must start with 12 (the 12-bit input) and end with 2 (two classes)")
-        check(self.n_seeds >= 1 and self.epochs >= 2 and self.n_snapshots >= 3, "n_seeds >= 1, epochs >= 2, n_snapshots >= 3")
-        check(self.lr > 0 and self.batch_size > 0 and 0 < self.train_fraction <= 1, "lr, batch_size > 0; train_fraction in (0, 1]")
-        check(1 <= self.kde_seeds <= self.n_seeds, f"kde_seeds must lie in [1, n_seeds={self.n_seeds}]")
-        check(self.kde_samples >= 16 and self.kde_variance > 0 and self.n_bins >= 2, "kde_samples >= 16, kde_variance > 0, n_bins >= 2")
+        check(self.widths[0] == 12 and self.widths[-1] == 2,
+              f"widths={_csv(self.widths)} must start with 12 (the 12-bit input) and end with 2 (two classes)")
+        check(self.kde_seeds <= self.n_seeds, f"kde_seeds={self.kde_seeds} must be at most n_seeds={self.n_seeds}")
+        check(self.bin_range is None or self.bin_range[0] < self.bin_range[1],
+              f"bin_range={_csv(self.bin_range or ())} must be (lo, hi) with lo < hi, or none")
 
 
 # Deltas from the paper scale, shared by ib-tanh and ib-relu.

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from genlab.config import Config, check
+from genlab.config import Config, param
 from genlab.data.preprocess import area_downsample
 from genlab.data.vision import load_dataset
 from genlab.experiments.base import claim, experiment
@@ -44,33 +44,23 @@ SOURCE = "Choromanska et al. 2015, Fig. 2"
 class SpreadConfig(Config):
     """Defaults: the paper scale (100 nets per width, all 60,000 MNIST training images)."""
 
-    widths: tuple[int, ...] = (25, 50, 100, 250, 500)
-    n_nets: int = 100
-    n_train: int = 60000
-    n_test: int = 10000
-    side: int = 10
-    activation: str = "relu"
-    steps: int = 6000
-    batch_size: int = 500
-    lr: float = 0.01
-    grid: int = 41              # landscape points per axis
-    span: float = 1.0           # landscape α, β in [-span, span]
-    n_landscape: int = 2000     # training examples the landscape is evaluated on
-    landscape_workers: int = 2
-    data_dir: str = ""
-    threads: int = 1
+    widths: tuple[int, ...] = param((25, 50, 100, 250, 500), ge=1, le=8192, min_len=2, max_len=16)
+    n_nets: int = param(100, ge=4, le=1000)
+    n_train: int = param(60000, ge=1, le=60000)
+    n_test: int = param(10000, ge=1, le=10000)
+    side: int = param(10, ge=2, le=28)
+    activation: str = param("relu", choices=('relu', 'tanh', 'sigmoid', 'softplus'))
+    steps: int = param(6000, ge=1, le=10**7)
+    batch_size: int = param(500, ge=1, le=60000)
+    lr: float = param(0.01, gt=0, le=10)
+    grid: int = param(41, ge=3, le=401)              # landscape points per axis
+    span: float = param(1.0, gt=0, le=100)           # landscape α, β in [-span, span]
+    n_landscape: int = param(2000, ge=1, le=60000)     # training examples the landscape is evaluated on
+    landscape_workers: int = param(2, ge=1, le=256)
+    data_dir: str = param("", path=True)
+    threads: int = param(1, ge=1, le=256, why='intra-op threads')
     # the claims' threshold: largest-width / smallest-width ratio of spread and of the median's gap
-    ratio_threshold: float = 0.5
-
-    def validate(self):
-        super().validate()
-        check(len(self.widths) >= 2 and all(w >= 1 for w in self.widths), "widths needs at least two positive widths")
-        check(self.n_nets >= 4, f"n_nets={self.n_nets}: a spread needs at least 4 nets per width")
-        check(0 < self.n_train <= 60000 and 0 < self.n_test <= 10000, "n_train must be in 1..60000 and n_test in 1..10000")
-        check(2 <= self.side <= 28, f"side={self.side}: downsample to between 2x2 and 28x28")
-        check(self.activation in ("relu", "tanh", "sigmoid", "softplus"), "activation: relu, tanh, sigmoid or softplus")
-        check(self.steps > 0 and self.batch_size > 0 and self.lr > 0, "steps, batch_size and lr must be positive")
-        check(self.grid >= 3 and self.span > 0 and self.n_landscape >= 1, "grid >= 3, span > 0, n_landscape >= 1")
+    ratio_threshold: float = param(0.5, gt=0, le=10)
 
 
 def _data(cfg: SpreadConfig):
@@ -141,7 +131,7 @@ def figures(run, cfg: SpreadConfig):
     ax[1].boxplot(list(te), tick_labels=[str(w) for w in widths])
     for i, (s, q) in enumerate(zip(std, iqr), 1):
         ax[1].annotate(f"sd {s:.3f}\nIQR {q:.3f}", (i, np.max(te[i - 1])), ha="center", va="bottom", fontsize=8)
-    ax[1].axhline(lo, color="r", ls=":", label="lowest loss of all nets")
+    ax[1].axhline(lo, color="C3", ls=":", label="lowest loss of all nets")
     ax[1].set_xlabel("hidden units")
     ax[1].set_ylabel("final test loss")
     ax[1].legend()

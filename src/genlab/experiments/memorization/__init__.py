@@ -4,4 +4,5 @@ Zhang et al., "Understanding deep learning requires rethinking generalization", 
 """
 
 # Fig. 1a, 1b, 1c, then the kernel section (each with its CIFAR-10 twin).
-ORDER = ("mem_randomization", "mem_convergence", "mem_test_error", "kernel_interpolation")
+ORDER = ("mem_randomization", "mem_convergence", "mem_test_error", "kernel_interpolation",
+         "kernel_random_features_cifar10", "kernel_gabor_mnist")

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from genlab.config import Config, check
+from genlab.config import Config, param
 from genlab.data import corruptions
 from genlab.data.preprocess import prepare
 from genlab.data.vision import DATASETS, load_dataset
@@ -31,37 +31,26 @@ LEVELS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 class DataConfig(Config):
     """Which images: the first ``n_train`` / ``n_test`` of a vision data set (0: all)."""
 
-    dataset: str = "mnist"
-    data_dir: str = ""         # "" -> $GENLAB_DATA, else the user cache, else ../shared/data
-    n_train: int = 0
-    n_test: int = 0
-
-    def validate(self):
-        super().validate()
-        check(self.dataset in DATASETS, f"unknown dataset {self.dataset!r}; choose one of: {', '.join(DATASETS)}")
-        check(self.n_train >= 0 and self.n_test >= 0, "n_train and n_test must be >= 0 (0: all)")
+    dataset: str = param("mnist", choices=DATASETS)
+    data_dir: str = param("", path=True)         # "" -> $GENLAB_DATA, else the user cache, else ../shared/data
+    n_train: int = param(0, ge=1, le=10**6, allow=(0,))
+    n_test: int = param(0, ge=1, le=10**6, allow=(0,))
 
 
 @dataclass(frozen=True)
 class MemConfig(DataConfig):
     """Defaults: the paper's training setup on all images of the data set."""
 
-    width: float = 1.0         # multiplies every hidden size (1.0: the paper's)
-    lr: float = 0.01
-    lr_decay: float = 0.95     # per epoch of decay_images images seen
-    decay_images: int = 50000  # the paper's CIFAR-10 epoch, so a subset gets the paper's schedule per step
-    momentum: float = 0.9
-    weight_decay: float = 0.0
-    batch_size: int = 128
-    max_epochs: int = 500
-    threads: int = 1
-
-    def validate(self):
-        super().validate()
-        check(self.lr > 0 and 0 < self.lr_decay <= 1, "lr must be > 0 and lr_decay in (0, 1]")
-        check(0 <= self.momentum < 1 and self.weight_decay >= 0, "momentum must be in [0, 1), weight_decay >= 0")
-        check(self.batch_size > 0 and self.max_epochs > 0 and self.width > 0 and self.decay_images > 0,
-              "batch_size, max_epochs, width, decay_images must be > 0")
+    # multiplies every hidden size (1.0: the paper's)
+    width: float = param(1.0, gt=0, le=16, why='the hidden sizes times 16: an MLP 3x8192 on CIFAR-10')
+    lr: float = param(0.01, gt=0, le=10)
+    lr_decay: float = param(0.95, gt=0, le=1)     # per epoch of decay_images images seen
+    decay_images: int = param(50000, ge=1, le=10**8)  # the paper's CIFAR-10 epoch, so a subset gets the paper's schedule per step
+    momentum: float = param(0.9, ge=0, lt=1)
+    weight_decay: float = param(0.0, ge=0, le=1)
+    batch_size: int = param(128, ge=1, le=10**5)
+    max_epochs: int = param(500, ge=1, le=10**5)
+    threads: int = param(1, ge=1, le=256, why='intra-op threads')
 
 
 @dataclass(frozen=True)
@@ -72,32 +61,14 @@ class CorruptionConfig(MemConfig):
     figures' claims are here, so either claim set can be read from either run.
     """
 
-    archs: tuple[str, ...] = ("mlp1x512", "mlp3x512", "alexnet", "inception")
-    levels: tuple[float, ...] = LEVELS
-    min_slowdown_rho: float = 0.8       # Fig. 1b: Spearman(p, time to fit) for every arch
-    min_slowdown_factor: float = 1.5    # Fig. 1b: time(p = 1) / time(p = 0), exceeded by every arch
-    min_error_rho: float = 0.9          # Fig. 1c: Spearman(p, test error) for every arch
-    chance_error: float = 0.9           # Fig. 1c: chance for 10 classes, reached at p = 1 ...
-    chance_sds: float = 3.0             # ... within this many binomial sd of the test set
-    min_chance_margin: float = 0.03     # ... and at least this
-
-    def validate(self):
-        super().validate()
-        check_archs(self.archs)
-        check_levels(self.levels)
-        check(len(self.archs) > 0 and len(self.levels) > 0, "archs and levels must not be empty")
-        check(0 < self.chance_error < 1 and self.chance_sds > 0 and self.min_chance_margin >= 0,
-              "chance_error must be in (0, 1), chance_sds > 0 and min_chance_margin >= 0")
-
-
-def check_archs(archs) -> None:
-    bad = [a for a in archs if a not in ARCHS]
-    check(not bad, f"unknown arch {bad[0] if bad else ''!r}; choose from: {', '.join(ARCHS)}")
-
-
-def check_levels(levels) -> None:
-    bad = [p for p in levels if not 0.0 <= p <= 1.0]
-    check(not bad, f"corruption level {bad[0] if bad else ''} is outside [0, 1]; use levels such as 0,0.2,0.4")
+    archs: tuple[str, ...] = param(("mlp1x512", "mlp3x512", "alexnet", "inception"), choices=ARCHS, min_len=1, max_len=16)
+    levels: tuple[float, ...] = param(LEVELS, ge=0, le=1, min_len=1, max_len=101)
+    min_slowdown_rho: float = param(0.8, ge=0, le=1)       # Fig. 1b: Spearman(p, time to fit) for every arch
+    min_slowdown_factor: float = param(1.5, gt=0, le=10**6)    # Fig. 1b: time(p = 1) / time(p = 0), exceeded by every arch
+    min_error_rho: float = param(0.9, ge=0, le=1)          # Fig. 1c: Spearman(p, test error) for every arch
+    chance_error: float = param(0.9, gt=0, lt=1)           # Fig. 1c: chance for 10 classes, reached at p = 1 ...
+    chance_sds: float = param(3.0, gt=0, le=100)             # ... within this many binomial sd of the test set
+    min_chance_margin: float = param(0.03, ge=0, le=1)     # ... and at least this
 
 
 def load(cfg: MemConfig):

@@ -7,7 +7,7 @@ images; on CIFAR-10, 46 % on raw pixels (17 % with 32,000 random convolutional
 filters, 15 % with L2 added; not reproduced here: raw pixels only).
 Command: ``genlab run kernel-interpolation --scale quick`` (n = 3,000 MNIST images);
 default n = 17,435 (every MNIST image in ../shared/data; 4.9 GB with the Cholesky factor);
-``kernel-interpolation-cifar10`` uses CIFAR-10 (n = 5,085 at default scale).
+``genlab run kernel-interpolation-cifar10`` uses CIFAR-10 (n = 5,085 at default scale).
 Kernel: k(x, x') = exp(-||x - x'||^2 / (2 sigma^2)) on pixels / 255 (flattened; no crop),
 sigma = 0.5 x the median pairwise training distance (the factor chosen once among
 0.25, 0.5, 1, 2 on 3,000 MNIST images; fixed since). Float64, chunked kernel, memory
@@ -25,12 +25,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from genlab.config import check
+from genlab.config import param
 from genlab.data.vision import load_dataset
 from genlab.experiments.base import claim, experiment
 from genlab.experiments.memorization.common import DataConfig
 from genlab.models.kernel import KernelInterpolant, check_memory
-from genlab.plot import plt
+from genlab.plot import plt, threshold_line
 
 SOURCE = "Zhang et al., Understanding deep learning requires rethinking generalization, ICLR 2017, Section 5"
 PAPER_ERROR = {"mnist": (0.012, 60000), "cifar10": (0.46, 50000)}  # (test error, training-set size)
@@ -40,20 +40,15 @@ PAPER_ERROR = {"mnist": (0.012, 60000), "cifar10": (0.46, 50000)}  # (test error
 class KernelConfig(DataConfig):
     """Defaults: the paper scale (all 60,000 MNIST training images, 10,000 test images)."""
 
-    n_train: int = 60000      # 0: all training images on disk
-    n_test: int = 10000       # 0: all
-    bandwidth_scale: float = 0.5
-    chunk: int = 1024
-    max_memory_gb: float = 0.0  # 0: 80 % of the memory available now
+    # 0: all training images on disk
+    n_train: int = param(60000, ge=10, le=10**6, allow=(0,), why='a median bandwidth needs pairs')
+    n_test: int = param(10000, ge=1, le=10**6, allow=(0,))       # 0: all
+    bandwidth_scale: float = param(0.5, gt=0, le=100)
+    chunk: int = param(1024, ge=1, le=65536)
+    max_memory_gb: float = param(0.0, ge=0, le=10**5)  # 0: 80 % of the memory available now
     # the claims' thresholds: an exact interpolant, and the paper's 1.2 % test error with a margin
-    max_train_error: float = 0.0
-    max_test_error: float = 0.015
-
-    def validate(self):
-        super().validate()
-        check(self.bandwidth_scale > 0 and self.chunk > 0, "bandwidth_scale and chunk must be > 0")
-        check(self.max_memory_gb >= 0 and 0 < self.max_test_error <= 1, "max_memory_gb >= 0, max_test_error in (0, 1]")
-        check(0 <= self.max_train_error <= 1, f"max_train_error={self.max_train_error} must be in [0, 1]")
+    max_train_error: float = param(0.0, ge=0, le=1)
+    max_test_error: float = param(0.015, gt=0, le=1)
 
 
 def _flat(a: np.ndarray) -> np.ndarray:
@@ -96,8 +91,10 @@ def figures(run, cfg: KernelConfig):
     fig.colorbar(im, ax=ax[0])
     paper, n_paper = PAPER_ERROR.get(cfg.dataset, (np.nan, 0))
     bars = [run.scalar("train_error"), run.scalar("test_error"), paper]
-    ax[1].bar(["train (ours)", f"test (ours, n={int(run.scalar('n_train'))})", f"test (paper, n={n_paper})"], bars,
+    ax[1].bar(["train\n(ours)", f"test (ours)\nn = {int(run.scalar('n_train')):,}", f"test (paper)\nn = {n_paper:,}"], bars,
               color=["C0", "C1", "C2"])
+    threshold_line(ax[1], cfg.max_test_error, f"claim: test error <= {cfg.max_test_error:g}")
+    ax[1].legend(loc="upper left", fontsize=8)
     ax[1].set(ylabel="error", title="exact Gaussian-kernel interpolation")
     run.save_figure(fig, "kernel")
 

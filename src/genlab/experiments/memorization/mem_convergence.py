@@ -2,7 +2,7 @@
 
 Paper: Zhang, Bengio, Hardt, Recht, Vinyals, "Understanding deep learning requires
 rethinking generalization", ICLR 2017, Fig. 1b (time to fit against label corruption).
-Command: ``genlab run mem-convergence --scale quick``; ``mem-convergence-cifar10`` runs the
+Command: ``genlab run mem-convergence --scale quick``; ``genlab run mem-convergence-cifar10`` runs the
 same on CIFAR-10 (``dataset=mnist|cifar10|fashion-mnist|mnist1d`` picks any other).
 Claim: for every architecture the steps to 100 % training accuracy rise with the corruption
 level p (Spearman >= ``min_slowdown_rho``, 0.8), and fitting random labels (p = 1) takes

@@ -2,7 +2,7 @@
 
 Paper: Zhang, Bengio, Hardt, Recht, Vinyals, "Understanding deep learning requires
 rethinking generalization", ICLR 2017, Fig. 1a (learning curves under randomization).
-Command: ``genlab run mem-randomization --scale quick``; ``mem-randomization-cifar10`` runs
+Command: ``genlab run mem-randomization --scale quick``; ``genlab run mem-randomization-cifar10`` runs
 the same on CIFAR-10, because a claim seen only on MNIST should be checked on harder data
 (``dataset=mnist|cifar10|fashion-mnist|mnist1d`` picks any other).
 Claim: true labels, random labels, shuffled pixels, random pixels and Gaussian images all
@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from genlab.config import check
+from genlab.config import check, param
 from genlab.data.corruptions import CORRUPTIONS
 from genlab.experiments.base import claim, experiment
-from genlab.experiments.memorization.common import PAPER, MemConfig, check_archs, corrupted, fit, load
+from genlab.experiments.memorization.common import ARCHS, PAPER, MemConfig, corrupted, fit, load
 from genlab.plot import plt
 
 SOURCE = f"{PAPER}, Fig. 1a"
@@ -25,20 +25,16 @@ SOURCE = f"{PAPER}, Fig. 1a"
 class RandomizationConfig(MemConfig):
     """Defaults: the paper scale (Inception, lr 0.1, all images, up to 500 epochs)."""
 
-    arch: str = "inception"
-    lr: float = 0.1
-    corruptions: tuple[str, ...] = CORRUPTIONS
+    arch: str = param("inception", choices=ARCHS)
+    lr: float = param(0.1, gt=0, le=10)
+    corruptions: tuple[str, ...] = param(CORRUPTIONS, choices=CORRUPTIONS, min_len=1, max_len=16)
     # the claims' thresholds: the paper's "100 % training accuracy", and 99.9 % for near-duplicates
-    fit_acc: float = 1.0
-    near_fit_acc: float = 0.999
+    fit_acc: float = param(1.0, gt=0, le=1)
+    near_fit_acc: float = param(0.999, gt=0, le=1)
 
     def validate(self):
         super().validate()
-        check_archs([self.arch])
-        bad = [c for c in self.corruptions if c not in CORRUPTIONS]
-        check(not bad and len(self.corruptions) > 0,
-              f"unknown corruption {bad[:1]}; choose from: {', '.join(CORRUPTIONS)}")
-        check(0 < self.near_fit_acc <= self.fit_acc <= 1, "need 0 < near_fit_acc <= fit_acc <= 1")
+        check(self.near_fit_acc <= self.fit_acc, f"near_fit_acc={self.near_fit_acc:g} must be at most fit_acc={self.fit_acc:g}")
 
 
 def run(cfg: RandomizationConfig, run):

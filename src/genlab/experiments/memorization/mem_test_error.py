@@ -2,7 +2,7 @@
 
 Paper: Zhang, Bengio, Hardt, Recht, Vinyals, "Understanding deep learning requires
 rethinking generalization", ICLR 2017, Fig. 1c (test error against label corruption).
-Command: ``genlab run mem-test-error --scale quick``; ``mem-test-error-cifar10`` runs the
+Command: ``genlab run mem-test-error --scale quick``; ``genlab run mem-test-error-cifar10`` runs the
 same on CIFAR-10 (``dataset=mnist|cifar10|fashion-mnist|mnist1d`` picks any other).
 Claim: for every architecture the test error at 100 % training accuracy rises with the
 corruption level p (Spearman >= ``min_error_rho``, 0.9), and at p = 1 it is at chance

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from genlab.config import Config, check
+from genlab.config import Config, param
 from genlab.experiments.base import claim, experiment
 from genlab.experiments.saddle_points.common import in_threads, task
 from genlab.losses import squared_loss
@@ -42,24 +42,18 @@ METHODS = ("gd", "newton", "saddle-free")
 class SfnConfig(Config):
     """Defaults: the paper scale (1,000 images, 16-20-10 tanh, 200 steps per method)."""
 
-    n_samples: int = 1000
-    hidden: int = 20
-    activation: str = "tanh"
-    init_std: float = 1e-3
-    steps: int = 200
-    lr_gd: float = 1.0          # 1/lambda_max at the origin saddle (lambda_max about 1.0)
-    lr_newton: float = 1.0
-    damping: float = 0.1
-    threads: int = 1
+    n_samples: int = param(1000, ge=20, le=70000, why='MNIST has 70,000 images')
+    hidden: int = param(20, ge=1, le=150, why='the exact Hessian over 27*hidden+10 parameters must have at most 4000 rows')
+    activation: str = param("tanh", choices=('identity', 'tanh'))
+    init_std: float = param(1e-3, gt=0, le=100)
+    steps: int = param(200, ge=2, le=10**6)
+    lr_gd: float = param(1.0, gt=0, le=10)          # 1/lambda_max at the origin saddle (lambda_max about 1.0)
+    lr_newton: float = param(1.0, gt=0, le=10)
+    damping: float = param(0.1, gt=0, le=10**6)
+    threads: int = param(1, ge=1, le=256, why='intra-op threads')
     # the claims' thresholds: "left the plateau" means the loss dropped escape_drop below its start
-    escape_drop: float = 0.05
-    max_distance_ratio: float = 1.0
-
-    def validate(self):
-        super().validate()
-        check(self.activation in ("identity", "tanh"), f"activation={self.activation!r}; choose identity or tanh")
-        check(self.steps >= 2 and self.lr_gd > 0 and self.lr_newton > 0 and self.damping > 0, "steps >= 2; lr_gd, lr_newton, damping > 0")
-        check(self.escape_drop > 0 and self.max_distance_ratio > 0, "escape_drop and max_distance_ratio must be positive")
+    escape_drop: float = param(0.05, gt=0, le=1)
+    max_distance_ratio: float = param(1.0, gt=0, le=10**6)
 
 
 @in_threads

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from genlab.config import Config, check
+from genlab.config import Config, check, param
 from genlab.experiments.base import claim, experiment
 from genlab.experiments.saddle_points.common import in_threads, task
 from genlab.losses import squared_loss
@@ -45,32 +45,29 @@ LOSS, GN, IDX = (COLUMNS.index(c) for c in ("loss", "grad_norm", "index"))
 class SaddleIndexConfig(Config):
     """Defaults: the paper scale (1,000 images, 16-20-10, 20 trajectories of 5,000 GD steps)."""
 
-    n_samples: int = 1000
-    hidden: int = 20
-    activation: str = "identity"
-    init_stds: tuple[float, ...] = (0.01, 0.03)   # trajectories cycle through these init scales
-    lr: float = 0.1
-    steps: int = 5000
-    n_trajectories: int = 20
-    starts_per_trajectory: int = 16
-    first_pick: int = 40
-    newton_iters: int = 25
-    grad_tol: float = 1e-6
-    eig_tol: float = 1e-3
-    threads: int = 1
+    n_samples: int = param(1000, ge=20, le=70000, why='MNIST has 70,000 images')
+    hidden: int = param(20, ge=1, le=70)
+    activation: str = param("identity", choices=('identity', 'tanh'))
+    init_stds: tuple[float, ...] = param((0.01, 0.03), gt=0, le=100, min_len=1, max_len=64)   # trajectories cycle through these init scales
+    lr: float = param(0.1, gt=0, le=10)
+    steps: int = param(5000, ge=1, le=10**7)
+    n_trajectories: int = param(20, ge=1, le=1000)
+    starts_per_trajectory: int = param(16, ge=2, le=1000)
+    first_pick: int = param(40, ge=1, le=10**7)
+    newton_iters: int = param(25, ge=1, le=10**4)
+    grad_tol: float = param(1e-6, gt=0, le=1)
+    eig_tol: float = param(1e-3, gt=0, le=1)
+    threads: int = param(1, ge=1, le=256, why='intra-op threads')
     # the claim's thresholds (Dauphin et al. Fig. 1 shows a near-monotone rise of the index with the loss)
-    min_rho: float = 0.7
-    min_points: int = 4
+    min_rho: float = param(0.7, ge=-1, le=1)
+    min_points: int = param(4, ge=3, le=10**6)
 
     def validate(self):
         super().validate()
-        check(self.n_samples >= 20 and self.hidden >= 1, "n_samples >= 20 and hidden >= 1")
-        check(self.activation in ("identity", "tanh"), f"activation={self.activation!r}; choose identity or tanh")
         n = 16 * self.hidden + self.hidden + self.hidden * 10 + 10
         check(n <= 2000, f"hidden={self.hidden} gives {n} parameters; the exact Hessian needs <= 2000 (use hidden <= 70)")
-        check(1 <= self.first_pick < self.steps, "first_pick must lie in [1, steps)")
-        check(self.steps >= 10 and self.n_trajectories >= 1 and self.starts_per_trajectory >= 2, "steps >= 10, starts >= 2")
-        check(-1 <= self.min_rho <= 1 and self.min_points >= 3, "min_rho must lie in [-1, 1] and min_points >= 3")
+        check(self.first_pick < self.steps, f"first_pick={self.first_pick} must be below steps={self.steps}")
+        check(self.steps >= 10, f"steps={self.steps} must be at least 10")
 
 
 @in_threads
