@@ -25,6 +25,14 @@ def _one_thread():
     torch.set_num_threads(old)
 
 
+@pytest.fixture(autouse=True)
+def _loud_after():
+    """``--quiet`` in an in-process main() is a process-wide switch: turn it back off for the next test."""
+    from genlab.runtime import set_quiet
+    yield
+    set_quiet(False)
+
+
 @pytest.fixture(scope="session")
 def shared_data():
     """The data folder beside the checkout (../shared/data); tests that need it are skipped without it."""

@@ -35,7 +35,7 @@ def atlas(tmp_path):
     fake_run(atlas_run(out, "saddle-free-newton"), "saddle-free-newton", "failed", reason="ValueError: boom")
     broken = atlas_run(out, "broken")
     broken.mkdir(parents=True)
-    (broken / "config.json").write_text("{")            # unreadable: skipped, not a crash
+    (broken / "config.json").write_text("{")            # damaged: not in the atlas, listed by genlab runs
     return out
 
 
@@ -140,9 +140,12 @@ def test_notes_lose_float32_noise_and_give_one_clause_of_why():
     assert k_of_n({"k": 3, "n": 4, "note": ""}) == "3/4"
 
 
-def test_runs_lists_complete_and_failed_runs_and_skips_unreadable_ones(atlas, capsys):
+def test_runs_lists_complete_failed_and_damaged_runs(atlas, capsys):
     assert main(["runs", str(atlas)]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("experiment") and len(out) == 3
-    assert out[1].split()[:4] == ["cheap-multiplication", "quick", "3", "complete"] and "1 hold, 1 fail" in out[1]
-    assert out[2].split()[:5] == ["saddle-free-newton", "quick", "3", "failed", "-"]
+    assert out[0].startswith("experiment") and len(out) == 5
+    # the damaged folder is listed (not skipped, not a crash), with the file and the fix under it
+    assert out[1].split()[:4] == ["?", "?", "?", "damaged"] and out[1].endswith("broken")
+    assert "config.json is damaged (not JSON" in out[2] and "delete the folder" in out[2]
+    assert out[3].split()[:4] == ["cheap-multiplication", "quick", "3", "complete"] and "1 hold, 1 fail" in out[3]
+    assert out[4].split()[:5] == ["saddle-free-newton", "quick", "3", "failed", "-"]

@@ -5,6 +5,7 @@ The work is in :mod:`genlab.runner` (run, reproduce, report) and :mod:`genlab.re
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
 import signal
@@ -12,8 +13,9 @@ import sys
 import threading
 from pathlib import Path
 
-from genlab.errors import DivergedError, GenlabError
+from genlab.errors import DivergedError, GenlabError, RunFailed
 from genlab.export import add_output_arguments
+from genlab.io import path_arg
 
 # Commands that live in their own modules: each has add_arguments(parser) and main(args) -> int.
 EXTENSIONS = {
@@ -41,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("experiment")
     s.add_argument("--scale", choices=["quick", "default", "paper"], default=None, help="default: default")
     s.add_argument("--seed", type=int, default=None)
-    s.add_argument("--out", type=Path, default=None, help="run folder (default: a new folder under ./runs); an unfinished one resumes")
+    s.add_argument("--out", type=path_arg, default=None, help="run folder (default: a new folder under ./runs); an unfinished one resumes")
     s.add_argument("--quiet", action="store_true", help="no progress bars")
     add_output_arguments(s)
     s.add_argument("overrides", nargs="*", metavar="key=value", help="override config fields")
@@ -50,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--quick", action="store_true", help="quick scale (minutes in all)")
     s.add_argument("--scale", choices=["quick", "default", "paper"], default=None)
     s.add_argument("--only", action="append", default=None, metavar="FAMILY", help="only this family (or experiment id); repeatable")
-    s.add_argument("--out", type=Path, default=None, help="atlas folder (default: ./atlas-<scale>)")
+    s.add_argument("--out", type=path_arg, default=None, help="atlas folder (default: ./atlas-<scale>)")
     s.add_argument("--seed", type=int, default=None)
     s.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                    help="experiments run at once, one core each (default: the number of cores)")
@@ -58,10 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_output_arguments(s)
 
     s = sub.add_parser("report", help="redraw figures and claims of finished runs (a run folder or an atlas folder)")
-    s.add_argument("folder", type=Path)
+    s.add_argument("folder", type=path_arg)
 
     s = sub.add_parser("runs", help="list runs with experiment, scale, seed, status and verdicts")
-    s.add_argument("folder", type=Path, nargs="?", default=Path("runs"))
+    s.add_argument("folder", type=path_arg, nargs="?", default=Path("runs"))
     s.add_argument("--format", choices=["table", "csv", "json"], default="table", help="csv and json for scripts")
 
     s = sub.add_parser("export", help="export runs (or an atlas, a sweep) to TensorBoard or MLflow")
@@ -152,7 +154,11 @@ def _terminate(signum, frame):
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse(argv)
+    try:
+        args = parse(argv)  # imports torch: seconds in which a Ctrl-C is likely
+    except KeyboardInterrupt:
+        print("genlab: interrupted", file=sys.stderr)
+        return 130
     in_main = threading.current_thread() is threading.main_thread()
     old = signal.signal(signal.SIGTERM, _terminate) if in_main else None
     try:
@@ -185,6 +191,15 @@ def _dispatch(args) -> int:
     except DivergedError as e:
         print(f"genlab: run stopped: {e}", file=sys.stderr)
         return 1
+    except RunFailed as e:
+        print(f"genlab: run failed: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        if e.errno not in (errno.ENAMETOOLONG, errno.ENOSPC, errno.EACCES, errno.EROFS, errno.EDQUOT):
+            raise
+        # the file system refused a path or a write that the checks before the run could not foresee
+        print(f"genlab: error: {e.filename or ''}: {e.strerror}; choose another path or free space", file=sys.stderr)
+        return 2
     except GenlabError as e:  # one line, whatever the message quotes (a name with a newline, say)
         print("genlab: error: " + " ".join(str(e).splitlines()), file=sys.stderr)
         return 2

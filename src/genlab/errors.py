@@ -20,3 +20,7 @@ def need(module: str, extra: str):
         return importlib.import_module(module)
     except ImportError:
         raise GenlabError(f"this needs {module.split('.')[0]}, which is not installed: pip install 'genlab[{extra}]'") from None
+
+
+class RunFailed(Exception):
+    """A run stopped for a reason other than bad input (a bug); status.json records why. Exit code 1."""

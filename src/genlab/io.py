@@ -83,6 +83,40 @@ def check_writable(folder: Path, what: str = "output folder", fix: str = "choose
         rmdirs(created)
 
 
+NAME_MAX, PATH_MAX = 255, 4096  # bytes: Linux's limits (macOS: 255 and 1024)
+
+
+def _short(s: str) -> str:
+    return s if len(s) <= 60 else f"{s[:40]}...{s[-12:]}"
+
+
+def check_path(path: Path | str, what: str = "path") -> None:
+    """Raise GenlabError unless ``path`` is a name the file system accepts (not empty, no NUL,
+    each part at most NAME_MAX bytes, the whole at most PATH_MAX): before any file is made."""
+    s = os.fspath(path)
+    if s == "":
+        raise GenlabError(f"{what} is empty; give a path")
+    if "\0" in s:
+        raise GenlabError(f"{what} {_short(repr(s))} contains a NUL character; give a path without it")
+    long = [p for p in Path(s).parts if len(os.fsencode(p)) > NAME_MAX]
+    if long:
+        raise GenlabError(f"{what} {_short(s)} has a name of {len(os.fsencode(long[0]))} bytes; "
+                          f"the file system allows {NAME_MAX}: choose a shorter name")
+    if len(os.fsencode(os.path.abspath(s))) >= PATH_MAX:
+        raise GenlabError(f"{what} {_short(s)} is {len(os.fsencode(os.path.abspath(s)))} bytes long as an absolute "
+                          f"path; the limit is {PATH_MAX}: choose a shorter path")
+
+
+def path_arg(s: str) -> Path:
+    """argparse ``type=`` for a path option: '' and names the file system refuses are usage errors."""
+    import argparse
+    try:
+        check_path(s, "the path")
+    except GenlabError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return Path(s)
+
+
 def rmdirs(folders: list[Path]) -> None:
     """Remove empty folders, deepest first; a folder that is not empty stays."""
     for p in folders:
@@ -92,4 +126,5 @@ def rmdirs(folders: list[Path]) -> None:
             pass
 
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_write_json", "check_writable", "rmdirs"]
+__all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_write_json", "check_path", "check_writable", "path_arg",
+           "rmdirs"]

@@ -11,7 +11,10 @@ same work as Ray tasks.
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 from typing import Any, Callable, Iterable, Protocol
@@ -23,10 +26,62 @@ from genlab.runtime import is_quiet, progress_disabled, set_quiet
 
 
 def _init_worker(threads: int, quiet: bool):
+    # Workers start with SIGINT blocked (see _spawning): Ctrl-C goes to the parent alone, which stops
+    # the workers with SIGTERM; from here on that is a KeyboardInterrupt, so a run is marked interrupted.
+    signal.signal(signal.SIGTERM, _interrupt)
     import torch
     os.environ["OMP_NUM_THREADS"] = str(threads)
     torch.set_num_threads(threads)
     set_quiet(quiet)
+
+
+_IN_TASK = False
+
+
+def _interrupt(signum, frame):
+    if not _IN_TASK:  # idle, or still starting: nothing to record
+        os._exit(130)
+    raise KeyboardInterrupt
+
+
+def _in_worker(fn: Callable[[Any], Any], item: Any) -> Any:
+    global _IN_TASK
+    _IN_TASK = True
+    try:
+        return fn(item)
+    except KeyboardInterrupt:  # stopped by the parent: the run has recorded it; leave without a traceback
+        os._exit(130)
+    finally:
+        _IN_TASK = False
+
+
+@contextlib.contextmanager
+def _spawning():
+    """SIGINT blocked while worker processes are started: they inherit the mask (across exec too) and
+    never see Ctrl-C, so none prints a traceback from the middle of importing torch; a Ctrl-C in
+    this window is delivered to the parent when it ends."""
+    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - Windows
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _stop(ex: ProcessPoolExecutor, grace: float = 10.0) -> None:
+    """Stop the workers now (SIGTERM: each marks its run interrupted), without waiting for their work."""
+    procs = list(getattr(ex, "_processes", {}).values())  # the executor has no public handle on them
+    for p in procs:
+        with contextlib.suppress(OSError):
+            p.terminate()
+    deadline = time.monotonic() + grace
+    for p in procs:
+        p.join(max(0.0, deadline - time.monotonic()))
+        if p.is_alive():
+            p.kill()
+    ex.shutdown(wait=False, cancel_futures=True)
 
 
 def default_workers() -> int:
@@ -40,12 +95,21 @@ def parallel_map(fn: Callable[[Any], Any], items: Iterable[Any], workers: int | 
     if workers == 1 or len(items) <= 1:
         return [fn(it) for it in tqdm(items, desc=desc, disable=progress_disabled(progress), leave=False)]
     out: list[Any] = [None] * len(items)
-    with ProcessPoolExecutor(max_workers=min(workers, len(items)), mp_context=get_context("spawn"),
-                             initializer=_init_worker, initargs=(threads, is_quiet())) as ex:
-        futs = {ex.submit(fn, it): i for i, it in enumerate(items)}
+    ex = ProcessPoolExecutor(max_workers=min(workers, len(items)), mp_context=get_context("spawn"),
+                             initializer=_init_worker, initargs=(threads, is_quiet()))
+    try:
+        with _spawning():  # the pool starts its processes as work is submitted
+            futs = {ex.submit(_in_worker, fn, it): i for i, it in enumerate(items)}
         for f in tqdm(as_completed(futs), total=len(futs), desc=desc, leave=False,
                       disable=progress_disabled(progress)):
             out[futs[f]] = f.result()
+    except KeyboardInterrupt:
+        _stop(ex)
+        raise
+    except BaseException:
+        ex.shutdown(cancel_futures=True)
+        raise
+    ex.shutdown()
     return out
 
 

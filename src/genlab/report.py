@@ -15,6 +15,7 @@ from genlab.errors import GenlabError
 from genlab.experiments.base import registry
 from genlab.io import atomic_write_text
 from genlab.runs import Run, find_runs, summary
+from genlab.runs.check import check_run
 
 MARK = {"holds": "holds", "fails": "FAILS", "inconclusive": "inconclusive"}
 VERDICTS = ("holds", "fails", "inconclusive")
@@ -165,12 +166,30 @@ def print_claims(run: Run, seconds: float | None = None) -> None:
         print(f"  [{c['verdict']:>12}] {c['id']}: measured {v} (threshold {c['threshold']})")
 
 
+def _summary_or_damaged(d: Path) -> dict:
+    """summary(d), or a "damaged" entry whose reason names the damaged file and its fix."""
+    s = summary(d)
+    if s is not None:
+        return s
+    try:
+        check_run(d, deep=False)
+        why = f"{d} cannot be read"
+    except GenlabError as e:
+        why = str(e)
+    return {"experiment": "?", "scale": "?", "seed": "?", "status": "damaged", "reason": why, "claims": []}
+
+
 def print_runs(folder: Path, fmt: str = "table") -> None:
     """``genlab runs``: one row per run under ``folder`` with experiment, scale, seed, status and verdicts; ``fmt``
-    "csv" (a row per run, verdict counts) or "json" (a list of runs, each with its claims) for scripts."""
+    "csv" (a row per run, verdict counts) or "json" (a list of runs, each with its claims) for scripts.
+    A damaged folder is listed as "damaged" (the table adds a line naming the file and the fix) and the
+    listing goes on; asked for alone, it is the error (exit 2)."""
     if not folder.exists():
         raise GenlabError(f"{folder} does not exist; give the folder that holds your runs (default ./runs)")
-    found = [(d, s) for d in find_runs(folder) for s in [summary(d)] if s is not None]
+    dirs = find_runs(folder)
+    if dirs == [folder]:
+        check_run(folder, deep=False)
+    found = [(d, _summary_or_damaged(d)) for d in dirs]
     rows = [{"folder": str(d), **{k: s[k] for k in ("experiment", "scale", "seed", "status", "reason")},
              **{v: [c["verdict"] for c in s["claims"]].count(v) for v in ("holds", "fails", "inconclusive")},
              "claims": s["claims"]} for d, s in found]
@@ -191,6 +210,8 @@ def print_runs(folder: Path, fmt: str = "table") -> None:
         inc = f", {r['inconclusive']} inc" if r["inconclusive"] else ""
         vs = f"{r['holds']} hold, {r['fails']} fail{inc}" if r["claims"] else "-"
         print(f"{r['experiment']:<22} {r['scale']:<8} {r['seed']:>4} {r['status']:<12} {vs:<22} {r['folder']}")
+        if r["status"] == "damaged":
+            print(f"{'':<22} {r['reason']}")
 
 
 def print_experiments(family: str | None = None, as_json: bool = False) -> None:

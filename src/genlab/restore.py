@@ -23,31 +23,34 @@ the presets are :mod:`genlab.dip.presets`, the memory estimate :mod:`genlab.dip.
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
 from dataclasses import fields
 from functools import partial
-from pathlib import Path
 
 import numpy as np
 
 from genlab.dip.config import RestoreConfig
 from genlab.dip.presets import PRESETS, TASKS, TILE_OVERLAP
 from genlab.errors import GenlabError
+from genlab.io import path_arg
 
 C = RestoreConfig  # its class attributes are the defaults
 
 
 def add_arguments(p) -> None:
-    p.add_argument("input", type=Path, help="PNG or JPEG to restore")
-    p.add_argument("-o", "--output", type=Path, required=True, help="where to write the result (.png or .jpg)")
+    p.add_argument("input", type=path_arg, help="PNG or JPEG to restore")
+    p.add_argument("-o", "--output", type=path_arg, required=True, help="where to write the result (.png or .jpg)")
     p.add_argument("--task", choices=list(TASKS), default=C.task)
-    p.add_argument("--mask", type=Path, help="inpainting mask, same size as the image: white = known pixels")
+    p.add_argument("--mask", type=path_arg,
+                   help="inpainting mask, same size as the image: white (128 or more of 255) = known pixels, "
+                        "darker = pixels to fill in")
     p.add_argument("--factor", type=int, default=C.factor, help=f"super-resolution factor (default {C.factor})")
-    p.add_argument("--reference", type=Path, help="the clean image: report PSNR and SSIM against it")
+    p.add_argument("--reference", type=path_arg, help="the clean image: report PSNR and SSIM against it")
     p.add_argument("--max-iters", type=int, default=None, help="most iterations (default: the paper's per task)")
     p.add_argument("--time-budget", type=float, default=None, metavar="SECONDS", help="stop after this long")
-    p.add_argument("--snapshots", type=Path, help="folder for intermediate (averaged) outputs")
+    p.add_argument("--snapshots", type=path_arg, help="folder for intermediate (averaged) outputs")
     p.add_argument("--stop", choices=["heldout", "wmv", "none"], default=C.stop,
                    help=f"automatic stopping rule (default {C.stop}); none: run all iterations")
     p.add_argument("--patience", type=int, default=None, help="iterations without improvement before stopping")
@@ -91,9 +94,22 @@ def main(args) -> int:
     inputs.check_output(args.output)
     if args.snapshots is not None:
         inputs.check_output(args.snapshots, "snapshots", suffixes=())
+    inputs.check_inputs_kept(args.output, args.snapshots,
+                             {"input": args.input, "mask": args.mask, "reference": args.reference})
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if cfg.threads is not None and cfg.threads < 1:
+        raise GenlabError(f"--threads {cfg.threads} is not a number of threads; give 1 to {cores} "
+                          "(or leave it out: the idle cores)")
+    if cfg.threads is not None and cfg.threads > cores:  # more threads than cores only slows a fit down
+        print(f"genlab: --threads {cfg.threads} is more than the {cores} cores this process may use; using {cores}",
+              file=sys.stderr)
+        cfg = cfg.override({"threads": cores})
     settings = cfg.fit_settings()
     spec = settings.net
     W0, H0 = inputs.open_size(args.input, "input")
+    if cfg.stop == "heldout" and W0 * H0 < 2:
+        raise GenlabError(f"input {args.input} is {W0}x{H0}: the heldout stopping rule keeps a pixel out of the fit "
+                          "to judge it, so it needs 2 pixels or more; give a larger image (or --stop none)")
     f = cfg.factor if cfg.task == "sr" else 1
     m_in = spec.multiple if f == 1 else spec.multiple // math.gcd(spec.multiple, f)
     # BatchNorm at the coarsest scale needs more than one value: at least 2 x multiple per side.
@@ -110,7 +126,7 @@ def main(args) -> int:
     if tiled:
         workers = min(threads, len(tops) * len(lefts))
     memory.check_memory(spec, 3, Ht, Wt, cfg.net if cfg.ensemble == 1 else f"{cfg.net} x {cfg.ensemble}",
-                        ("" if cfg.ensemble == 1 else ", or lower --ensemble")
+                        ("" if cfg.ensemble == 1 else ", or lower --ensemble") + (f", or lower --factor {f}" if f > 1 else "")
                         + ("" if tiled or cfg.task in ("inpaint", "sr") else ", or fit it in windows with --tile 256")
                         + ("" if workers == 1 else ", or use fewer --threads"), bf16, copies=workers)
 
@@ -125,8 +141,14 @@ def main(args) -> int:
         if mask.shape != img.shape[:2]:
             raise GenlabError(f"mask is {mask.shape[1]}x{mask.shape[0]} but the image is {img.shape[1]}x{img.shape[0]}; "
                               "give a mask of the same size")
-        if not (mask > 0.5).any():
-            raise GenlabError("the mask has no known pixels (all black); white marks the pixels to keep")
+        known = int((mask > 0.5).sum())
+        if known == 0:  # the convention: 128 or more (of 255) is known (white), below 128 is filled in
+            raise GenlabError(f"the mask {args.mask} has no known pixels: its brightest value is "
+                              f"{round(float(mask.max()) * 255)} of 255, and only pixels of 128 or more count as "
+                              "known (white = keep, darker = fill in); give a mask with white where the image is known")
+        if known == 1 and cfg.stop == "heldout":
+            raise GenlabError(f"the mask {args.mask} has 1 known pixel: the heldout stopping rule keeps one out of the "
+                              "fit to judge it, so it needs 2 or more; whiten more of the mask (or --stop none)")
     ref = None
     if args.reference is not None:
         ref = inputs.split_alpha(inputs.load(args.reference, "reference"))[0]

@@ -1,100 +1,34 @@
 """Run experiments into run folders: fresh, resumed, or redrawn; one orchestrator for many.
 
-:func:`execute` runs one experiment into one folder. ``genlab run`` is
+:func:`~genlab.execution.execute` runs one experiment into one folder. ``genlab run`` is
 :func:`run_command`; ``genlab reproduce`` (:func:`reproduce`) and ``genlab
 sweep`` (:mod:`genlab.sweep`) hand :class:`Task` items to :func:`run_task`
 through a :class:`~genlab.parallel.Backend`: the same worker for both.
 """
 from __future__ import annotations
 
-import random
 import re
 import sys
 import time
 from pathlib import Path
 from typing import NamedTuple
 
-import numpy as np
-import torch
-
-from genlab.config import Config
-from genlab.errors import DivergedError, GenlabError
-from genlab.experiments.base import Experiment, get
+from genlab.errors import GenlabError
+from genlab.execution import check_inputs, default_folder, execute, finalize
 from genlab.io import check_writable
 from genlab.parallel import Backend, LocalBackend
-from genlab.runs import LAYOUT, Run, atlas_run, atlas_runs
+from genlab.runs import LAYOUT, Run, atlas_run, atlas_runs, check_out_folder
+from genlab.runs.check import check_run
 
-
-def default_folder(exp: Experiment, scale: str, seed: int, root: Path | str = "runs") -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    base = Path(root) / f"{exp.id}-{scale}-s{seed}-{stamp}"
-    folder, n = base, 1
-    while folder.exists():  # two runs started in the same second get their own folders
-        n += 1
-        folder = base.with_name(f"{base.name}-{n}")
-    return folder
-
-
-def execute(exp: Experiment, cfg: Config, out: Path | str | None = None, scale: str = "custom",
-            root: Path | str = "runs", keep_checkpoints: bool = False) -> Run:
-    """Run ``exp`` with ``cfg`` into ``out`` (resuming if it holds the same unfinished run); a run that ends
-    complete drops its checkpoints unless ``keep_checkpoints`` (figures and claims need only the results)."""
-    folder = Path(out) if out is not None else default_folder(exp, scale, cfg.seed, root)
-    created = [p for p in (folder, *folder.parents) if not p.exists()]
-    check_writable(folder)
-    run = Run(folder)
-    state = run.begin(exp.id, scale, cfg.to_dict())  # refuses a folder holding another run
-    if state == "complete":
-        return run
-    fresh = state == "fresh"
-    random.seed(cfg.seed)
-    np.random.seed(cfg.seed)
-    torch.manual_seed(cfg.seed)
-    t0 = time.perf_counter()
-    try:
-        exp.run(cfg, run)
-        run.log("wall_seconds", time.perf_counter() - t0)
-        run.flush()
-        finalize(run, exp)
-        if not keep_checkpoints:
-            run.drop_checkpoints()
-    except DivergedError as e:
-        run.flush()
-        run.set_status("diverged", str(e))
-        raise
-    except KeyboardInterrupt:
-        run.set_status("interrupted", "stopped by the user; run again with the same --out to resume")
-        raise
-    except GenlabError:
-        # Bad input found inside the experiment (a missing data file, say) before it trained:
-        # a fresh run leaves nothing behind, as for any other bad input.
-        if fresh and not run.has_checkpoints:
-            run.discard(created)
-        else:
-            run.set_status("failed", "bad input; see the error")
-        raise
-    except Exception as e:
-        run.set_status("failed", f"{type(e).__name__}: {e}")
-        raise
-    return run
-
-
-def finalize(run: Run, exp: Experiment | None = None) -> list[dict]:
-    """Draw the figures and judge the claims from the stored results; mark the run complete."""
-    exp = exp or get(run.config["experiment"])
-    cfg = exp.config.from_dict(run.config["config"])
-    exp.figures(run, cfg)
-    claims = [c.to_dict() for c in exp.claims(run, cfg)]
-    run.save_claims(claims)
-    run.set_status("complete")
-    return claims
-
+__all__ = ["Task", "check_inputs", "default_folder", "execute", "finalize", "redraw", "reproduce", "run_command",
+           "run_task", "select"]
 
 def redraw(folder: Path | str) -> list[dict]:
     """``genlab report RUN_DIR``: figures and claims again, without training."""
     run = Run(folder)
     if not run.exists:
         raise GenlabError(f"{folder} is not a genlab run folder (no config.json); give a folder made by genlab run")
+    check_run(folder, claims=False)  # the stored results it redraws from are whole (claims are written again)
     if run.config.get("layout", 1) < LAYOUT:
         raise GenlabError(f"{folder} was written by genlab before the redesign (run-folder layout 1, now {LAYOUT}); "
                           f"its figures cannot be redrawn: run it again with genlab run {run.config.get('experiment')}")
@@ -114,6 +48,8 @@ def run_command(exp_id: str, scale: str | None = None, seed: int | None = None, 
     from genlab.report import print_claims
     exp = get(exp_id)
     stored = None
+    if out is not None:
+        check_out_folder(out)
     if out is not None and scale is None and seed is None and not overrides:
         _, stored = Run(out).resume_state(exp.id)
     if stored is not None:
@@ -121,14 +57,16 @@ def run_command(exp_id: str, scale: str | None = None, seed: int | None = None, 
     else:
         scale = scale or "default"
         cfg = exp.config_for(scale, seed, list(overrides))
+    check_inputs(cfg)
     if out is not None:
         check_writable(out, keep=False)  # before saying "running": a bad --out is the only line printed
     check_trackers(report_to)  # a tracker asked for but not installed fails before the run
     out = out if out is not None else default_folder(exp, scale, cfg.seed)
     t0 = time.perf_counter()
-    print(f"genlab: running {exp.id} ({scale}, seed {cfg.seed})", file=sys.stderr)
+    # said once the folder is locked and checked: a locked or damaged --out is the only line printed
+    say = lambda state: print(f"genlab: running {exp.id} ({scale}, seed {cfg.seed})", file=sys.stderr)  # noqa: E731
     try:
-        run = execute(exp, cfg, out, scale=scale, keep_checkpoints=keep_checkpoints)
+        run = execute(exp, cfg, out, scale=scale, keep_checkpoints=keep_checkpoints, on_start=say)
     finally:
         report_runs(report_to, [out])
     print_claims(run, time.perf_counter() - t0)
@@ -239,8 +177,9 @@ def reproduce(exp_ids: list[str], scale: str, out: Path, seed: int | None = None
     from genlab.experiments import get
     from genlab.export import check_trackers, report_runs
     from genlab.report import write_atlas
-    for exp_id in exp_ids:  # a bad --seed or scale is one line before the atlas folder exists
-        get(exp_id).config_for(scale, seed)
+    check_out_folder(out)
+    for exp_id in exp_ids:  # a bad --seed, scale or data_dir is one line before the atlas folder exists
+        check_inputs(get(exp_id).config_for(scale, seed))
     check_writable(out)
     check_trackers(report_to)
     dirs, todo, t_all = [], [], time.time()

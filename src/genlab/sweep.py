@@ -19,6 +19,7 @@ import argparse
 import csv
 import io
 import itertools
+import json
 import re
 import sys
 import time
@@ -29,9 +30,9 @@ from typing import Any, get_origin
 
 from genlab.errors import GenlabError
 from genlab.export import add_output_arguments
-from genlab.io import atomic_write_text, check_writable
+from genlab.io import atomic_write_text, check_writable, path_arg
 from genlab.parallel import BACKENDS, Backend, LocalBackend, RayBackend
-from genlab.runs import Run, sweep_file
+from genlab.runs import Run, check_out_folder, sweep_file
 
 __all__ = ["Backend", "LocalBackend", "RayBackend", "aggregate", "parse_grid", "point_name", "sweep"]
 
@@ -41,7 +42,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scale", choices=["quick", "default", "paper"], default="quick")
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: every core)")
     p.add_argument("--backend", choices=list(BACKENDS), default="local")
-    p.add_argument("--out", type=Path, default=None, help="sweep folder (default: ./sweeps/<experiment>-<scale>); rerun to resume")
+    p.add_argument("--out", type=path_arg, default=None, help="sweep folder (default: ./sweeps/<experiment>-<scale>); rerun to resume")
     p.add_argument("--quiet", action="store_true")
     add_output_arguments(p)
     p.add_argument("grid", nargs="+", metavar="key=v1,v2", help="values to sweep (a single value fixes a key)")
@@ -58,6 +59,9 @@ def parse_grid(exp, grid: list[str], scale: str = "quick") -> list[dict[str, str
         key, raw = (s.strip() for s in item.split("=", 1))
         if key not in names:
             raise GenlabError(f"unknown config key '{key}' for {exp.id}; valid keys: {', '.join(names)}")
+        if key in dict(axes):
+            raise GenlabError(f"grid key '{key}' is given twice ({key}={','.join(dict(axes)[key])} and {item}); "
+                              f"give all its values in one entry, {key}=v1,v2,...")
         if "|" in raw or (get_origin(hints[key]) is not tuple):
             vals = [v.strip() for v in raw.split("|" if "|" in raw else ",")]
         else:
@@ -67,8 +71,19 @@ def parse_grid(exp, grid: list[str], scale: str = "quick") -> list[dict[str, str
             raise GenlabError(f"grid entry '{item}' has no values")
         axes.append((key, vals))
     points = [dict(zip([k for k, _ in axes], combo)) for combo in itertools.product(*[v for _, v in axes])]
+    seen: dict[str, dict[str, str]] = {}
+    folders: dict[str, dict[str, str]] = {}
+    from genlab.runner import check_inputs
     for pt in points:  # bad values fail here, in one line, before any worker starts
-        exp.config_for(scale).override(dict(pt))
+        cfg = exp.config_for(scale).override(dict(pt))
+        check_inputs(cfg)
+        key = json.dumps(cfg.to_dict(), sort_keys=True)
+        # a repeated point would run two workers into one folder: refused, not silently dropped
+        for table, what in ((seen, "are the same config"), (folders, f"would share the folder {point_name(pt)}")):
+            other = table.setdefault(key if table is seen else point_name(pt), pt)
+            if other is not pt:
+                a, b = (" ".join(f"{k}={v}" for k, v in p.items()) for p in (other, pt))
+                raise GenlabError(f"grid points {a} and {b} {what}; give each value once")
     return points
 
 
@@ -87,6 +102,7 @@ def sweep(exp_id: str, grid: list[str], scale: str = "quick", out: Path | str | 
     exp = get(exp_id)
     points = parse_grid(exp, grid, scale)
     out = Path(out) if out is not None else Path("sweeps") / f"{exp.id}-{scale}"
+    check_out_folder(out)
     check_writable(out)
     check_trackers(report_to)
     folders = [out / point_name(pt) for pt in points]

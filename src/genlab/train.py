@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 
 from genlab.callbacks import Callback, EarlyStopping, Every, History, State
 from genlab.errors import DivergedError
+from genlab.runs.check import DamagedRunError
 from genlab.runtime import num_threads, progress_disabled, tune_allocator
 
 Objective = Callable[[torch.nn.Module, Any], "torch.Tensor | tuple[torch.Tensor, dict]"]
@@ -112,14 +113,19 @@ def train(model: torch.nn.Module, objective: Objective, *, steps: int, optimizer
     if run is not None:
         ck = run.load_checkpoint(phase)
         if ck is not None:
-            model.load_state_dict(ck["model"])
-            opt.load_state_dict(ck["optimizer"])
-            history.load_state_dict(ck["history"])
-            for cb, s in zip(callbacks, ck["callbacks"]):
-                cb.load_state_dict(s)
-            torch.set_rng_state(ck["torch_rng"])
-            np.random.set_state(ck["numpy_rng"])
-            start, reason = ck["step"], ck.get("stopped_reason")
+            try:
+                model.load_state_dict(ck["model"])
+                opt.load_state_dict(ck["optimizer"])
+                history.load_state_dict(ck["history"])
+                for cb, s in zip(callbacks, ck["callbacks"]):
+                    cb.load_state_dict(s)
+                torch.set_rng_state(ck["torch_rng"])
+                np.random.set_state(ck["numpy_rng"])
+                start, reason = int(ck["step"]), ck.get("stopped_reason")
+            except (KeyError, RuntimeError, ValueError, TypeError, AttributeError) as e:
+                p = run.checkpoint_path(phase)
+                raise DamagedRunError(f"{p} is damaged (does not fit this phase: {type(e).__name__}); delete it "
+                                      f"to train that phase again, or delete {run.path} and run again") from None
             if ck.get("diverged") and on_diverge == "raise":
                 # The same config diverges again at the same step: say so instead of carrying on.
                 raise DivergedError(reason)

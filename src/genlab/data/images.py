@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from genlab.errors import GenlabError
+from genlab.io import check_path
 
 BUILTIN = ("camera", "astronaut", "brick", "grass", "gravel", "coffee", "chelsea", "rocket", "text",
            "moon", "page", "coins", "horse", "cat")
@@ -39,6 +40,7 @@ def load_image(source: str | Path, gray: bool | None = None, size: int | tuple[i
     if s in BUILTIN and not Path(s).exists():
         img = builtin_image(s)
     else:
+        check_path(s, "image")
         p = Path(s)
         if not p.exists():
             raise GenlabError(f"image {p} does not exist; give a PNG/JPEG path or a built-in name ({', '.join(BUILTIN[:5])}, ...)")

@@ -6,6 +6,7 @@ cropped back.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,9 @@ from genlab.errors import GenlabError
 def open_size(path: Path, what: str) -> tuple[int, int]:
     """(W, H) of an image file, read from its header without decoding the pixels."""
     from PIL import Image, UnidentifiedImageError
+
+    from genlab.io import check_path
+    check_path(path, what)
     if not path.exists():
         raise GenlabError(f"{what} {path} does not exist; give a PNG or JPEG file")
     if path.is_dir():
@@ -45,9 +49,33 @@ def split_alpha(img: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     return img, None
 
 
+def _same(a: Path, b: Path) -> bool:
+    """Whether two paths name one file: the same file on disk (links, ./, ..) or the same absolute name."""
+    try:
+        if a.exists() and b.exists():
+            return a.samefile(b)
+    except OSError:
+        pass
+    return a.resolve() == b.resolve()
+
+
+def check_inputs_kept(output: Path, snapshots: Path | None, inputs: dict[str, Path | None]) -> None:
+    """Refuse an output (or a snapshot, ``iter_NNNNN.png`` in ``snapshots``) that would write over an input."""
+    for what, p in inputs.items():
+        if p is None:
+            continue
+        if _same(output, p):
+            raise GenlabError(f"output {output} is the {what} {p}; restore never writes over its inputs: "
+                              "give another -o")
+        if snapshots is not None and re.fullmatch(r"iter_\d{5}\.png", p.name) and _same(snapshots, p.parent):
+            raise GenlabError(f"--snapshots {snapshots} holds the {what} {p}, which a snapshot would replace; "
+                              "give another --snapshots folder")
+
+
 def check_output(path: Path, what: str = "output", suffixes=(".png", ".jpg", ".jpeg")) -> None:
-    """An image file (or, with no suffixes, a folder) that can be written."""
-    from genlab.io import check_writable
+    """An image file (or, with no suffixes, a folder) that can be written; nothing is created."""
+    from genlab.io import check_path, check_writable
+    check_path(path, what)
     if suffixes and path.suffix.lower() not in suffixes:
         raise GenlabError(f"{what} {path} must end in {', '.join(suffixes)}")
     folder = path.parent if suffixes else path
@@ -55,7 +83,7 @@ def check_output(path: Path, what: str = "output", suffixes=(".png", ".jpg", ".j
         raise GenlabError(f"{what} {path} is a folder; give a file name ending in .png")
     if suffixes and not folder.is_dir():
         raise GenlabError(f"cannot write {what} {path}: folder {folder} does not exist")
-    check_writable(folder, what, "choose another path")
+    check_writable(folder, what, "choose another path", keep=False)
 
 
 def pad_to(img: np.ndarray, multiple: int, min_size: int = 0) -> tuple[np.ndarray, tuple[int, int]]:
@@ -67,4 +95,4 @@ def pad_to(img: np.ndarray, multiple: int, min_size: int = 0) -> tuple[np.ndarra
     return np.pad(img, pads, mode="symmetric"), (h, w)
 
 
-__all__ = ["open_size", "load", "split_alpha", "check_output", "pad_to"]
+__all__ = ["open_size", "load", "split_alpha", "check_inputs_kept", "check_output", "pad_to"]

@@ -10,8 +10,10 @@ A run folder holds::
     checkpoints/  one file per training phase, to resume a killed run
     claims.json   the verdicts, written after the figures
     figures/      PNG figures, pure functions of the stored results
+    .lock         while a process writes the folder (:mod:`genlab.runs.lock`)
 
-:mod:`genlab.runs.folders` knows the folders that hold many runs (atlas, sweep).
+:mod:`genlab.runs.folders` knows the folders that hold many runs (atlas, sweep);
+:mod:`genlab.runs.check` what each file must be (a damaged one is one line naming it and its fix).
 
 Every file is written to a temporary name in the same folder and renamed into
 place, so a kill at any moment leaves either the old file, or the new one,
@@ -23,9 +25,9 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
-import json
 import pickle
 import time
+import zipfile
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -33,6 +35,7 @@ import numpy as np
 
 from genlab.errors import GenlabError
 from genlab.io import atomic_write_bytes, atomic_write_json, atomic_write_text, rmdirs
+from genlab.runs.check import DamagedRunError, check_claims, check_config, check_run, check_status, load_checkpoint_file
 from genlab.runs.series import Series, load_series, series_names, store_series
 
 # The files a run writes (besides figures/ and checkpoints/): what discarding a fresh run deletes.
@@ -76,15 +79,18 @@ class Run:
 
     @property
     def config(self) -> dict:
-        return self.read_json("config.json")
+        """config.json: experiment, scale, layout and the config (DamagedRunError if it is not that)."""
+        if not self.exists:
+            raise GenlabError(f"{self.path / 'config.json'} does not exist; is {self.path} a genlab run folder?")
+        return check_config(self.path)
 
     @property
     def status(self) -> dict:
-        p = self.path / "status.json"
+        """status.json; a damaged one reads as status "damaged" with the error as its reason."""
         try:
-            return json.loads(p.read_text()) if p.exists() else {"status": "missing"}
-        except (OSError, ValueError):
-            return {"status": "unreadable", "reason": f"{p} cannot be read"}
+            return check_status(self.path)
+        except DamagedRunError as e:
+            return {"status": "damaged", "reason": str(e)}
 
     @property
     def is_complete(self) -> bool:
@@ -106,6 +112,8 @@ class Run:
     def begin(self, experiment: str, scale: str, config: dict) -> str:
         """Start or resume the run here, marked running; returns :meth:`resume_state`'s verdict ("complete": untouched)."""
         state, _ = self.resume_state(experiment, config)
+        if state != "fresh":  # every file this run will read is whole, before anything is written
+            check_run(self.path, checkpoints=state == "resume", claims=state == "complete")
         if state == "resume":
             self.remove_temp_files()  # a kill mid-write leaves one; the renamed files are whole
         elif state == "fresh":
@@ -119,11 +127,6 @@ class Run:
         atomic_write_json(self.path / "status.json",
                           {"status": status, "reason": reason, "time": time.strftime("%Y-%m-%dT%H:%M:%S"), **extra})
 
-    def read_json(self, name: str):
-        p = self.path / name
-        if not p.exists():
-            raise GenlabError(f"{p} does not exist; is {self.path} a genlab run folder?")
-        return json.loads(p.read_text())
 
     def write_json(self, name: str, obj: Any) -> None:
         atomic_write_json(self.path / name, obj)
@@ -132,12 +135,17 @@ class Run:
     @property
     def metrics(self) -> list[tuple[int, str, str, float]]:
         if self._metrics is None:
-            self._metrics = []
+            rows: list[tuple[int, str, str, float]] = []
             p = self.path / "metrics.csv"
             if p.exists():
-                with open(p, newline="") as f:
-                    for row in csv.DictReader(f):
-                        self._metrics.append((int(row["step"]), row["name"], row["key"], float(row["value"])))
+                try:
+                    with open(p, newline="") as f:
+                        for row in csv.DictReader(f):
+                            rows.append((int(row["step"]), row["name"], row["key"], float(row["value"])))
+                except (KeyError, TypeError, ValueError, UnicodeDecodeError, csv.Error):
+                    check_run(self.path)  # names the file and the fix
+                    raise
+            self._metrics = rows
         return self._metrics
 
     def log(self, name: str, value: float, step: int = 0, key: str = "") -> None:
@@ -178,10 +186,15 @@ class Run:
     def arrays(self) -> dict[str, np.ndarray]:
         if self._arrays is None:
             p = self.path / "arrays.npz"
-            self._arrays = {}
+            arrays: dict[str, np.ndarray] = {}
             if p.exists():
-                with np.load(p, allow_pickle=False) as z:  # close the file: no ResourceWarning
-                    self._arrays = {k: z[k] for k in z.files}
+                try:
+                    with open(p, "rb") as f, np.load(f, allow_pickle=False) as z:  # closed on any error too
+                        arrays = {k: z[k] for k in z.files}
+                except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile):
+                    check_run(self.path)  # names the file and the fix
+                    raise
+            self._arrays = arrays
         return self._arrays
 
     def save_array(self, name: str, value) -> None:
@@ -230,12 +243,8 @@ class Run:
         atomic_write_bytes(self.checkpoint_path(phase), buf.getvalue())
 
     def load_checkpoint(self, phase: str) -> dict | None:
-        import torch
         p = self.checkpoint_path(phase)
-        if not p.exists():
-            return None
-        # Our own file, written by save_checkpoint: it holds numpy histories too.
-        return torch.load(p, map_location="cpu", weights_only=False)
+        return load_checkpoint_file(p) if p.exists() else None
 
     @property
     def has_checkpoints(self) -> bool:
@@ -272,14 +281,11 @@ class Run:
 
     @property
     def claims(self) -> list[dict]:
-        p = self.path / "claims.json"
-        try:
-            return json.loads(p.read_text()) if p.exists() else []
-        except (OSError, ValueError):
-            return []
+        """claims.json ([] before the run completes; DamagedRunError if it is not a list of claims)."""
+        return check_claims(self.path)
 
 
-from genlab.runs.folders import atlas_run, atlas_runs, environment, find_runs, summary, sweep_file  # noqa: E402
+from genlab.runs.folders import atlas_run, atlas_runs, check_out_folder, environment, find_runs, summary, sweep_file  # noqa: E402
 
-__all__ = ["LAYOUT", "Run", "Series", "atlas_run", "atlas_runs", "environment", "find_runs", "summary",
-           "sweep_file"]
+__all__ = ["LAYOUT", "DamagedRunError", "Run", "Series", "atlas_run", "atlas_runs", "check_out_folder", "environment",
+           "find_runs", "summary", "sweep_file"]

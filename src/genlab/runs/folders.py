@@ -7,6 +7,7 @@ only code that knows these names.
 """
 from __future__ import annotations
 
+import os
 import platform
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from genlab.errors import GenlabError
+from genlab.io import check_path
 from genlab.runs import Run
 
 
@@ -37,6 +39,16 @@ def summary(folder: Path | str) -> dict | None:
                 "reason": r.status.get("reason", ""), "claims": r.claims}
     except (GenlabError, OSError, ValueError, AttributeError):
         return None
+
+
+def check_out_folder(folder: Path | str, what: str = "--out") -> None:
+    """Raise GenlabError unless ``folder`` may hold new runs: a name the file system takes, and not
+    inside another run's folder (its figures/ or checkpoints/, say), where the two would mix."""
+    folder = Path(folder)
+    check_path(folder, what)
+    for p in Path(os.path.abspath(folder)).resolve().parents:
+        if Run(p).exists:
+            raise GenlabError(f"{what} {folder} is inside the run folder {p}; choose a folder outside it")
 
 
 def atlas_run(atlas: Path | str, experiment: str) -> Path:
