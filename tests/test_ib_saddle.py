@@ -53,7 +53,7 @@ def test_ib_relu_does_not_compress(tmp_path):
 def test_bad_config_and_missing_data_are_one_line(tmp_path):
     from genlab.data.ib import load_var_u
     from genlab.errors import GenlabError
-    with pytest.raises(GenlabError, match="choose tanh or relu"):
+    with pytest.raises(GenlabError, match="activation='sigmoid' is not a valid choice; choose one of: tanh, relu"):
         get("ib-tanh").config_for("quick", overrides=["activation=sigmoid"])
     with pytest.raises(GenlabError, match="kde_seeds"):
         get("ib-relu").config_for("quick", overrides=["kde_seeds=99"])

@@ -80,7 +80,7 @@ def test_corruption_grid_quick_slowdown_and_test_error(tmp_path):
 
 
 def test_bad_input_is_one_line_exit_2(capsys, tmp_path):
-    cases = [(["run", "mem-test-error", "dataset=svhn"], "unknown dataset 'svhn'"),
+    cases = [(["run", "mem-test-error", "dataset=svhn"], "dataset='svhn' is not a valid choice"),
              (["run", "mem-test-error", "levels=0,1.5"], "outside [0, 1]"),
              (["run", "kernel-interpolation", "max_memory_gb=0.001", "--out", str(tmp_path / "k")], "use n_train=")]
     for args, text in cases:

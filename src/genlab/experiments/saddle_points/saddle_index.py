@@ -46,7 +46,7 @@ class SaddleIndexConfig(Config):
     """Defaults: the paper scale (1,000 images, 16-20-10, 20 trajectories of 5,000 GD steps)."""
 
     n_samples: int = param(1000, ge=20, le=70000, why='MNIST has 70,000 images')
-    hidden: int = param(20, ge=1, le=70)
+    hidden: int = param(20, ge=1, le=70, why="the exact Hessian over 27*hidden+10 parameters must have at most 2000 rows")
     activation: str = param("identity", choices=('identity', 'tanh'))
     init_stds: tuple[float, ...] = param((0.01, 0.03), gt=0, le=100, min_len=1, max_len=64)   # trajectories cycle through these init scales
     lr: float = param(0.1, gt=0, le=10)
