@@ -83,3 +83,18 @@ def test_restore_with_a_reference_shows_the_psnr_live_and_ends_at_100_percent_wh
     text = err.getvalue()
     assert re.search(rf"100%[^\r\n]*{done}/{done}[^\r\n]*psnr=\d+\.\d\d", text), text[-400:]
     assert "/2000" not in text                     # the cap is never the bar's total here: the estimate is
+
+
+def test_windows_one_by_one_each_show_their_own_psnr(tmp_path, monkeypatch, capsys):
+    from genlab.cli import main
+    from genlab.data.images import load_image, save_image
+    from genlab.physics import GaussianNoise
+    clean = (np.clip(load_image("chelsea", size=100)[:40, :100], 0, 1) * 255 + 0.5).astype(np.uint8) / 255.0
+    save_image(clean, tmp_path / "clean.png")
+    save_image(GaussianNoise(25 / 255).corrupt(clean, np.random.default_rng(1)), tmp_path / "noisy.png")
+    err = _TTY()
+    monkeypatch.setattr(sys, "stderr", err)
+    assert main(["restore", str(tmp_path / "noisy.png"), "-o", str(tmp_path / "o.png"), "--max-iters", "20",
+                 "--tile", "64", "--net", "small", "--threads", "1", "--reference", str(tmp_path / "clean.png")]) == 0
+    ends = re.findall(r"(window \d/\d): 100%[^\r\n]*?(\d+)/\2[^\r\n]*psnr=\d+\.\d\d", err.getvalue())
+    assert {w for w, _ in ends} == {"window 1/2", "window 2/2"}, err.getvalue()[-600:]
