@@ -25,7 +25,7 @@ def test_bar_total_follows_the_rules_estimate_and_shows_the_psnr_of_the_unpadded
     avg.x_avg_ = torch.full((1, 1, 10, 12), 5.0)      # the padding is far off: scoring it would show ~-14 dB
     avg.x_avg_[..., :8, :8] = ref + 0.1               # MSE 0.01 -> 20 dB exactly
     rule, buf = _rule(), io.StringIO()
-    bar = ProgressBar(200, "t", rule, reference=ref, average=avg, every=10, file=buf)
+    bar = ProgressBar(200, "t", rule, reference=ref, average=avg, psnr_every=10, file=buf)
     totals = {}
     for s in range(1, 76):
         if s == 30:   # the rule scores for the first time: a best at step 30
@@ -74,6 +74,7 @@ def test_restore_with_a_reference_shows_the_psnr_live_and_ends_at_100_percent_wh
     save_image(GaussianNoise(25 / 255).corrupt(clean, np.random.default_rng(0)), tmp_path / "noisy.png")
     err = _TTY()
     monkeypatch.setattr(sys, "stderr", err)       # restore draws a bar only on a terminal
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
     rc = main(["restore", str(tmp_path / "noisy.png"), "-o", str(tmp_path / "out.png"), "--task", "denoise",
                "--max-iters", "2000", "--stop", "heldout", "--patience", "40", "--net", "small", "--threads", "1",
                "--reference", str(tmp_path / "clean.png")])
@@ -94,6 +95,7 @@ def test_windows_one_by_one_each_show_their_own_psnr(tmp_path, monkeypatch, caps
     save_image(GaussianNoise(25 / 255).corrupt(clean, np.random.default_rng(1)), tmp_path / "noisy.png")
     err = _TTY()
     monkeypatch.setattr(sys, "stderr", err)
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
     assert main(["restore", str(tmp_path / "noisy.png"), "-o", str(tmp_path / "o.png"), "--max-iters", "20",
                  "--tile", "64", "--net", "small", "--threads", "1", "--reference", str(tmp_path / "clean.png")]) == 0
     ends = re.findall(r"(window \d/\d): 100%[^\r\n]*?(\d+)/\2[^\r\n]*psnr=\d+\.\d\d", err.getvalue())

@@ -149,7 +149,8 @@ def fit(y: np.ndarray, physics: Physics, settings: FitSettings = FitSettings(), 
     bar = None
     if rt.progress:
         ref = None if rt.reference is None else to_tensor(rt.reference).to(dev)
-        bar = ProgressBar(s.steps, rt.desc, stop, reference=ref, average=avg, budget=budget, every=record_every)
+        bar = ProgressBar(s.steps, rt.desc, stop, reference=ref, average=avg, budget=budget,
+                          psnr_every=record_every)
     monitor = [c for c in (avg, snaps, trace, stop, budget, bar) if c is not None]
     try:
         res = train(model, obj, steps=s.steps, lr=s.lr, callbacks=[*monitor, *callbacks], run=storage.run,

@@ -26,6 +26,7 @@ import torch
 
 from genlab.callbacks import Callback, State
 from genlab.probes.image import psnr
+from genlab.runtime import progress_disabled
 
 
 def to_tensor(img: np.ndarray) -> torch.Tensor:
@@ -177,7 +178,7 @@ class ProgressBar(Callback):
     the estimate on); with a time ``budget``, no later than the steps the budget allows at the pace so far;
     never below the step reached. :meth:`finish` sets it to the actual stop, so the bar ends at 100 %.
 
-    reference: the clean image (1, C, h, w) on the fit's device; every ``every`` steps the bar shows the PSNR
+    reference: the clean image (1, C, h, w) on the fit's device; every ``psnr_every`` steps the bar shows the PSNR
     (:func:`genlab.probes.image.psnr`) of the running average's top-left h x w (the unpadded output) against
     it, before rounding to 8 bits. Without it, the latest ``psnr_avg`` of :class:`PSNRTrace`, if recorded.
     """
@@ -186,16 +187,16 @@ class ProgressBar(Callback):
 
     def __init__(self, total: int, desc: str = "restore", rule: RuleStop | None = None, *,
                  reference: torch.Tensor | None = None, average: Average | None = None,
-                 budget: TimeBudget | None = None, every: int = 10, file=None):
+                 budget: TimeBudget | None = None, psnr_every: int = 10, file=None):
         from tqdm.auto import tqdm
         if reference is not None and average is None:
             raise ValueError("a reference needs the Average whose output it scores")
         self.total, self.desc, self.rule, self.budget = total, desc, rule, budget
-        self.reference, self.average, self.every_psnr = reference, average, max(1, every)
+        self.reference, self.average, self.psnr_every, self.file = reference, average, max(1, psnr_every), file
         self.psnr_: float | None = None
-        # asked for explicitly (restore asks on a terminal): shown even where TQDM_DISABLE is set
+        # on stderr: on a terminal, unless quiet or TQDM_DISABLE (read now); on a file given: always
         self._bar = tqdm(total=self.estimate(0), desc=desc, dynamic_ncols=True, mininterval=0.5, leave=True, file=file,
-                         disable=False)
+                         disable=progress_disabled(None) if file is None else False)
 
     def estimate(self, step: int) -> int:
         """The step the fit is expected to stop at, seen from ``step`` (see the class docstring)."""
@@ -215,7 +216,7 @@ class ProgressBar(Callback):
         if r is not None and r.rule.signal_ is not None:
             post[r.rule.name] = f"{r.rule.signal_:.3g}"
             post["best"] = r.best_[0]
-        if self.reference is not None and (self.psnr_ is None or s % self.every_psnr == 0):
+        if self.reference is not None and (self.psnr_ is None or s % self.psnr_every == 0):
             avg = self.average.x_avg_ if self.average is not None else None
             if avg is not None:
                 h, w = self.reference.shape[-2:]

@@ -15,7 +15,8 @@ class Runtime:
     """Where and how fast a fit runs; none of it changes the maths (bf16 changes the rounding).
 
     threads: torch intra-op threads (None: torch's). bf16: autocast to bfloat16 on ``device``.
-    channels_last: the model and its input in channels-last layout. progress: a tqdm bar named ``desc``.
+    channels_last: the model and its input in channels-last layout. progress: a tqdm bar named ``desc`` on a
+    terminal (:class:`~genlab.dip.monitor.ProgressBar`).
     time_budget: stop after this many seconds of fitting (None: no limit). reference: the clean image
     (H, W[, C]) at the output's size, for the bar to show the PSNR of the running average live (the
     output's top-left H x W; read only, it changes nothing the fit computes).
