@@ -165,8 +165,9 @@ def main(args) -> int:
     rule_factory = partial(make_rule, None if cfg.stop == "none" else cfg.stop, patience=cfg.patience)
     snaps = range(max(1, iters // 10), iters + 1, max(1, iters // 10)) if args.snapshots else ()
     budget = None if cfg.time_budget is None else max(0.1, cfg.time_budget - (time.perf_counter() - t_start) - 1.0)
-    runtime = Runtime(threads=threads, bf16=bf16, channels_last=bf16, time_budget=budget,
-                      progress=not args.quiet and sys.stderr.isatty())
+    progress = not args.quiet and sys.stderr.isatty()
+    runtime = Runtime(threads=threads, bf16=bf16, channels_last=bf16, time_budget=budget, progress=progress,
+                      reference=ref if progress else None)  # the bar's live PSNR
     if tiled:
         # windows are fitted side by side, one thread each: on 2 idle cores two 1-thread fits make
         # more iterations than one 2-thread fit (benchmarks/RESULTS.md)

@@ -146,11 +146,17 @@ def fit(y: np.ndarray, physics: Physics, settings: FitSettings = FitSettings(), 
     trace = None if clean is None else PSNRTrace(to_tensor(clean).to(dev), avg, record_every, keep_best=rule is None)
     stop = None if rule is None else RuleStop(rule, avg, record_every)
     budget = TimeBudget(rt.time_budget)
-    bar = ProgressBar(s.steps, rt.desc, stop) if rt.progress else None
+    bar = None
+    if rt.progress:
+        ref = None if rt.reference is None else to_tensor(rt.reference).to(dev)
+        bar = ProgressBar(s.steps, rt.desc, stop, reference=ref, average=avg, budget=budget,
+                          psnr_every=record_every)
     monitor = [c for c in (avg, snaps, trace, stop, budget, bar) if c is not None]
     try:
         res = train(model, obj, steps=s.steps, lr=s.lr, callbacks=[*monitor, *callbacks], run=storage.run,
                     phase=storage.phase, threads=rt.threads, progress=False, checkpoint_every=storage.checkpoint_every)
+        if bar is not None:
+            bar.finish(res.steps_done)
     finally:
         if bar is not None:
             bar.close()

@@ -14,7 +14,7 @@ read :class:`Average`, and a callback that stops training ends the step):
 - :class:`RuleStop`: feeds a stopping rule (:mod:`genlab.dip.stopping`), keeps the
   averaged output at the rule's best step, records ``stop_signal``, stops;
 - :class:`TimeBudget`: stops after a number of seconds of fitting;
-- :class:`ProgressBar`: a tqdm bar with the stopping signal and the PSNR.
+- :class:`ProgressBar`: a tqdm bar over the estimated stop, with the stopping signal and the live PSNR.
 """
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ import torch
 
 from genlab.callbacks import Callback, State
 from genlab.probes.image import psnr
+from genlab.runtime import progress_disabled
 
 
 def to_tensor(img: np.ndarray) -> torch.Tensor:
@@ -168,25 +169,69 @@ class TimeBudget(Callback):
 
 
 class ProgressBar(Callback):
-    """A tqdm bar over ``total`` steps showing the rule's signal and best step and the latest ``psnr_avg``."""
+    """A tqdm bar over the steps the fit is expected to take, showing the rule's signal and best step and the
+    PSNR of the running average. It only reads the fit's state: no number the fit computes changes.
+
+    The bar's total is the current estimate of the step the fit stops at, updated every step: the iteration
+    cap ``total``; with a stopping ``rule``, no later than its best step so far plus its patience (it stops
+    once it has gone ``patience`` steps without a new best, so it cannot stop sooner, and a new best moves
+    the estimate on); with a time ``budget``, no later than the steps the budget allows at the pace so far;
+    never below the step reached. :meth:`finish` sets it to the actual stop, so the bar ends at 100 %.
+
+    reference: the clean image (1, C, h, w) on the fit's device; every ``psnr_every`` steps the bar shows the PSNR
+    (:func:`genlab.probes.image.psnr`) of the running average's top-left h x w (the unpadded output) against
+    it, before rounding to 8 bits. Without it, the latest ``psnr_avg`` of :class:`PSNRTrace`, if recorded.
+    """
 
     at_start = False
 
-    def __init__(self, total: int, desc: str = "restore", rule: RuleStop | None = None):
+    def __init__(self, total: int, desc: str = "restore", rule: RuleStop | None = None, *,
+                 reference: torch.Tensor | None = None, average: Average | None = None,
+                 budget: TimeBudget | None = None, psnr_every: int = 10, file=None):
         from tqdm.auto import tqdm
-        self.total, self.desc, self.rule = total, desc, rule
-        self._bar = tqdm(total=total, desc=desc, dynamic_ncols=True, mininterval=0.5, leave=False)
+        if reference is not None and average is None:
+            raise ValueError("a reference needs the Average whose output it scores")
+        self.total, self.desc, self.rule, self.budget = total, desc, rule, budget
+        self.reference, self.average, self.psnr_every, self.file = reference, average, max(1, psnr_every), file
+        self.psnr_: float | None = None
+        # on stderr: on a terminal, unless quiet or TQDM_DISABLE (read now); on a file given: always
+        self._bar = tqdm(total=self.estimate(0), desc=desc, dynamic_ncols=True, mininterval=0.5, leave=True, file=file,
+                         disable=progress_disabled(None) if file is None else False)
+
+    def estimate(self, step: int) -> int:
+        """The step the fit is expected to stop at, seen from ``step`` (see the class docstring)."""
+        est = self.total
+        if self.rule is not None:
+            est = min(est, self.rule.rule.best_step_ + self.rule.rule.patience)
+        b = self.budget
+        if b is not None and b.seconds is not None and b.elapsed_ > 0:
+            est = min(est, math.ceil(step * b.seconds / b.elapsed_))
+        return max(step, est)
 
     def __call__(self, state: State):
-        self._bar.update(1)
+        s = state.step
+        self._bar.total = self.estimate(s)
         post: dict[str, str | int] = {}
         r = self.rule
         if r is not None and r.rule.signal_ is not None:
             post[r.rule.name] = f"{r.rule.signal_:.3g}"
             post["best"] = r.best_[0]
-        if "psnr_avg" in state.history:
-            post["psnr"] = f"{state.history.values('psnr_avg')[-1]:.2f}"
+        if self.reference is not None and (self.psnr_ is None or s % self.psnr_every == 0):
+            avg = self.average.x_avg_ if self.average is not None else None
+            if avg is not None:
+                h, w = self.reference.shape[-2:]
+                self.psnr_ = psnr(avg[..., :h, :w], self.reference)
+        elif self.reference is None and "psnr_avg" in state.history:
+            self.psnr_ = state.history.values("psnr_avg")[-1]
+        if self.psnr_ is not None:
+            post["psnr"] = f"{self.psnr_:.2f}"
         self._bar.set_postfix(post, refresh=False)
+        self._bar.update(s - self._bar.n)
+
+    def finish(self, steps_done: int):
+        """The fit stopped after ``steps_done`` steps: the bar's total becomes that, and it shows 100 %."""
+        self._bar.total = self._bar.n = steps_done
+        self._bar.refresh()
 
     def close(self):
         self._bar.close()

@@ -3,7 +3,9 @@ threads and precision from what :mod:`genlab.runtime` probes (idle cores, bf16 s
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import numpy as np
 
 from genlab.runtime import cpu_has_bf16, idle_cores
 
@@ -13,8 +15,11 @@ class Runtime:
     """Where and how fast a fit runs; none of it changes the maths (bf16 changes the rounding).
 
     threads: torch intra-op threads (None: torch's). bf16: autocast to bfloat16 on ``device``.
-    channels_last: the model and its input in channels-last layout. progress: a tqdm bar named ``desc``.
-    time_budget: stop after this many seconds of fitting (None: no limit).
+    channels_last: the model and its input in channels-last layout. progress: a tqdm bar named ``desc`` on a
+    terminal (:class:`~genlab.dip.monitor.ProgressBar`).
+    time_budget: stop after this many seconds of fitting (None: no limit). reference: the clean image
+    (H, W[, C]) at the output's size, for the bar to show the PSNR of the running average live (the
+    output's top-left H x W; read only, it changes nothing the fit computes).
     """
 
     threads: int | None = None
@@ -24,6 +29,7 @@ class Runtime:
     progress: bool = False
     desc: str = "restore"
     time_budget: float | None = None
+    reference: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 def use_bf16(precision: str, pixels: int) -> bool:

@@ -34,6 +34,14 @@ def _ramp(length: int, overlap: int) -> np.ndarray:
     return np.minimum(1.0, np.minimum(i + 0.5, length - i - 0.5) / max(overlap, 1))
 
 
+def _crop(ref: np.ndarray | None, t: int, left: int, h: int, w: int) -> np.ndarray | None:
+    """The part of the (unpadded) reference under a window, for its bar's live PSNR; None where there is none."""
+    if ref is None:
+        return None
+    c = ref[t:t + h, left:left + w]
+    return c if c.size else None
+
+
 @dataclass
 class TiledResult:
     x: np.ndarray          # the blended restoration (H, W[, C])
@@ -75,7 +83,9 @@ def fit_tiles(y: np.ndarray, physics: Physics, settings: FitSettings = FitSettin
     workers > 1 fits that many windows at once in worker processes of
     ``runtime.threads // workers`` threads each (on 2 cores, two 1-thread workers
     make more iterations than one 2-thread process). ``runtime.time_budget`` is
-    shared out: each window gets an equal part of what is left to its worker.
+    shared out: each window gets an equal part of what is left to its worker. With one worker, each
+    window has its own bar (``runtime.reference`` cropped to it for the live PSNR); with more, the bar counts
+    finished windows.
     """
     H, W = y.shape[:2]
     m = settings.net.multiple
@@ -97,7 +107,8 @@ def fit_tiles(y: np.ndarray, physics: Physics, settings: FitSettings = FitSettin
                       "weight": None if weight is None else weight[sl], "rule_factory": rule_factory,
                       "deadline": deadline, "left": -(-(len(boxes) - k) // workers), "strip": workers > 1,
                       "runtime": replace(runtime, threads=per, progress=runtime.progress and workers == 1,
-                                         desc=f"window {k + 1}/{len(boxes)}", time_budget=None),
+                                         desc=f"window {k + 1}/{len(boxes)}", time_budget=None,
+                                         reference=_crop(runtime.reference, t, left, h, w) if workers == 1 else None),
                       "kw": {"seed": seed, "record_every": record_every,
                              "storage": Storage(snapshot_steps=tuple(snapshot_steps))}})
     if workers == 1:
