@@ -72,3 +72,11 @@ def test_ray_asked_for_without_ray_is_one_line(monkeypatch, capsys, tmp_path):
     assert len(err) == 1 and "pip install 'genlab[ray]'" in err[0] and not (tmp_path / "s").exists()
     assert cli_main(["reproduce", "--address", "127.0.0.1:6379", "--only", "cheap-learning", "--out", str(tmp_path / "a")]) == 2
     assert "add --backend ray" in capsys.readouterr().err and not (tmp_path / "a").exists()
+
+
+def test_an_address_that_does_not_answer_fails_at_once():
+    from genlab.parallel import _reachable
+    with pytest.raises(OSError):  # RayBackend turns it into one line; Ray itself would retry for minutes
+        _reachable("127.0.0.1:1")
+    _reachable(None)
+    _reachable("auto")

@@ -153,9 +153,10 @@ class RayBackend:
             src = str(Path(__file__).resolve().parents[1])
             env = {"env_vars": {"PYTHONPATH": os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")]))}}
             try:
+                _reachable(address)
                 ray.init(address=address, runtime_env=None if address else env, log_to_driver=not is_quiet(),
                          logging_level="ERROR")
-            except (ConnectionError, RuntimeError, ValueError) as e:
+            except (OSError, RuntimeError, ValueError) as e:
                 raise GenlabError(f"cannot reach the Ray cluster at --address {address}: {str(e).splitlines()[0]}; "
                                   "start one with ray start --head, or leave out --address for a local one") from None
 
@@ -166,6 +167,14 @@ class RayBackend:
     def run_tasks(self, tasks):
         from genlab.remote import run_on_ray
         return run_on_ray(self.ray, tasks, _call)
+
+
+def _reachable(address: str | None) -> None:
+    """A host:port address answers (Ray itself retries an unreachable one for minutes)."""
+    import socket
+    host, _, port = (address or "").rpartition(":")
+    if host and port.isdigit() and "://" not in host:
+        socket.create_connection((host, int(port)), timeout=5).close()
 
 
 def _call(fn, item, quiet: bool):
