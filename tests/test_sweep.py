@@ -40,7 +40,7 @@ def test_two_run_sweep_in_workers_then_resume(tmp_path):
 
 @pytest.mark.skipif(importlib.util.find_spec("ray") is not None, reason="ray is installed")
 def test_ray_backend_needs_ray():
-    with pytest.raises(GenlabError, match=r"pip install genlab\[ray\]"):
+    with pytest.raises(GenlabError, match=r"pip install .genlab\[ray\]"):
         RayBackend()
 
 

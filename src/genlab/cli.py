@@ -16,6 +16,7 @@ from pathlib import Path
 from genlab.errors import DivergedError, GenlabError, RunFailed
 from genlab.export import add_output_arguments
 from genlab.io import path_arg
+from genlab.parallel import add_backend_arguments, make_backend
 
 # Commands that live in their own modules: each has add_arguments(parser) and main(args) -> int.
 EXTENSIONS = {
@@ -56,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=None)
     s.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                    help="experiments run at once, one core each (default: the number of cores)")
+    add_backend_arguments(s)
     s.add_argument("--quiet", action="store_true")
     add_output_arguments(s)
 
@@ -111,7 +113,8 @@ def cmd_reproduce(args) -> int:
     scale = args.scale or ("quick" if args.quick else "default")
     ids = select(args.only)
     _quiet(args)
-    return reproduce(ids, scale, args.out or Path(f"atlas-{scale}"), args.seed, args.workers,
+    backend = None if args.backend == "local" and args.address is None else make_backend(args)
+    return reproduce(ids, scale, args.out or Path(f"atlas-{scale}"), args.seed, args.workers, backend,
                      report_to=tuple(args.report_to or ()), keep_checkpoints=args.keep_checkpoints)
 
 

@@ -17,6 +17,7 @@ import signal
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
+from pathlib import Path
 from typing import Any, Callable, Iterable, Protocol
 
 from tqdm.auto import tqdm
@@ -118,6 +119,10 @@ class Backend(Protocol):
 
     def map(self, fn: Callable[[Any], Any], items: list) -> list: ...
 
+    def run_tasks(self, tasks: list) -> list[dict]:
+        """:func:`genlab.runner.run_task` for each task, each run ending in its folder on this machine."""
+        ...
+
 
 class LocalBackend:
     """:func:`parallel_map` in local worker processes (``workers=1``: in this process)."""
@@ -128,22 +133,48 @@ class LocalBackend:
     def map(self, fn, items):
         return parallel_map(fn, items, workers=self.workers, threads=self.threads, progress=self.progress, desc=self.desc)
 
+    def run_tasks(self, tasks):
+        from genlab.runner import run_task
+        return self.map(run_task, tasks)
+
 
 class RayBackend:
-    """Each item as a Ray task (``pip install genlab[ray]``); connects to a running cluster or starts a local one."""
+    """Each item as a Ray task (``pip install genlab[ray]``), on the cluster at ``address`` or a local one
+    started here; runs come back to this process through Ray's object store (:mod:`genlab.remote`)."""
 
     def __init__(self, address: str | None = None, threads: int = 1):
         try:
             import ray
         except ImportError:
-            raise GenlabError("the ray backend needs Ray: pip install genlab[ray]") from None
+            raise GenlabError("the ray backend needs Ray, an optional extra: pip install 'genlab[ray]'") from None
         self.ray, self.threads = ray, threads
         if not ray.is_initialized():
-            ray.init(address=address, ignore_reinit_error=True)
+            # a local cluster's workers import the genlab this process runs (a source tree on PYTHONPATH too)
+            src = str(Path(__file__).resolve().parents[1])
+            env = {"env_vars": {"PYTHONPATH": os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")]))}}
+            try:
+                _reachable(address)
+                ray.init(address=address, runtime_env=None if address else env, log_to_driver=not is_quiet(),
+                         logging_level="ERROR")
+            except (OSError, RuntimeError, ValueError) as e:
+                raise GenlabError(f"cannot reach the Ray cluster at --address {address}: {str(e).splitlines()[0]}; "
+                                  "start one with ray start --head, or leave out --address for a local one") from None
 
     def map(self, fn, items):
         task = self.ray.remote(num_cpus=self.threads)(_call)
         return self.ray.get([task.remote(fn, it, is_quiet()) for it in items])
+
+    def run_tasks(self, tasks):
+        from genlab.remote import run_on_ray
+        return run_on_ray(self.ray, tasks, _call)
+
+
+def _reachable(address: str | None) -> None:
+    """A host:port address answers (Ray itself retries an unreachable one for minutes)."""
+    import socket
+    host, _, port = (address or "").rpartition(":")
+    if host and port.isdigit() and "://" not in host:
+        socket.create_connection((host, int(port)), timeout=5).close()
 
 
 def _call(fn, item, quiet: bool):
@@ -153,3 +184,20 @@ def _call(fn, item, quiet: bool):
 
 
 BACKENDS = {"local": LocalBackend, "ray": RayBackend}
+
+
+def add_backend_arguments(p) -> None:
+    """``--backend local|ray`` and ``--address`` (``genlab sweep``, ``genlab reproduce``)."""
+    p.add_argument("--backend", choices=list(BACKENDS), default="local",
+                   help="local worker processes, or Ray tasks (pip install 'genlab[ray]')")
+    p.add_argument("--address", default=None,
+                   help="with --backend ray: the cluster to join (ray start --head prints it; default: start a local one)")
+
+
+def make_backend(args, **local) -> Backend:
+    """The backend ``args`` ask for; ``local``: LocalBackend's keywords. ``--address`` without ray is a usage error."""
+    if args.backend == "ray":
+        return RayBackend(args.address)
+    if args.address is not None:
+        raise GenlabError(f"--address {args.address} is for the Ray backend; add --backend ray, or leave out --address")
+    return LocalBackend(**local)

@@ -202,7 +202,7 @@ def reproduce(exp_ids: list[str], scale: str, out: Path, seed: int | None = None
               "by the catalogue's times", file=sys.stderr, flush=True)
     # experiments use one intra-op thread each: one per core
     backend = backend or LocalBackend(n_w, threads=1, progress=False, desc="reproduce")
-    failures = sum(bool(r["error"]) for r in backend.map(run_task, todo)) if todo else 0
+    failures = sum(bool(r["error"]) for r in backend.run_tasks(todo)) if todo else 0
     md, html = write_atlas(dirs, out, title=f"genlab atlas ({scale})")
     print(f"atlas: {html} and {md} ({time.time() - t_all:.0f} s)")
     report_runs(report_to, dirs)

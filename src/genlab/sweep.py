@@ -31,7 +31,7 @@ from typing import Any, get_origin
 from genlab.errors import GenlabError
 from genlab.export import add_output_arguments
 from genlab.io import atomic_write_text, check_writable, path_arg
-from genlab.parallel import BACKENDS, Backend, LocalBackend, RayBackend
+from genlab.parallel import Backend, LocalBackend, RayBackend, add_backend_arguments, make_backend
 from genlab.runs import Run, check_out_folder, sweep_file
 
 __all__ = ["Backend", "LocalBackend", "RayBackend", "aggregate", "parse_grid", "point_name", "sweep"]
@@ -41,7 +41,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("experiment")
     p.add_argument("--scale", choices=["quick", "default", "paper"], default="quick")
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: every core)")
-    p.add_argument("--backend", choices=list(BACKENDS), default="local")
+    add_backend_arguments(p)
     p.add_argument("--out", type=path_arg, default=None, help="sweep folder (default: ./sweeps/<experiment>-<scale>); rerun to resume")
     p.add_argument("--quiet", action="store_true")
     add_output_arguments(p)
@@ -97,7 +97,7 @@ def sweep(exp_id: str, grid: list[str], scale: str = "quick", out: Path | str | 
     """Run (or resume) the grid; return the aggregate rows and the sweep folder."""
     from genlab.experiments import get
     from genlab.export import check_trackers, report_runs
-    from genlab.runner import Task, run_task
+    from genlab.runner import Task
     from genlab.sweep_plot import plot_sweep
     exp = get(exp_id)
     points = parse_grid(exp, grid, scale)
@@ -110,7 +110,7 @@ def sweep(exp_id: str, grid: list[str], scale: str = "quick", out: Path | str | 
                  keep_checkpoints=keep_checkpoints)
             for f, pt in zip(folders, points) if not Run(f).is_complete]
     print(f"genlab sweep: {len(points)} runs, {len(points) - len(todo)} already complete", file=sys.stderr)
-    results = (backend or LocalBackend()).map(run_task, todo) if todo else []
+    results = (backend or LocalBackend()).run_tasks(todo) if todo else []
     errors = {r["folder"]: r["error"] for r in results if r["error"]}
     rows = aggregate(folders, points, errors)
     write_table(rows, out)
@@ -159,7 +159,7 @@ def main(args) -> int:
     if getattr(args, "quiet", False):
         from genlab.runtime import set_quiet
         set_quiet()
-    backend = BACKENDS[args.backend](args.workers) if args.backend == "local" else RayBackend()
+    backend = make_backend(args, workers=args.workers)
     t0 = time.perf_counter()
     rows, out = sweep(args.experiment, args.grid, args.scale, args.out, backend, tuple(args.report_to or ()),
                       args.keep_checkpoints)
