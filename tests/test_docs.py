@@ -125,7 +125,7 @@ def check_tidy(ns, out):
 # (file, heading) -> oracle on the namespace and printed output after that block.
 CHECKS = {
     ("README.md", "## Use the instruments on your own model"): check_own_model,
-    ("README.md", "## Use your tools: TensorBoard, MLflow, pandas"): check_tidy,
+    ("README.md", "## Use your tools: TensorBoard, MLflow, pandas, Ray"): check_tidy,
     ("docs/frequency-principle.md", None): check_spectrum_probe,
     ("docs/information-plane-and-saddles.md", None): check_hessian_mi,
     ("docs/loss-surfaces-and-cheap-learning.md", None): check_landscape,
