@@ -162,11 +162,15 @@ class _Backend:
     def map(self, fn, items):
         raise _Reached
 
+    def run_tasks(self, tasks):
+        raise _Reached
+
 
 @pytest.fixture
 def stubbed(monkeypatch, tmp_path_factory):
     import importlib
 
+    import genlab.parallel
     import genlab.runner
     import genlab.sweep
     dip_fit, dip_windows = (importlib.import_module(f"genlab.dip.{m}") for m in ("fit", "windows"))
@@ -176,7 +180,8 @@ def stubbed(monkeypatch, tmp_path_factory):
 
     monkeypatch.setattr(genlab.runner, "execute", reached)
     monkeypatch.setattr(genlab.runner, "LocalBackend", _Backend)
-    monkeypatch.setitem(genlab.sweep.BACKENDS, "local", _Backend)
+    monkeypatch.setattr(genlab.parallel, "LocalBackend", _Backend)   # make_backend builds it from here
+    monkeypatch.setattr(genlab.sweep, "LocalBackend", _Backend)
     monkeypatch.setattr(dip_fit, "fit", reached)
     monkeypatch.setattr(dip_windows, "fit_tiles", reached)
     from genlab.data.images import save_image
