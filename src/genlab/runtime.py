@@ -128,5 +128,81 @@ def cpu_has_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+# -- devices ---------------------------------------------------------------------------------------------------
+DEVICES = ("auto", "cpu", "cuda", "mps")
+_DEVICE = torch.device("cpu")
+
+
+def resolve_device(spec: str | torch.device | None = "auto") -> torch.device:
+    """The device a ``--device`` value names: ``auto`` takes CUDA when present, then MPS, else the CPU.
+
+    ``cuda:1`` picks a card. A device this machine does not have is bad input (one line, exit 2).
+    """
+    from genlab.errors import GenlabError
+    if isinstance(spec, torch.device):
+        spec = str(spec)
+    spec = (spec or "auto").strip().lower()
+    kind = spec.split(":")[0]
+    if kind not in DEVICES:
+        raise GenlabError(f"device={spec}: unknown device; choose one of {', '.join(DEVICES)} (cuda:N for a card)")
+    has_mps = bool(getattr(torch.backends, "mps", None)) and torch.backends.mps.is_available()
+    if kind == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "mps" if has_mps else "cpu")
+    if kind == "cuda":
+        if not torch.cuda.is_available():
+            raise GenlabError(f"device={spec}: this machine has no CUDA device torch can use; "
+                              "give --device cpu (or auto)")
+        dev = torch.device(spec)
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise GenlabError(f"device={spec}: only {torch.cuda.device_count()} CUDA device(s) here; "
+                              f"give cuda:0 to cuda:{torch.cuda.device_count() - 1}")
+        return dev
+    if kind == "mps" and not has_mps:
+        raise GenlabError(f"device={spec}: this machine has no MPS (Apple GPU) device; give --device cpu (or auto)")
+    return torch.device(spec)
+
+
+def device() -> torch.device:
+    """The device experiments build their models and data on (set by :func:`use_device`; the CPU otherwise)."""
+    return _DEVICE
+
+
+@contextlib.contextmanager
+def use_device(spec: str | torch.device | None):
+    """Run the enclosed work on ``spec`` (resolved by :func:`resolve_device`): :func:`device` returns it.
+
+    On CUDA, TF32 matmuls are switched off for reproducibility (float32 means float32 on every device).
+    """
+    global _DEVICE
+    old = _DEVICE
+    _DEVICE = resolve_device(spec)
+    if _DEVICE.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+    try:
+        yield _DEVICE
+    finally:
+        _DEVICE = old
+
+
+def device_info(dev: torch.device | None = None) -> dict:
+    """What env.json records about a device: its type, name and the determinism settings in force."""
+    dev = dev or _DEVICE
+    info: dict = {"device": str(dev)}
+    if dev.type == "cuda":
+        info["device_name"] = torch.cuda.get_device_name(dev)
+        info["tf32_matmul"] = bool(torch.backends.cuda.matmul.allow_tf32)
+        info["tf32_cudnn"] = bool(torch.backends.cudnn.allow_tf32)
+        info["cudnn_deterministic"] = bool(torch.backends.cudnn.deterministic)
+        info["cudnn_benchmark"] = bool(torch.backends.cudnn.benchmark)
+    elif dev.type == "mps":
+        info["device_name"] = "Apple MPS"
+    else:
+        import platform
+        info["device_name"] = platform.processor() or platform.machine()
+    info["deterministic_algorithms"] = bool(torch.are_deterministic_algorithms_enabled())
+    return info
+
+
 __all__ = ["tune_allocator", "progress_disabled", "num_threads", "available_memory", "idle_cores", "cpu_has_bf16",
-           "set_quiet", "is_quiet"]
+           "set_quiet", "is_quiet", "DEVICES", "resolve_device", "device", "use_device", "device_info"]
