@@ -55,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--only", action="append", default=None, metavar="FAMILY", help="only this family (or experiment id); repeatable")
     s.add_argument("--out", type=path_arg, default=None, help="atlas folder (default: ./atlas-<scale>)")
     s.add_argument("--seed", type=int, default=None)
+    s.add_argument("--compare", type=path_arg, action="append", default=None, metavar="ATLAS",
+                   help="another atlas folder (say atlas-quick): its verdicts beside these, a sentence where they differ")
     s.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                    help="experiments run at once, one core each (default: the number of cores)")
     add_backend_arguments(s)
@@ -63,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("report", help="redraw figures and claims of finished runs (a run folder or an atlas folder)")
     s.add_argument("folder", type=path_arg)
+    s.add_argument("--compare", type=path_arg, action="append", default=None, metavar="ATLAS",
+                   help="another atlas folder (say atlas-quick): its verdicts beside these, a sentence where they differ")
 
     s = sub.add_parser("runs", help="list runs with experiment, scale, seed, status and verdicts")
     s.add_argument("folder", type=path_arg, nargs="?", default=Path("runs"))
@@ -115,12 +119,13 @@ def cmd_reproduce(args) -> int:
     _quiet(args)
     backend = None if args.backend == "local" and args.address is None else make_backend(args)
     return reproduce(ids, scale, args.out or Path(f"atlas-{scale}"), args.seed, args.workers, backend,
-                     report_to=tuple(args.report_to or ()), keep_checkpoints=args.keep_checkpoints)
+                     report_to=tuple(args.report_to or ()), keep_checkpoints=args.keep_checkpoints,
+                     compare=args.compare)
 
 
 def cmd_report(args) -> int:
     from genlab.runner import report_command
-    report_command(args.folder)
+    report_command(args.folder, args.compare)
     return 0
 
 

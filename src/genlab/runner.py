@@ -73,12 +73,16 @@ def run_command(exp_id: str, scale: str | None = None, seed: int | None = None, 
     return run
 
 
-def report_command(folder: Path) -> None:
-    """``genlab report``: redraw one run, or every complete run of an atlas and then the atlas."""
+def report_command(folder: Path, compare: list[Path] | None = None) -> None:
+    """``genlab report``: redraw one run, or every complete run of an atlas and then the atlas (with
+    ``compare``, other atlases' verdicts beside its own: :mod:`genlab.compare`)."""
     from genlab.report import print_claims, write_atlas
     if not folder.exists():
         raise GenlabError(f"{folder} does not exist; give a run folder or an atlas folder")
     dirs = atlas_runs(folder)
+    if dirs is None and compare:
+        raise GenlabError(f"--compare needs an atlas folder, and {folder} is not one (no runs/ in it); "
+                          "give the folder genlab reproduce --out wrote")
     if dirs is None:
         redraw(folder)
         print_claims(Run(folder))
@@ -88,7 +92,7 @@ def report_command(folder: Path) -> None:
             redraw(d)
     scales = {Run(d).config.get("scale") for d in dirs}
     title = f"genlab atlas ({scales.pop()})" if len(scales) == 1 else "genlab atlas"
-    md, html = write_atlas(dirs, folder, title=title)
+    md, html = write_atlas(dirs, folder, title=title, compare=compare)
     print(f"atlas: {html} and {md}")
 
 
@@ -171,13 +175,17 @@ def select(only: list[str] | None = None) -> list[str]:
 
 
 def reproduce(exp_ids: list[str], scale: str, out: Path, seed: int | None = None, workers: int = 1,
-              backend: Backend | None = None, report_to: tuple[str, ...] = (), keep_checkpoints: bool = False) -> int:
-    """``genlab reproduce``: each experiment into ``out/runs/<id>`` (complete ones kept), then the atlas;
-    ``report_to`` trackers get every run of the atlas at the end."""
+              backend: Backend | None = None, report_to: tuple[str, ...] = (), keep_checkpoints: bool = False,
+              compare: list[Path] | None = None) -> int:
+    """``genlab reproduce``: each experiment into ``out/runs/<id>`` (complete ones kept), then the atlas (with
+    ``compare``, other atlases' verdicts beside its own); ``report_to`` trackers get every run at the end."""
     from genlab.experiments import get
     from genlab.export import check_trackers, report_runs
     from genlab.report import write_atlas
     check_out_folder(out)
+    if compare:
+        from genlab.compare import other_runs
+        other_runs(compare)  # a wrong --compare is one line before anything runs
     for exp_id in exp_ids:  # a bad --seed, scale or data_dir is one line before the atlas folder exists
         check_inputs(get(exp_id).config_for(scale, seed))
     check_writable(out)
@@ -203,7 +211,7 @@ def reproduce(exp_ids: list[str], scale: str, out: Path, seed: int | None = None
     # experiments use one intra-op thread each: one per core
     backend = backend or LocalBackend(n_w, threads=1, progress=False, desc="reproduce")
     failures = sum(bool(r["error"]) for r in backend.run_tasks(todo)) if todo else 0
-    md, html = write_atlas(dirs, out, title=f"genlab atlas ({scale})")
+    md, html = write_atlas(dirs, out, title=f"genlab atlas ({scale})", compare=compare)
     print(f"atlas: {html} and {md} ({time.time() - t_all:.0f} s)")
     report_runs(report_to, dirs)
     return 1 if failures else 0
