@@ -83,6 +83,9 @@ def report_command(folder: Path, compare: list[Path] | None = None) -> None:
     if dirs is None and compare:
         raise GenlabError(f"--compare needs an atlas folder, and {folder} is not one (no runs/ in it); "
                           "give the folder genlab reproduce --out wrote")
+    if compare:
+        from genlab.compare import other_runs
+        other_runs(compare)  # a wrong --compare is one line before anything is redrawn
     if dirs is None:
         redraw(folder)
         print_claims(Run(folder))

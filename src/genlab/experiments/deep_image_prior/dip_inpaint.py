@@ -5,6 +5,10 @@ Paper: Ulyanov, Vedaldi, Lempitsky, "Deep Image Prior", CVPR 2018, Fig. 7
 Command: ``genlab run dip-inpaint``. Scales: quick fits 64x64 crops with a
 32-channel, 4-scale hourglass; paper fits 512 px with the paper's network for
 its 5,000 iterations.
+Paper scale against the paper: the paper's network, fit and 5,000 iterations; what differs: built-in
+images instead of the paper's (Barbara and the rest of its inpainting table, 50 % of pixels missing),
+and the score: PSNR on the unknown pixels over a mean-colour fill, where the paper reports the whole
+image's PSNR.
 Claim: with a mask the loss sees only known pixels, yet on the unknown pixels
 the PSNR of the fill beats a mean-colour fill by at least ``min_gain_db`` for
 every mask.

@@ -4,6 +4,9 @@ Paper: Zhang, Bengio, Hardt, Recht, Vinyals, "Understanding deep learning requir
 rethinking generalization", ICLR 2017, Fig. 1b (time to fit against label corruption).
 Command: ``genlab run mem-convergence --scale quick``; ``genlab run mem-convergence-cifar10`` runs the
 same on CIFAR-10 (``dataset=mnist|cifar10|fashion-mnist|mnist1d`` picks any other).
+Paper scale against the paper: the grid and recipe of mem-test-error (Fig. 1c reads the same runs),
+so the same differences: one ``lr`` (0.01; the paper gives Inception 0.1), the training images on disk
+(each claim records its n), and an MNIST twin the paper does not have. Fig. 1b gives no number.
 Claim: for every architecture the steps to 100 % training accuracy rise with the corruption
 level p (Spearman >= ``min_slowdown_rho``, 0.8), and fitting random labels (p = 1) takes
 more than ``min_slowdown_factor`` (1.5) times as long as true labels (p = 0).

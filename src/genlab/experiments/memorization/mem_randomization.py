@@ -5,6 +5,11 @@ rethinking generalization", ICLR 2017, Fig. 1a (learning curves under randomizat
 Command: ``genlab run mem-randomization --scale quick``; ``genlab run mem-randomization-cifar10`` runs
 the same on CIFAR-10, because a claim seen only on MNIST should be checked on harder data
 (``dataset=mnist|cifar10|fashion-mnist|mnist1d`` picks any other).
+Paper scale against the paper: the paper's Inception, SGD lr 0.1 (momentum 0.9, decay 0.95 per
+epoch), batch 128, no weight decay or augmentation, 28x28 centre crops and per-image whitening, up to
+500 epochs; what differs: the images are every training image on disk (5,085 CIFAR-10 images in
+../shared/data, the paper's 50,000 with the full data set; each claim records its n), and the MNIST
+twin is not in the paper (its paper value is CIFAR-10's).
 Claim: true labels, random labels, shuffled pixels, random pixels and Gaussian images all
 reach ``fit_acc`` (100 %) training accuracy, and each reaches ``near_fit_acc`` (99.9 %).
 """

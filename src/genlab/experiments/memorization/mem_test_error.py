@@ -4,6 +4,12 @@ Paper: Zhang, Bengio, Hardt, Recht, Vinyals, "Understanding deep learning requir
 rethinking generalization", ICLR 2017, Fig. 1c (test error against label corruption).
 Command: ``genlab run mem-test-error --scale quick``; ``genlab run mem-test-error-cifar10`` runs the
 same on CIFAR-10 (``dataset=mnist|cifar10|fashion-mnist|mnist1d`` picks any other).
+Paper scale against the paper: the paper's four networks at their widths, the six levels 0 to 1,
+SGD (momentum 0.9, decay 0.95 per epoch), batch 128, no weight decay or augmentation, 28x28 centre crops
+and per-image whitening; what differs: one learning rate (``lr`` 0.01, the paper's for AlexNet and the
+MLPs; the paper gives Inception 0.1), every training image on disk (5,085 CIFAR-10 images in
+../shared/data, the paper's 50,000 with the full data set; each claim records its n), and the MNIST
+twin is not in the paper (its paper values are CIFAR-10's).
 Claim: for every architecture the test error at 100 % training accuracy rises with the
 corruption level p (Spearman >= ``min_error_rho``, 0.9), and at p = 1 it is at chance
 (``chance_error``, 90 % for 10 classes) within the larger of ``min_chance_margin`` (0.03)
