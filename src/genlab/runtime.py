@@ -10,6 +10,7 @@ import os
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 _ALLOCATOR_TUNED: set[str] = set()
@@ -162,6 +163,13 @@ def resolve_device(spec: str | torch.device | None = "auto") -> torch.device:
     return torch.device(spec)
 
 
+def add_device_argument(p) -> None:
+    """``--device auto|cpu|cuda|mps`` (run, reproduce, sweep, restore); checked by :func:`resolve_device`
+    before anything is written."""
+    p.add_argument("--device", default="auto", metavar="DEVICE",
+                   help="auto (CUDA, else MPS, else the CPU), cpu, cuda (cuda:N for a card) or mps; default auto")
+
+
 def device() -> torch.device:
     """The device experiments build their models and data on (set by :func:`use_device`; the CPU otherwise)."""
     return _DEVICE
@@ -185,6 +193,31 @@ def use_device(spec: str | torch.device | None):
         _DEVICE = old
 
 
+def model_device(model: torch.nn.Module) -> torch.device:
+    """The device of a model's first parameter (or buffer): where its probes compute; :func:`device` if it has none."""
+    for t in model.parameters():
+        return t.device
+    for t in model.buffers():
+        return t.device
+    return _DEVICE
+
+
+def as_tensor(x, dtype: torch.dtype | None = None, device: torch.device | str | None = None) -> torch.Tensor:
+    """``x`` (a tensor, or anything ``numpy.asarray`` takes) as a tensor on ``device``: by default a tensor
+    stays where it is and anything else goes to :func:`device` (never to the CPU behind the caller's back)."""
+    if not isinstance(x, torch.Tensor):
+        x = np.asarray(x)
+    elif device is None:
+        device = x.device
+    return torch.as_tensor(x, dtype=dtype, device=_DEVICE if device is None else device)
+
+
+def follow(t: torch.Tensor, model: torch.nn.Module) -> torch.Tensor:
+    """``t`` on ``model``'s device (:func:`model_device`): a probe's data follow the model it measures."""
+    dev = model_device(model)
+    return t if t.device == dev else t.to(dev)
+
+
 def device_info(dev: torch.device | None = None) -> dict:
     """What env.json records about a device: its type, name and the determinism settings in force."""
     dev = dev or _DEVICE
@@ -205,4 +238,5 @@ def device_info(dev: torch.device | None = None) -> dict:
 
 
 __all__ = ["tune_allocator", "progress_disabled", "num_threads", "available_memory", "idle_cores", "cpu_has_bf16",
-           "set_quiet", "is_quiet", "DEVICES", "resolve_device", "device", "use_device", "device_info"]
+           "set_quiet", "is_quiet", "DEVICES", "add_device_argument", "resolve_device", "device", "use_device", "device_info",
+           "model_device", "as_tensor", "follow"]
