@@ -149,18 +149,21 @@ def resolve_device(spec: str | torch.device | None = "auto") -> torch.device:
     has_mps = bool(getattr(torch.backends, "mps", None)) and torch.backends.mps.is_available()
     if kind == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "mps" if has_mps else "cpu")
+    try:
+        dev = torch.device(spec)
+    except RuntimeError:
+        raise GenlabError(f"device={spec}: not a device name; give auto, cpu, cuda, cuda:N or mps") from None
     if kind == "cuda":
         if not torch.cuda.is_available():
             raise GenlabError(f"device={spec}: this machine has no CUDA device torch can use; "
                               "give --device cpu (or auto)")
-        dev = torch.device(spec)
         if dev.index is not None and dev.index >= torch.cuda.device_count():
             raise GenlabError(f"device={spec}: only {torch.cuda.device_count()} CUDA device(s) here; "
                               f"give cuda:0 to cuda:{torch.cuda.device_count() - 1}")
         return dev
     if kind == "mps" and not has_mps:
         raise GenlabError(f"device={spec}: this machine has no MPS (Apple GPU) device; give --device cpu (or auto)")
-    return torch.device(spec)
+    return dev
 
 
 def add_device_argument(p) -> None:
