@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from device_guard import SRC, DeviceGuard
 from torch import nn
 
 import genlab.probes as probes
+from device_guard import SRC, DeviceGuard
 from genlab.cli import main
 from genlab.errors import GenlabError
 from genlab.models.mlp import MLP
@@ -230,3 +230,30 @@ def test_as_tensor_keeps_a_tensor_where_it_is_and_puts_arrays_on_the_current_dev
         assert as_tensor([1.0, 2.0], dtype=torch.float32).device == torch.device("cpu")
     assert device_info()["device"] == "cpu"
     assert model_device(nn.ReLU()) == device()
+
+
+def _gpu_check():
+    import importlib.util
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu_check.py"
+    spec = importlib.util.spec_from_file_location("gpu_check", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.skipif(not NO_CUDA, reason="this machine has CUDA: the check would run")
+def test_gpu_check_without_cuda_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys):
+    assert _gpu_check().main(["--only", EXP, "--out", str(tmp_path / "g")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no CUDA device" in err[0] and not (tmp_path / "g").exists()
+
+
+def test_gpu_check_compares_values_and_verdicts():
+    gc = _gpu_check()
+    claims = lambda v, verdict: {"claims": {"c": {"value": v, "verdict": verdict}}}  # noqa: E731
+    same, diff = (gc.compare("x", {"cpu": claims(2.0, "holds"), "cuda": claims(c, v)})[0]
+                  for c, v in ((2.002, "holds"), (1.0, "fails")))
+    assert same["same"] and same["rel_diff"] == pytest.approx(0.002 / 2.002)
+    assert not diff["same"] and diff["rel_diff"] == pytest.approx(0.5)
+    md = gc.markdown([same, diff], {"x": {"cpu": 2.0, "cuda": 1.0}}, [], "H200")
+    assert "1 of 2 verdicts agree" in md and "(differs)" in md and "| x | 2.0 | 1.0 | 2.00 |" in md

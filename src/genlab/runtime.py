@@ -235,7 +235,12 @@ def device_info(dev: torch.device | None = None) -> dict:
         info["device_name"] = "Apple MPS"
     else:
         import platform
-        info["device_name"] = platform.processor() or platform.machine()
+        try:  # "Intel(R) Xeon(R) ..." where /proc/cpuinfo says it; else what the platform module knows
+            model = next(ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                         if ln.startswith("model name"))
+        except (OSError, StopIteration):
+            model = ""
+        info["device_name"] = model or platform.processor() or platform.machine()
     info["deterministic_algorithms"] = bool(torch.are_deterministic_algorithms_enabled())
     return info
 
