@@ -197,7 +197,10 @@ def use_device(spec: str | torch.device | None):
 
 
 def model_device(model: torch.nn.Module) -> torch.device:
-    """The device of a model's first parameter (or buffer): where its probes compute; :func:`device` if it has none."""
+    """The device of a model's first parameter (or buffer): where its probes compute; :func:`device` if it has
+    none (or is a plain function, which a probe may be given too)."""
+    if not isinstance(model, torch.nn.Module):
+        return _DEVICE
     for t in model.parameters():
         return t.device
     for t in model.buffers():
@@ -216,7 +219,10 @@ def as_tensor(x, dtype: torch.dtype | None = None, device: torch.device | str | 
 
 
 def follow(t: torch.Tensor, model: torch.nn.Module) -> torch.Tensor:
-    """``t`` on ``model``'s device (:func:`model_device`): a probe's data follow the model it measures."""
+    """``t`` on ``model``'s device (:func:`model_device`): a probe's data follow the model it measures
+    (a plain function given as the model leaves ``t`` where it is)."""
+    if not isinstance(model, torch.nn.Module):
+        return t
     dev = model_device(model)
     return t if t.device == dev else t.to(dev)
 

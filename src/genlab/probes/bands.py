@@ -86,7 +86,7 @@ class BandProbe:
         self.target = _np(target)
         if self.target.ndim != 2:
             raise ValueError(f"target must be one (H, W) gray image, got shape {self.target.shape}")
-        self.n_bands, self.coords = n_bands, coords
+        self.n_bands, self.coords, self.device = n_bands, coords, device
         coords = pixel_coordinates(*self.target.shape) if coords is None else coords
         self.x_ = as_tensor(coords, dtype=torch.float32, device=device)  # follows the model at each call
         self.band_, self.edges_ = radial_bands(self.target.shape, n_bands)
@@ -119,7 +119,7 @@ class StackBandError:
 
     def __init__(self, x, Y, k_lo: int, k_hi: int, device=None):
         self.x = as_tensor(x, dtype=torch.float32, device=device).reshape(-1, 1)
-        self.Y, self.k_lo, self.k_hi = np.asarray(Y), k_lo, k_hi
+        self.Y, self.k_lo, self.k_hi, self.device = np.asarray(Y), k_lo, k_hi, device
 
     def __call__(self, model, state=None) -> np.ndarray:
         self.x = follow(self.x, model)

@@ -55,7 +55,7 @@ class FilterProbe:
 
     def __init__(self, x, y, delta: float | None = None, delta_rel: float = 0.1, device=None):
         self.x = x if isinstance(x, torch.Tensor) else as_tensor(x, dtype=torch.float32, device=device)
-        self.y, self.delta, self.delta_rel = y, delta, delta_rel
+        self.y, self.delta, self.delta_rel, self.device = y, delta, delta_rel, device
         y = np.asarray(y.detach().cpu() if isinstance(y, torch.Tensor) else y, dtype=np.float64).reshape(len(self.x), -1)
         self.delta_ = float(delta) if delta is not None else delta_rel * median_sq_distance(self.x.reshape(len(self.x), -1))
         self._A = gaussian_filter_matrix(self.x.reshape(len(self.x), -1), self.delta_)

@@ -138,7 +138,7 @@ class FourierGradient:
         xn = np.asarray(x.detach().cpu() if isinstance(x, torch.Tensor) else x, dtype=np.float64).reshape(-1, 1)
         yn = np.asarray(y.detach().cpu() if isinstance(y, torch.Tensor) else y, dtype=np.float64).ravel()
         self.ks = np.asarray(ks, dtype=np.float64)
-        self.window_std = window_std
+        self.window_std, self.device = window_std, device
         C = transform_matrix(xn.ravel(), self.ks, window_std)
         # on ``device`` (None: genlab.runtime.device()); each call moves them to the model's device
         self.x, self.y, self._C_re, self._C_im = (as_tensor(a, device=device) for a in (xn, yn, C.real, C.imag))

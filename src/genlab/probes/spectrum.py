@@ -121,6 +121,7 @@ class SpectrumProbe:
                  n_peaks: int | None = None, form: Form = "complex", direction=None, device=None):
         self.x = x if isinstance(x, torch.Tensor) else as_tensor(x, dtype=torch.float32, device=device)
         self.y, self.peaks, self.n_peaks, self.form, self.direction = y, peaks, n_peaks, form, direction
+        self.device = device
         xn = _np(self.x)
         if xn.ndim == 2 and xn.shape[1] > 1:
             if freqs is None:
@@ -175,6 +176,7 @@ class StackSpectrum:
 
     def __init__(self, x, Y, peaks, form: Form = "complex", device=None):
         self.x = as_tensor(x, dtype=torch.float32, device=device).reshape(-1, 1)
+        self.device = device
         Y = np.asarray(Y)
         pk = np.broadcast_to(np.asarray(peaks, dtype=int), (len(Y), np.shape(peaks)[-1]))
         self.probes = [SpectrumProbe(self.x, y, peaks=p, form=form) for y, p in zip(Y, pk)]
