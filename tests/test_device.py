@@ -204,6 +204,13 @@ def test_the_training_loop_makes_no_tensor_behind_the_users_back(tmp_path):
     with pytest.raises(GenlabError, match="unknown device"):
         train(_net(), supervised(_mse, x, y), steps=1, device="tpu")
 
+    def losses():  # SGD: torch's Adam makes its own step counters without device= (torch's, not genlab's)
+        return train(_net(), supervised(_mse), steps=5, batches=MiniBatches(x, y, 8, seed=0), optimizer="sgd",
+                     lr=0.1).history.values("loss")
+    ref = losses()
+    with torch.device("meta"):  # a tensor made without device= would be a meta tensor: no numbers
+        np.testing.assert_array_equal(losses(), ref)
+
 
 def test_a_tiny_dip_fit_makes_no_tensor_behind_the_users_back():
     from genlab.dip import PRESETS
