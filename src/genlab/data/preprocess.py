@@ -60,30 +60,39 @@ def prepare(ds: Dataset, crop: int | None = None) -> tuple[np.ndarray, np.ndarra
     return out[0], out[1]
 
 
-def area_downsample(images: np.ndarray, side: int, dtype=None):
+def area_downsample(images: np.ndarray, side: int, dtype=None, device=None):
     """(N, H, W) uint8 -> (N, side*side) tensor on [0, 1], each pixel the mean over its area.
 
     For side dividing H this is average pooling (28 -> 4 pools 7x7 blocks); for other
-    sides (28 -> 10) area interpolation. ``dtype`` defaults to float32.
+    sides (28 -> 10) area interpolation. ``dtype`` defaults to float32. Pooled on the CPU (the
+    same numbers on every device), then moved to ``device`` (default: the current device).
     """
     import torch
     import torch.nn.functional as F
-    x = torch.tensor(np.asarray(images)[:, None], dtype=dtype or torch.float32) / 255.0  # a copy: IDX arrays are read-only
-    return F.interpolate(x, size=(side, side), mode="area").flatten(1)
+    # a copy: IDX arrays are read-only
+    x = torch.tensor(np.asarray(images)[:, None], dtype=dtype or torch.float32, device="cpu") / 255.0
+    return F.interpolate(x, size=(side, side), mode="area").flatten(1).to(_device(device))
 
 
-def downsampled_mnist(n: int, pool: int = 7, seed: int = 0, dtype=None, data_dir=None):
+def downsampled_mnist(n: int, pool: int = 7, seed: int = 0, dtype=None, data_dir=None, device=None):
     """``n`` MNIST training images (a seeded random subset), average-pooled by ``pool``, for the squared loss.
 
     28/7 = 4x4 = 16 inputs, each standardized over the ``n`` images; targets are one-hot
     minus 0.1 (centred). ``dtype`` defaults to float64. Returns (x (n, (28/pool)^2),
-    y_onehot (n, 10), labels (n,) int64).
+    y_onehot (n, 10), labels (n,) int64), computed on the CPU and moved to ``device`` (default: the
+    current device).
     """
     import torch
     d = load_dataset("mnist", data_dir)
     idx = np.random.default_rng(seed).permutation(len(d.x_train))[:n]
-    x = area_downsample(d.x_train[idx], 28 // pool, dtype or torch.float64)
+    x = area_downsample(d.x_train[idx], 28 // pool, dtype or torch.float64, device="cpu")
     x = (x - x.mean(0)) / (x.std(0) + 1e-6)
-    labels = torch.tensor(d.y_train[idx])
+    labels = torch.tensor(d.y_train[idx], device="cpu")
     y = torch.nn.functional.one_hot(labels, 10).to(dtype or torch.float64) - 0.1
-    return x, y, labels
+    dev = _device(device)
+    return x.to(dev), y.to(dev), labels.to(dev)
+
+
+def _device(device):
+    from genlab import runtime
+    return runtime.device() if device is None else device

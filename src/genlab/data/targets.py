@@ -8,6 +8,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
+from genlab import runtime
 from genlab.errors import GenlabError
 
 
@@ -65,15 +66,21 @@ def random_target(n: int, seed: int = 0, kind: str = "uniform") -> np.ndarray:
     return rng.uniform(-1, 1, size=n)
 
 
-def product_data(n_inputs: Sequence[int], n_max: int, n_samples: int, generator: torch.Generator):
-    """Per member: x ~ U[-1, 1]^{n_k} (zero-padded to n_max) and y = prod(x) / std, one draw per distinct n."""
+def product_data(n_inputs: Sequence[int], n_max: int, n_samples: int, generator: torch.Generator,
+                 device: torch.device | str | None = None):
+    """Per member: x ~ U[-1, 1]^{n_k} (zero-padded to n_max) and y = prod(x) / std, one draw per distinct n.
+
+    Drawn on the CPU with ``generator`` (a CPU generator), so every device sees the same data, then moved
+    to ``device`` (default: the current device, :func:`genlab.runtime.device`).
+    """
     xs, ys, cache = [], [], {}
     for n in n_inputs:
         if n not in cache:
-            x = torch.rand(n_samples, n, generator=generator) * 2 - 1
+            x = torch.rand(n_samples, n, generator=generator, device="cpu") * 2 - 1
             y = x.prod(1, keepdim=True)
             cache[n] = (torch.nn.functional.pad(x, (0, n_max - n)), y / (3.0 ** (-n / 2)))  # std of prod = 3^{-n/2}
         xs.append(cache[n][0])
         ys.append(cache[n][1])
-    return torch.stack(xs), torch.stack(ys)
+    dev = runtime.device() if device is None else device
+    return torch.stack(xs).to(dev), torch.stack(ys).to(dev)
 

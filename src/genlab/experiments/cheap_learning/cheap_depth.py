@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from genlab import runtime
 from genlab.config import Config, check, param
 from genlab.data.targets import product_data
 from genlab.experiments.base import claim, experiment
@@ -62,21 +63,22 @@ class DepthConfig(Config):
 def run(cfg: DepthConfig, run):
     combos = [(n, w, s) for n in cfg.n_values for w in cfg.widths for s in range(cfg.n_seeds)]
     n_in, wid = [c[0] for c in combos], [c[1] for c in combos]
-    n_max = max(cfg.n_values)
-    g = torch.Generator().manual_seed(cfg.seed)
+    n_max, dev = max(cfg.n_values), runtime.device()
+    g = torch.Generator().manual_seed(cfg.seed)  # data drawn on the CPU: the same on every device
     x, y = product_data(n_in, n_max, cfg.n_train, g)
     xt, yt = product_data(n_in, n_max, cfg.n_test, g)
-    model = MaskedWidths(n_in, wid, "softplus", seeds=[cfg.seed * 100003 + k for k in range(len(combos))])
+    model = MaskedWidths(n_in, wid, "softplus", seeds=[cfg.seed * 100003 + k for k in range(len(combos))]).to(dev)
     train(model, lambda m, _: ((m(x) - y) ** 2).mean(dim=(1, 2)).sum(), steps=cfg.steps, lr=cfg.lr,
           lr_schedule=lambda s: 0.5 * (1 + math.cos(math.pi * s / cfg.steps)), run=run, phase="shallow",
           threads=cfg.threads, desc="shallow nets")
     with torch.no_grad():
-        rel = (((model(xt) - yt) ** 2).mean(dim=(1, 2)).sqrt() / yt.std(dim=(1, 2))).numpy()
+        rel = (((model(xt) - yt) ** 2).mean(dim=(1, 2)).sqrt() / yt.std(dim=(1, 2))).cpu().numpy()
     shallow_err = rel.reshape(len(cfg.n_values), len(cfg.widths), cfg.n_seeds).min(axis=2)
     deep_err, deep_neurons = [], []
     for n in cfg.n_values:
         net, k = product_net(n, cfg.lam)
-        xd = torch.rand(cfg.n_test, n, generator=g, dtype=torch.float64) * 2 - 1
+        net = net.to(dev)
+        xd = (torch.rand(cfg.n_test, n, generator=g, dtype=torch.float64, device="cpu") * 2 - 1).to(dev)
         yd = xd.prod(1)
         with torch.no_grad():
             deep_err.append(float(((net(xd)[:, 0] - yd) ** 2).mean().sqrt() / yd.std()))

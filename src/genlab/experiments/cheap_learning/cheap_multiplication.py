@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from genlab import runtime
 from genlab.config import Config, check, param
 from genlab.experiments.base import claim, experiment
 from genlab.losses import stacked_mse
@@ -59,12 +60,14 @@ class MultConfig(Config):
 
 def run(cfg: MultConfig, run):
     lams = np.geomspace(cfg.lam_min, cfg.lam_max, cfg.n_lam)
-    g = torch.linspace(-1, 1, cfg.grid, dtype=torch.float64)
+    dev = runtime.device()
+    g = torch.linspace(-1, 1, cfg.grid, dtype=torch.float64, device=dev)
     x = torch.cartesian_prod(g, g)
     y = x[:, 0] * x[:, 1]
     err = np.zeros((2, len(lams)))
     for i, lam in enumerate(lams):
         net, _ = product_net(2, float(lam))
+        net = net.to(dev)
         with torch.no_grad():
             err[0, i] = float((net(x)[:, 0] - y).abs().max())
             err[1, i] = float((net.float()(x.float())[:, 0].double() - y).abs().max())
@@ -72,13 +75,13 @@ def run(cfg: MultConfig, run):
     if cfg.train_steps:
         # Can gradient descent find a 4-neuron multiplier? Relative RMS error RMS(f - xy) / std(xy) per seed.
         xf, yf = x.float(), y.float()[:, None]
-        net = StackedMLP(cfg.n_trained, (2, 4, 1), "softplus", seeds=[cfg.seed * 1000 + k for k in range(cfg.n_trained)])
+        net = StackedMLP(cfg.n_trained, (2, 4, 1), "softplus", seeds=[cfg.seed * 1000 + k for k in range(cfg.n_trained)]).to(dev)
         train(net, lambda m, _: stacked_mse(m(xf), yf), steps=cfg.train_steps, lr=cfg.lr,
               lr_schedule=lambda s: 0.5 * (1 + math.cos(math.pi * s / cfg.train_steps)), run=run, phase="trained_gate",
               threads=1, desc="4-neuron nets")
         with torch.no_grad():
             rel = ((net(xf) - yf) ** 2).mean(dim=(1, 2)).sqrt() / yf.std()
-        run.save_arrays(trained_rel_err=rel.numpy())
+        run.save_arrays(trained_rel_err=rel.cpu().numpy())
 
 
 def _fitted(cfg: MultConfig, a):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from genlab import runtime
 from genlab.config import Config, check, param
 from genlab.data.images import load_image
 from genlab.dip import PAPER_FIT, PAPER_NET, FitSettings, Runtime, Storage, fit
@@ -53,6 +54,11 @@ class DipConfig(Config):
                            input_scale=self.input_scale)
 
 
+def fit_runtime(cfg: DipConfig) -> Runtime:
+    """Where a fit runs: the config's threads, on the current device (:func:`genlab.runtime.device`)."""
+    return Runtime(threads=cfg.threads, device=str(runtime.device()))
+
+
 def square_image(name: str, size: int, multiple: int, gray: bool = False) -> np.ndarray:
     """A built-in or file image, shorter side resized to ``size``, centre-cropped to a square of a multiple."""
     img = load_image(name, gray=gray, size=size)
@@ -70,7 +76,7 @@ def fit_and_store(run, cfg: DipConfig, prefix: str, clean, y, physics, snapshot_
     the snapshots, the oracle-best image, the observation and the clean image under ``prefix``."""
     snaps = sorted({max(1, int(round(f * cfg.steps))) for f in snapshot_fracs})
     r = fit(y, physics, cfg.settings, out_shape=out_shape, clean=clean, record_every=cfg.record_every, seed=cfg.seed,
-            runtime=Runtime(threads=cfg.threads), storage=Storage(run=run, phase=prefix, snapshot_steps=tuple(snaps)))
+            runtime=fit_runtime(cfg), storage=Storage(run=run, phase=prefix, snapshot_steps=tuple(snaps)))
     s = sorted(r.snapshots)
     run.save_arrays(**{f"{prefix}_snap_steps": np.asarray(s), f"{prefix}_best": r.x,
                        f"{prefix}_snaps_raw": np.stack([r.snapshots[k][0] for k in s]),

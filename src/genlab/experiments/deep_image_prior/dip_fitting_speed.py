@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from genlab.config import param
-from genlab.dip import Runtime, StopBelow, Storage, fit
+from genlab.dip import StopBelow, Storage, fit
 from genlab.experiments.base import claim, experiment
-from genlab.experiments.deep_image_prior.common import QUICK_NET, SOURCE, DipConfig, square_image
+from genlab.experiments.deep_image_prior.common import QUICK_NET, SOURCE, DipConfig, fit_runtime, square_image
 from genlab.physics import Physics
 from genlab.plot import plt
 
@@ -49,7 +49,7 @@ def targets(cfg: FittingConfig) -> dict[str, np.ndarray]:
 def run(cfg: FittingConfig, run):
     for name, y in targets(cfg).items():
         r = fit(y, Physics(), cfg.settings, seed=cfg.seed, callbacks=[StopBelow(cfg.threshold)],
-                runtime=Runtime(threads=cfg.threads), storage=Storage(run=run, phase=name))
+                runtime=fit_runtime(cfg), storage=Storage(run=run, phase=name))
         reached = r.stopped_reason.startswith("loss below")
         run.save_arrays(**{f"{name}_target": y})
         run.log(f"{name}/steps_to_threshold", r.steps_done if reached else float("inf"))

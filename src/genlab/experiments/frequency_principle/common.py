@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from genlab import runtime
 from genlab.data.targets import grid, sines
 from genlab.losses import per_model_mse, stacked_mse
 from genlab.models.stacked import StackedMLP
@@ -27,14 +28,15 @@ def train_seeds(run, phase: str, x: np.ndarray, y: np.ndarray, *, n_seeds: int, 
     init_std: one value or one per model. Returns (result, probe):
     ``result.history.values("spectrum")`` is (T, n_seeds, K).
     """
-    xt = torch.as_tensor(x, dtype=torch.float32).reshape(-1, 1)
-    model = StackedMLP(n_seeds, widths, activation, init_std, seeds=[seed * 1000 + k for k in range(n_seeds)])
+    dev = runtime.device()
+    xt = torch.as_tensor(x, dtype=torch.float32, device=dev).reshape(-1, 1)
+    model = StackedMLP(n_seeds, widths, activation, init_std, seeds=[seed * 1000 + k for k in range(n_seeds)]).to(dev)
     y = np.asarray(y)
     if y.ndim == 2:
-        yt = torch.as_tensor(y, dtype=torch.float32).unsqueeze(-1)
+        yt = torch.as_tensor(y, dtype=torch.float32, device=dev).unsqueeze(-1)
         probe, loss = StackSpectrum(x, y, peaks, form), per_model_mse
     else:
-        yt = torch.as_tensor(y, dtype=torch.float32).reshape(-1, 1)
+        yt = torch.as_tensor(y, dtype=torch.float32, device=dev).reshape(-1, 1)
         probe, loss = SpectrumProbe(xt, yt, peaks=peaks, n_peaks=n_peaks, form=form), stacked_mse
     cbs = [Every(probe_every, probe, "spectrum"), *extra_callbacks]
     res = train(model, supervised(loss, xt, yt), steps=steps, optimizer=optimizer, lr=lr, callbacks=cbs,
@@ -44,7 +46,8 @@ def train_seeds(run, phase: str, x: np.ndarray, y: np.ndarray, *, n_seeds: int, 
 
 def mse_per_model(x: np.ndarray, Y: np.ndarray):
     """``fn(model, state)`` -> (M,) MSE of a stack at points x against Y ((N,) shared or (M, N))."""
-    xt = torch.as_tensor(np.asarray(x), dtype=torch.float32).reshape(-1, 1)
-    yt = torch.as_tensor(np.asarray(Y), dtype=torch.float32)
+    dev = runtime.device()
+    xt = torch.as_tensor(np.asarray(x), dtype=torch.float32, device=dev).reshape(-1, 1)
+    yt = torch.as_tensor(np.asarray(Y), dtype=torch.float32, device=dev)
     yt = yt.reshape(1, -1, 1) if yt.dim() == 1 else yt.unsqueeze(-1)
-    return lambda model, state=None: ((model(xt) - yt) ** 2).mean(dim=(1, 2)).numpy()
+    return lambda model, state=None: ((model(xt) - yt) ** 2).mean(dim=(1, 2)).cpu().numpy()

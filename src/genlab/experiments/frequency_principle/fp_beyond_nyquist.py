@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from genlab import runtime
 from genlab.callbacks import Callback
 from genlab.config import Config, check, param
 from genlab.data.targets import grid, sines
@@ -74,20 +75,21 @@ class AtLoss(Callback):
 
     def __init__(self, every: int, x, y, x_fine, target: float):
         self.every, self.target = every, target
-        self.x, self.y = (torch.as_tensor(a, dtype=torch.float32).reshape(-1, 1) for a in (x, y))
-        self.x_fine = torch.as_tensor(x_fine, dtype=torch.float32).reshape(-1, 1)
+        dev = runtime.device()
+        self.x, self.y = (torch.as_tensor(a, dtype=torch.float32, device=dev).reshape(-1, 1) for a in (x, y))
+        self.x_fine = torch.as_tensor(x_fine, dtype=torch.float32, device=dev).reshape(-1, 1)
         self.out: np.ndarray | None = None
         self.step: np.ndarray | None = None
 
     def __call__(self, state):
         with torch.no_grad():
-            mse = ((state.model(self.x) - self.y) ** 2).mean(dim=(1, 2)).numpy()
+            mse = ((state.model(self.x) - self.y) ** 2).mean(dim=(1, 2)).cpu().numpy()
             if self.out is None:
                 self.out = np.full((len(mse), len(self.x_fine)), np.nan)
                 self.step = np.full(len(mse), -1)
             new = (mse <= self.target) & (self.step < 0)
             if new.any():
-                self.out[new] = state.model(self.x_fine)[new, :, 0].numpy()
+                self.out[new] = state.model(self.x_fine)[new, :, 0].cpu().numpy()
                 self.step[new] = state.step
         return "every model reached target_loss" if (self.step >= 0).all() else None
 
@@ -109,7 +111,8 @@ def run(cfg: FpBeyondNyquistConfig, run):
                          threads=cfg.threads, extra_callbacks=[keep])
     out, step = keep.out, keep.step
     with torch.no_grad():  # a model that never reached target_loss is taken at the end (and flagged by step -1)
-        last = res.model(torch.as_tensor(x_fine, dtype=torch.float32).reshape(-1, 1))[..., 0].numpy()
+        xt = torch.as_tensor(x_fine, dtype=torch.float32, device=runtime.device()).reshape(-1, 1)
+        last = res.model(xt)[..., 0].cpu().numpy()
     out = last if out is None else np.where(np.isnan(out), last, out)
     step = np.full(M, -1) if step is None else step
     held = np.ones(len(x_fine), bool)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from genlab import runtime
 from genlab.config import Config, check, param
 from genlab.data.targets import grid, random_target, sines
 from genlab.experiments.base import claim, experiment
@@ -95,7 +96,8 @@ def run(cfg: FpFailureConfig, run):
                          extra_callbacks=[_every_test(cfg, x_test, y_test)])
     x_dense = np.linspace(-np.pi, np.pi, 400)
     with torch.no_grad():
-        dense = res.model(torch.as_tensor(x_dense, dtype=torch.float32).reshape(-1, 1))[..., 0].numpy()
+        xt = torch.as_tensor(x_dense, dtype=torch.float32, device=runtime.device()).reshape(-1, 1)
+        dense = res.model(xt)[..., 0].cpu().numpy()
     run.save_arrays(x=x, y=y, Y_random=Y_rand, peaks=peaks, n_sine_peaks=len(cfg.freqs), x_dense=x_dense, dense=dense)
     run.log("final_loss", float(res.history.values("loss")[-1]), cfg.steps)
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from genlab import runtime
 from genlab.config import Config, check, param
 from genlab.data.vision import load_dataset
 from genlab.experiments.base import claim, experiment
@@ -65,16 +66,17 @@ class FpFilteringConfig(Config):
 def run(cfg: FpFilteringConfig, run):
     ds = load_dataset(cfg.dataset)
     check(len(ds.x_train) >= cfg.n_train, f"only {len(ds.x_train)} training images available; lower n_train")
-    x = torch.as_tensor(ds.x_train[:cfg.n_train].reshape(cfg.n_train, -1) / 255.0, dtype=torch.float32)
-    y = torch.nn.functional.one_hot(torch.as_tensor(ds.y_train[:cfg.n_train], dtype=torch.int64), 10).float()
+    dev = runtime.device()
+    x = torch.as_tensor(ds.x_train[:cfg.n_train].reshape(cfg.n_train, -1) / 255.0, dtype=torch.float32, device=dev)
+    y = torch.nn.functional.one_hot(torch.as_tensor(ds.y_train[:cfg.n_train], dtype=torch.int64, device=dev), 10).float()
     probes = [FilterProbe(x, y, delta_rel=d) for d in cfg.delta_rel]
     model = StackedMLP(cfg.n_seeds, cfg.widths, cfg.activation, None,
-                       seeds=[cfg.seed * 1000 + k for k in range(cfg.n_seeds)])
+                       seeds=[cfg.seed * 1000 + k for k in range(cfg.n_seeds)]).to(dev)
     cbs = [Every(cfg.probe_every, p, f"delta{i}") for i, p in enumerate(probes)]
     res = train(model, supervised(stacked_mse, x, y), steps=cfg.steps, lr=cfg.lr, callbacks=cbs, run=run,
                 phase="train", threads=cfg.threads, desc="fp-filtering")
     run.save_arrays(delta=np.array([p.delta_ for p in probes]),
-                    high_share=np.array([np.linalg.norm(p.y_high_) / np.linalg.norm(y.numpy()) for p in probes]))
+                    high_share=np.array([np.linalg.norm(p.y_high_) / np.linalg.norm(y.cpu().numpy()) for p in probes]))
     run.log("final_loss", float(res.history.values("loss")[-1]), cfg.steps)
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from genlab import runtime
 from genlab.config import Config, check, param
 from genlab.data.images import load_image
 from genlab.experiments.base import claim, experiment
@@ -70,11 +71,12 @@ def first_image(probe: BandProbe):
 def run(cfg: FpImageConfig, run):
     img = load_image(cfg.image, gray=True, size=cfg.size)
     probe = BandProbe(img, cfg.n_bands)
-    y = torch.as_tensor(img.reshape(-1, 1), dtype=torch.float32)
+    dev = runtime.device()
+    y = torch.as_tensor(img.reshape(-1, 1), dtype=torch.float32, device=dev)
     model = StackedMLP(cfg.n_seeds, cfg.widths, cfg.activation, cfg.init_std,
-                       seeds=[cfg.seed * 1000 + k for k in range(cfg.n_seeds)])
+                       seeds=[cfg.seed * 1000 + k for k in range(cfg.n_seeds)]).to(dev)
     cbs = [Every(cfg.probe_every, probe), Every(cfg.probe_every, first_image(probe), "image", axes=("y", "x"))]
-    res = train(model, supervised(stacked_mse, probe.x_, y), steps=cfg.steps, lr=cfg.lr, callbacks=cbs, run=run,
+    res = train(model, supervised(stacked_mse, probe.x_.to(dev), y), steps=cfg.steps, lr=cfg.lr, callbacks=cbs, run=run,
                 phase="train", threads=cfg.threads, desc="fp-image")
     run.save_arrays(target=img)
     run.log("final_loss", float(res.history.values("loss")[-1]), cfg.steps)

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from genlab import runtime
 from genlab.config import Config, check, param
 from genlab.data.ib import load_var_u
 from genlab.experiments.base import claim
@@ -68,11 +69,12 @@ DEFAULT = {"n_seeds": 16, "epochs": 2000, "n_snapshots": 30, "kde_samples": 1024
 def train_information_plane(cfg: IBConfig, run) -> None:
     """Train the stack on 80 % of the patterns; record the information plane as ``train/ib/<key>``."""
     F, y = load_var_u()
-    X, Y = torch.from_numpy(F), torch.from_numpy(y)
-    g = torch.Generator().manual_seed(cfg.seed)
-    train_idx = torch.randperm(len(X), generator=g)[: int(round(cfg.train_fraction * len(X)))]
+    dev = runtime.device()
+    X, Y = torch.from_numpy(F).to(dev), torch.from_numpy(y).to(dev)
+    g = torch.Generator().manual_seed(cfg.seed)  # the split is drawn on the CPU: the same on every device
+    train_idx = torch.randperm(len(X), generator=g, device="cpu")[: int(round(cfg.train_fraction * len(X)))].to(dev)
     batches = MiniBatches(X[train_idx], Y[train_idx], cfg.batch_size, seed=cfg.seed)
-    model = StackedMLP(cfg.n_seeds, cfg.widths, cfg.activation, init="normal_fan_in", seed=cfg.seed)
+    model = StackedMLP(cfg.n_seeds, cfg.widths, cfg.activation, init="normal_fan_in", seed=cfg.seed).to(dev)
     M = cfg.n_seeds
 
     def objective(model, batch):

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from genlab import runtime
 from genlab.config import Config, param
 from genlab.data.preprocess import area_downsample
 from genlab.data.vision import load_dataset
@@ -34,7 +35,6 @@ from genlab.losses import stacked_ce
 from genlab.models.stacked import StackedMLP
 from genlab.plot import plt
 from genlab.probes.landscape import Landscape, plot_contour, plot_slice
-from genlab.runtime import num_threads
 from genlab.train import MiniBatches, train
 
 SOURCE = "Choromanska et al. 2015, Fig. 2"
@@ -64,17 +64,19 @@ class SpreadConfig(Config):
 
 
 def _data(cfg: SpreadConfig):
+    """Pooled and standardized on the CPU (the same numbers on every device), then moved to the current device."""
     ds = load_dataset("mnist", cfg.data_dir or None)
-    xtr, xte = area_downsample(ds.x_train[:cfg.n_train], cfg.side), area_downsample(ds.x_test[:cfg.n_test], cfg.side)
+    xtr, xte = (area_downsample(a, cfg.side, device="cpu") for a in (ds.x_train[:cfg.n_train], ds.x_test[:cfg.n_test]))
     mu, sd = xtr.mean(), xtr.std()
-    return ((xtr - mu) / sd, torch.as_tensor(ds.y_train[:cfg.n_train]),
-            (xte - mu) / sd, torch.as_tensor(ds.y_test[:cfg.n_test]))
+    dev = runtime.device()
+    return (((xtr - mu) / sd).to(dev), torch.as_tensor(ds.y_train[:cfg.n_train], device=dev),
+            ((xte - mu) / sd).to(dev), torch.as_tensor(ds.y_test[:cfg.n_test], device=dev))
 
 
 def run(cfg: SpreadConfig, run):
     # All of it at cfg.threads: the data's standardization and the final losses are float
     # reductions whose rounding depends on the thread count, and the claims compare 4th digits.
-    with num_threads(cfg.threads):
+    with runtime.num_threads(cfg.threads):
         _train_and_probe(cfg, run)
 
 
@@ -84,14 +86,14 @@ def _train_and_probe(cfg: SpreadConfig, run):
     train_l, test_l, kept = [], [], {}
     for w in cfg.widths:
         model = StackedMLP(cfg.n_nets, (d_in, w, 10), cfg.activation,
-                           seeds=[cfg.seed * 100003 + w * 1000 + k for k in range(cfg.n_nets)])
+                           seeds=[cfg.seed * 100003 + w * 1000 + k for k in range(cfg.n_nets)]).to(xtr.device)
         train(model, lambda m, b: stacked_ce(m(b[0]), b[1]).sum(), steps=cfg.steps, lr=cfg.lr,
               lr_schedule=lambda s: 0.5 * (1 + math.cos(math.pi * s / cfg.steps)),
               batches=MiniBatches(xtr, ytr, min(cfg.batch_size, len(xtr)), seed=cfg.seed),
               run=run, phase=f"width{w}", threads=cfg.threads, desc=f"width {w}")
         with torch.no_grad():
-            train_l.append(stacked_ce(model(xtr), ytr).numpy())
-            test_l.append(stacked_ce(model(xte), yte).numpy())
+            train_l.append(stacked_ce(model(xtr), ytr).cpu().numpy())
+            test_l.append(stacked_ce(model(xte), yte).cpu().numpy())
         if w in (cfg.widths[0], cfg.widths[-1]):
             kept[w] = (model.member(0), model.member(1))
     run.save_arrays(widths=np.asarray(cfg.widths), train_losses=np.stack(train_l), test_losses=np.stack(test_l))

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from genlab import runtime
 from genlab.config import Config, param
 from genlab.data import corruptions
 from genlab.data.preprocess import prepare
@@ -91,13 +92,15 @@ def n_train_used(cfg: DataConfig) -> int:
 
 
 def corrupted(ds, kind: str = "true", p: float = 0.0, seed: int = 0):
-    """(x, y, x_test, y_test) tensors: corruption ``kind`` (or labels corrupted with probability p), preprocessed."""
+    """(x, y, x_test, y_test) tensors on the current device: corruption ``kind`` (or labels corrupted with
+    probability p, drawn with numpy: the same on every device), preprocessed."""
     x, y, xt = ds.x_train, ds.y_train, ds.x_test
     if p > 0:
         y = corruptions.corrupt_labels(y, p, ds.n_classes, seed)[0]
     x, y, xt = corruptions.apply(kind, x, y, ds.n_classes, seed, xt)
     x, xt = prepare(dataclasses.replace(ds, x_train=x, x_test=xt))
-    return torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(xt), torch.from_numpy(ds.y_test)
+    dev = runtime.device()
+    return tuple(torch.from_numpy(a).to(dev) for a in (x, y, xt, ds.y_test))
 
 
 def fit(run, phase: str, cfg: MemConfig, arch: str, data, seed: int) -> dict:
@@ -107,7 +110,7 @@ def fit(run, phase: str, cfg: MemConfig, arch: str, data, seed: int) -> dict:
     training accuracy and test error, and the steps per epoch.
     """
     x, y, xt, yt = data
-    model = build(arch, tuple(x.shape[1:]), 10, cfg.width, seed)
+    model = build(arch, tuple(x.shape[1:]), 10, cfg.width, seed).to(x.device)
     batches = MiniBatches(x, y, cfg.batch_size, seed=seed)
     per_epoch = batches.per_epoch
     mon = FitMonitor(x, y, per_epoch, xt, yt)

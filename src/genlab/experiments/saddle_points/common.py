@@ -8,8 +8,9 @@ from genlab.runtime import num_threads
 
 
 def task(cfg):
-    """(x, y, widths): ``cfg.n_samples`` 4x4-pooled MNIST images with centred one-hot targets, and the
-    widths 16-``cfg.hidden``-10 of a network small enough for its exact Hessian."""
+    """(x, y, widths): ``cfg.n_samples`` 4x4-pooled MNIST images with centred one-hot targets (on the current
+    device; build the models on ``x.device``), and the widths 16-``cfg.hidden``-10 of a network small enough
+    for its exact Hessian."""
     x, y, _ = downsampled_mnist(cfg.n_samples, seed=cfg.seed)
     return x, y, (x.shape[1], cfg.hidden, 10)
 

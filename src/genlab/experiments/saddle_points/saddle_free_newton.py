@@ -59,15 +59,15 @@ class SfnConfig(Config):
 @in_threads
 def run(cfg: SfnConfig, run):
     x, y, widths = task(cfg)
-    start = MLP(widths, cfg.activation, cfg.init_std, seed=cfg.seed).double()
-    saddle = MLP(widths, cfg.activation).double()
+    start = MLP(widths, cfg.activation, cfg.init_std, seed=cfg.seed).double().to(x.device)
+    saddle = MLP(widths, cfg.activation).double().to(x.device)
     set_params(saddle, flat_params(start))
     gn, _ = find_critical_point(saddle, squared_loss, (x, y), iters=30, tol=1e-10)
-    lam = torch.linalg.eigvalsh(Hessian(saddle, squared_loss, (x, y)).exact()).numpy()
+    lam = torch.linalg.eigvalsh(Hessian(saddle, squared_loss, (x, y)).exact()).cpu().numpy()
     theta_s = flat_params(saddle)
     final = {}
     for method in METHODS:
-        model = MLP(widths, cfg.activation).double()
+        model = MLP(widths, cfg.activation).double().to(x.device)
         set_params(model, flat_params(start))
         if method == "gd":
             opt, lr = "gd", cfg.lr_gd

@@ -76,7 +76,7 @@ def run(cfg: SaddleIndexConfig, run):
     rows = []
     for t in range(cfg.n_trajectories):
         std = cfg.init_stds[t % len(cfg.init_stds)]
-        model = MLP(widths, cfg.activation, std, seed=cfg.seed * 1000 + t).double()
+        model = MLP(widths, cfg.activation, std, seed=cfg.seed * 1000 + t).double().to(x.device)
         # Start the root search from the first point and from log-spaced points after step
         # ``first_pick``: from a small init, GD passes saddle after saddle (plateau after plateau).
         picks = np.unique(np.r_[0, np.round(np.logspace(np.log10(cfg.first_pick), np.log10(cfg.steps),
@@ -87,11 +87,11 @@ def run(cfg: SaddleIndexConfig, run):
         snap = run.series(f"traj{t}/theta")
         thetas = dict(zip(snap.steps.tolist(), snap.values))  # the parameters at the picked steps only
         for i in picks:
-            probe = MLP(widths, cfg.activation).double()
-            set_params(probe, torch.as_tensor(thetas[i]))
+            probe = MLP(widths, cfg.activation).double().to(x.device)
+            set_params(probe, torch.as_tensor(thetas[i], device=x.device))
             gn, iters = find_critical_point(probe, squared_loss, (x, y), iters=cfg.newton_iters, tol=cfg.grad_tol * 0.1)
             h = Hessian(probe, squared_loss, (x, y))
-            lam = torch.linalg.eigvalsh(h.exact()).numpy()
+            lam = torch.linalg.eigvalsh(h.exact()).cpu().numpy()
             rows.append([t, std, i, h.loss_, gn, index(lam, cfg.eig_tol), lam.min(), lam.max(), iters])
     rows = np.array(rows)
     run.save_arrays(points=rows, columns=np.array(COLUMNS))
