@@ -121,6 +121,4 @@ def test_experiment_builds_on_the_device(exp_id, runs_dir):
 @pytest.mark.parametrize("exp_id", [i for i, _ in CASES.values()])
 def test_lower_layers_build_on_the_device(exp_id, runs_dir):
     theirs = [v for v in _violations(exp_id, runs_dir) if not v.startswith(OURS)]
-    if theirs:
-        pytest.xfail(f"factory calls without device= below the experiments (issue 13, models/probes/train/dip): "
-                     f"{', '.join(theirs)}")
+    assert theirs == [], f"factory calls without device= below the experiments (models/probes/train/dip): {theirs}"
