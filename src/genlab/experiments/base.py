@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import itertools
 import math
 import pkgutil
 import sys
@@ -182,12 +183,12 @@ def experiment(*, id: str, title: str, source: str, claim: str, config: type[Con
         raise ValueError(f"{id}: times for scales {missing} missing")
     doc = module.__dict__.setdefault("_doc_as_written", inspect.cleandoc(module.__doc__ or ""))  # before any time line
     grid = {k: tuple(v) for k, v in (robustness or {}).items()}
-    for key, values in grid.items():
+    for (key, values), (scale, cfg) in itertools.product(grid.items(), scales.items()):
         for v in values:
             try:
-                paper.override({key: v})
+                cfg.override({key: v})
             except GenlabError as e:
-                raise ValueError(f"{id}: robustness {key}={v!r}: {e}") from None
+                raise ValueError(f"{id}: robustness {key}={v!r} at the {scale} scale: {e}") from None
     exp = Experiment(id=id, family=family, title=title, source=source, claim=claim, config=config, scales=scales,
                      times=dict(times), run=run, figures=figures, claims=claims, doc=doc, module=module.__name__,
                      tags=tuple(tags), robustness=grid)

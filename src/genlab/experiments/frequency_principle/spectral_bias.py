@@ -179,4 +179,5 @@ EXPERIMENT = experiment(
     default={"freqs": (1, 2, 3, 4, 5, 6, 7, 8, 9, 10), "widths": (1, 64, 64, 64, 64, 64, 64, 1), "lr": 1e-3,
              "steps": 10000, "probe_every": 50, "n_draws": 10},
     times={"quick": "20 s", "default": "3 min", "paper": "4 h"},
+    robustness={"reach": [0.7, 0.9]},  # free choice: the fraction of an amplitude that counts as learned
     run=run, figures=figures, claims=claims)

@@ -55,4 +55,5 @@ EXPERIMENT = experiment(
     quick={"sizes": (200, 400, 800, 1200, 1600), "n_test": 1017, "n_filters": 256},
     default={"sizes": (318, 636, 1271, 2543, 5085), "n_test": 1017, "n_filters": 1600},
     times={"quick": "27 s", "default": "5 min", "paper": "~2 h on 16 cores, 75 GB (estimate)"},
+    robustness={"ridge": [0.01, 1.0]},  # free choice: the ridge that keeps the feature solve stable
     run=run, figures=figures, claims=claims)
