@@ -157,7 +157,7 @@ def claims(run, cfg: SpectralBiasConfig):
             f"spectral-bias-{panel}",
             f"{what}: the step at which |ĥ(k_i)|/A_i first reaches {cfg.reach} rises with k "
             f"(Spearman >= {cfg.min_rho} per draw)",
-            frac, source=SOURCE, at_least=cfg.min_draws, unit="of draws",
+            frac, source=SOURCE, at_least=cfg.min_draws, unit="of draws", seeds=rho >= cfg.min_rho,
             # A draw where some frequency never got there cannot tell when it would have: too short a run.
             inconclusive=float(np.mean(complete)) < cfg.min_draws,
             note=f"{int(np.sum(rho >= cfg.min_rho))}/{len(rho)} draws; Spearman per draw {np.round(rho, 3).tolist()}; "
