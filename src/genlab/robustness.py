@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-import typing
 from dataclasses import fields
 from pathlib import Path
 
@@ -118,7 +117,7 @@ def robustness(exp_id: str, grid: list[str] | None = None, scale: str = "quick",
     exp = get(exp_id)
     grid = list(grid) if grid else declared_grid(exp)
     if not grid:
-        names = ", ".join(f.name for f in fields(exp.config) if f.name in typing.get_type_hints(exp.config))
+        names = ", ".join(f.name for f in fields(exp.config))
         raise GenlabError(f"{exp.id} declares no free choices; give some with --grid key=v1,v2 (keys: {names})")
     pts = points(exp, grid, scale)
     check_inputs(exp.config_for(scale))
