@@ -109,7 +109,7 @@ def read_summary(folder: Path) -> dict | None:
         return None
 
 
-def run_seeds(exp_id: str, scale: str, seed: int, n: int, out: Path, overrides: list[str] = (),
+def run_seeds(exp_id: str, scale: str, seed: int, n: int, out: Path, overrides: list[str] | tuple[str, ...] = (),
               backend: Backend | None = None, keep_checkpoints: bool = False) -> dict:
     """``genlab run EXP --seeds N``: the N runs into ``out/seed-<s>/`` (complete ones kept), then the summary."""
     from genlab.experiments import get
