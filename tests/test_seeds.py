@@ -107,3 +107,14 @@ def test_seeds_and_robustness_end_to_end(tmp_path):
     stamp = (out / "base" / "status.json").stat().st_mtime_ns
     robustness("cheap-multiplication", ["train_steps=500"], "quick", out, LocalBackend(workers=1))
     assert (out / "base" / "status.json").stat().st_mtime_ns == stamp
+
+
+@pytest.mark.slow
+def test_reproduce_with_seeds_keeps_the_atlas_layout(tmp_path):
+    from genlab.runner import reproduce
+    assert reproduce(["cheap-multiplication"], "quick", tmp_path, seeds=2, backend=LocalBackend(workers=1)) == 0
+    assert json.loads((tmp_path / "runs" / "cheap-multiplication" / "config.json").read_text())["config"]["seed"] == 0
+    assert json.loads((tmp_path / "seeds" / "cheap-multiplication" / "seed-1" / "config.json").read_text())["config"]["seed"] == 1
+    s = json.loads((tmp_path / "seeds" / "cheap-multiplication" / "seeds.json").read_text())
+    assert s["seeds"] == [0, 1] and s["claims"][0]["of"] == 2
+    assert f"holds in {s['claims'][0]['holds']}/2 seeds" in (tmp_path / "report.md").read_text()
