@@ -138,7 +138,7 @@ def test_notes_lose_float32_noise_and_give_one_clause_of_why():
     assert tidy_note(note) == "per seed: [4.8, 0.00109]; best (a; b) steps [80]; 8/8 seeds"
     assert first_clause("x (a; b) y; z") == "x (a; b) y" and len(first_clause("w " * 200)) == LONG_NOTE
     assert k_of_n({"note": tidy_note(note)}) == "8/8 seeds" and k_of_n({"note": "3 of 4"}) == ""
-    assert k_of_n({"k": 3, "n": 4, "note": ""}) == "3/4"
+    assert k_of_n({"k": 3, "of": 4, "note": ""}) == "3/4 seeds"  # "n" is a claim's data size, not a seed count
 
 
 def test_runs_lists_complete_failed_and_damaged_runs(atlas, capsys):

@@ -23,6 +23,7 @@ from genlab.runtime import add_device_argument
 EXTENSIONS = {
     "restore": ("genlab.restore", "restore an image with the Deep Image Prior"),
     "sweep": ("genlab.sweep", "run an experiment over a grid of config values in local worker processes"),
+    "robustness": ("genlab.robustness", "an experiment's verdicts with each free choice varied, one at a time"),
 }
 
 
@@ -45,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("experiment")
     s.add_argument("--scale", choices=["quick", "default", "paper"], default=None, help="default: default")
     s.add_argument("--seed", type=int, default=None)
+    s.add_argument("--seeds", type=int, default=None, metavar="N",
+                   help="run seeds seed..seed+N-1 into OUT/seed-<s>/ and report each claim as holding in k of N")
     s.add_argument("--out", type=path_arg, default=None, help="run folder (default: a new folder under ./runs); an unfinished one resumes")
     s.add_argument("--quiet", action="store_true", help="no progress bars")
     add_device_argument(s)
@@ -59,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=None)
     s.add_argument("--compare", type=path_arg, action="append", default=None, metavar="ATLAS",
                    help="another atlas folder (say atlas-quick): its verdicts beside these, a sentence where they differ")
+    s.add_argument("--seeds", type=int, default=None, metavar="N",
+                   help="also run seeds seed+1..seed+N-1 of each experiment (into OUT/seeds/<id>/); the atlas shows k/N")
     s.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                    help="experiments run at once, one core each (default: the number of cores)")
     add_backend_arguments(s)
@@ -110,6 +115,9 @@ def cmd_list(args) -> int:
 def cmd_run(args) -> int:
     from genlab.runner import run_command
     _quiet(args)
+    if args.seeds is not None:
+        from genlab.seeds import seeds_command
+        return seeds_command(args)
     run_command(args.experiment, args.scale, args.seed, args.overrides, args.out, tuple(args.report_to or ()),
                 args.keep_checkpoints, device=args.device)
     return 0
@@ -117,13 +125,15 @@ def cmd_run(args) -> int:
 
 def cmd_reproduce(args) -> int:
     from genlab.runner import reproduce, select
+    from genlab.seeds import check_seeds
+    check_seeds(args.seeds)
     scale = args.scale or ("quick" if args.quick else "default")
     ids = select(args.only)
     _quiet(args)
     backend = None if args.backend == "local" and args.address is None else make_backend(args)
     return reproduce(ids, scale, args.out or Path(f"atlas-{scale}"), args.seed, args.workers, backend,
                      report_to=tuple(args.report_to or ()), keep_checkpoints=args.keep_checkpoints,
-                     compare=args.compare, device=args.device)
+                     compare=args.compare, device=args.device, seeds=args.seeds or 1)
 
 
 def cmd_report(args) -> int:

@@ -17,6 +17,7 @@ from genlab.experiments.base import registry
 from genlab.io import atomic_write_text
 from genlab.runs import Run, find_runs, summary
 from genlab.runs.check import check_run
+from genlab.runs.folders import atlas_seeds
 
 MARK = {"holds": "holds", "fails": "FAILS", "inconclusive": "inconclusive"}
 VERDICTS = ("holds", "fails", "inconclusive")
@@ -66,11 +67,18 @@ def first_clause(note: str, limit: int = LONG_NOTE) -> str:
 
 
 def k_of_n(c: dict) -> str:
-    """'k/N seeds' where the claim records it (fields k and n, or a 'k/N seeds' in its note), else ''."""
-    if c.get("k") is not None and c.get("n") is not None:
-        return f"{c['k']}/{c['n']}"
+    """'k/N seeds' where the claim records it (fields k and of, or a 'k/N seeds' in its note), else ''."""
+    if c.get("k") is not None and c.get("of") is not None:
+        return f"{c['k']}/{c['of']} seeds"
     m = _K_OF_N.search(str(c.get("note", "")))
     return f"{m.group(1)}/{m.group(2)} {m.group(3)}" if m else ""
+
+
+def seed_counts(atlas: Path, exp_id: str) -> dict[str, str]:
+    """Claim id -> 'holds in k/N seeds' from the atlas's seed summary (``reproduce --seeds``), if there is one."""
+    from genlab.seeds import kn_text, read_summary
+    s = read_summary(atlas_seeds(atlas, exp_id))
+    return {c["id"]: f"holds in {kn_text(c)}" for c in s["claims"]} if s else {}
 
 
 def _md(text) -> str:
@@ -115,10 +123,12 @@ def atlas_context(run_dirs: list[Path], out_dir: Path, title: str, compare: list
         claims = r.claims if st == "complete" else [  # a run that did not finish still gets a row: the atlas hides nothing
             {"id": "run", "statement": f"run {st}", "source": meta["source"], "value": None, "threshold": "",
              "verdict": "inconclusive", "note": meta["status"].get("reason", "")}]
-        rows = []
+        rows, over = [], seed_counts(out_dir, meta["id"])
         for c in claims:
             number += 1
             rows.append(_row(meta, c, number))
+            if c["id"] in over:  # the verdict over the seeds of `reproduce --seeds` replaces one run's own k/N
+                rows[-1]["kn"] = over[c["id"]]
         sections.append({**meta, "status": st, "reason": meta["status"].get("reason", "") if st != "complete" else "",
                          "folder": os.path.relpath(r.path, out_dir), "rows": rows, "path": r.path, "other": None,
                          "counts": {v: sum(x["verdict"] == v for x in rows) for v in VERDICTS},

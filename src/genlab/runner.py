@@ -184,13 +184,15 @@ def select(only: list[str] | None = None) -> list[str]:
 
 def reproduce(exp_ids: list[str], scale: str, out: Path, seed: int | None = None, workers: int = 1,
               backend: Backend | None = None, report_to: tuple[str, ...] = (), keep_checkpoints: bool = False,
-              compare: list[Path] | None = None, device: str | None = None) -> int:
+              compare: list[Path] | None = None, device: str | None = None, seeds: int = 1) -> int:
     """``genlab reproduce``: each experiment into ``out/runs/<id>`` (complete ones kept), then the atlas (with
     ``compare``, other atlases' verdicts beside its own); ``report_to`` trackers get every run at the end.
-    Every worker trains on ``device`` (several workers share one GPU)."""
+    Every worker trains on ``device`` (several workers share one GPU). ``seeds`` > 1 adds each experiment's
+    further seeds (:func:`genlab.seeds.atlas_seed_folders`) and their k-of-N summary, which the atlas shows."""
     from genlab.experiments import get
     from genlab.export import check_trackers, report_runs
     from genlab.report import write_atlas
+    from genlab.seeds import atlas_seed_folders, summarize_atlas
     if device is not None:
         resolve_device(device)  # a device this machine lacks: one line before the atlas folder exists
     check_out_folder(out)
@@ -202,13 +204,14 @@ def reproduce(exp_ids: list[str], scale: str, out: Path, seed: int | None = None
     check_writable(out)
     check_trackers(report_to)
     dirs, todo, t_all = [], [], time.time()
-    for i, exp_id in enumerate(exp_ids, 1):
-        folder = atlas_run(out, exp_id)
-        dirs.append(folder)
+    jobs = [(e, f, s if seeds > 1 else seed) for e in exp_ids for f, s in atlas_seed_folders(out, e, scale, seed, seeds)]
+    for i, (exp_id, folder, s) in enumerate(jobs, 1):
+        if folder == atlas_run(out, exp_id):
+            dirs.append(folder)
         if Run(folder).is_complete:
-            print(f"[{i}/{len(exp_ids)}] {exp_id}: already complete, kept", file=sys.stderr)
+            print(f"[{i}/{len(jobs)}] {exp_id}: already complete, kept", file=sys.stderr)
         else:
-            todo.append(Task(exp_id, scale, str(folder), seed, (), f"[{i}/{len(exp_ids)}]", t_all,
+            todo.append(Task(exp_id, scale, str(folder), s, (), f"[{i}/{len(jobs)}]", t_all,
                              keep_checkpoints=keep_checkpoints, device=device))
     # what is left, from the catalogue's times: per worker, since the workers share the list
     secs = [catalogue_seconds(get(t.experiment).times.get(scale, "")) for t in todo]
@@ -217,11 +220,13 @@ def reproduce(exp_ids: list[str], scale: str, out: Path, seed: int | None = None
                        left_s=None if None in secs[k:] else sum(secs[k:]) / n_w) for k, t in enumerate(todo)]  # type: ignore[arg-type]
     if todo:
         total = f"about {_dur(todo[0].left_s)}" if todo[0].left_s is not None else "a time the catalogue cannot give"
-        print(f"reproduce: {len(todo)} to run, {len(exp_ids) - len(todo)} kept; {total} on {n_w} worker(s) "
+        print(f"reproduce: {len(todo)} to run, {len(jobs) - len(todo)} kept; {total} on {n_w} worker(s) "
               "by the catalogue's times", file=sys.stderr, flush=True)
     # experiments use one intra-op thread each: one per core
     backend = backend or LocalBackend(n_w, threads=1, progress=False, desc="reproduce")
     failures = sum(bool(r["error"]) for r in backend.run_tasks(todo)) if todo else 0
+    if seeds > 1:
+        summarize_atlas(out, exp_ids, scale, seed, seeds)
     md, html = write_atlas(dirs, out, title=f"genlab atlas ({scale})", compare=compare)
     print(f"atlas: {html} and {md} ({time.time() - t_all:.0f} s)")
     report_runs(report_to, dirs)

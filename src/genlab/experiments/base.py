@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import itertools
 import math
 import pkgutil
 import sys
@@ -55,6 +56,8 @@ class Claim:
     paper_value: float | str | None = None
     paper_setting: str = ""
     n: int | None = None
+    k: int | None = None   # a claim over the seeds trained inside the run: it holds for k of them ...
+    of: int | None = None  # ... of this many (the report shows "k/of seeds")
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -81,7 +84,8 @@ def claim(id: str, statement: str, value: float | None, *, source: str, at_least
           at_most: float | None = None, above: float | None = None, below: float | None = None,
           within: tuple[float, float] | None = None, unit: str = "", require: bool = True,
           inconclusive: bool = False, note: str = "", paper_value: float | str | None = None,
-          paper_setting: str = "", n: int | None = None) -> Claim:
+          paper_setting: str = "", n: int | None = None,
+          seeds: np.ndarray | list[bool] | None = None) -> Claim:
     """A :class:`Claim` whose verdict and threshold text come from the same number.
 
     Give exactly one comparison: ``at_least`` (>=), ``at_most`` (<=), ``above`` (>),
@@ -90,6 +94,8 @@ def claim(id: str, statement: str, value: float | None, *, source: str, at_least
     claim needs (stated in ``unit`` or ``note``); ``inconclusive`` (or a value that
     is None or NaN) makes the verdict inconclusive: the effect could not be measured.
     ``paper_value``/``paper_setting`` and ``n`` are recorded as given (see :class:`Claim`).
+    ``seeds``: for a claim over the seeds a run trains (a fraction of seeds), whether the statement held for each;
+    recorded as ``k`` of ``of`` seeds.
     """
     given = {k: v for k, v in (("at_least", at_least), ("at_most", at_most), ("above", above),
                                ("below", below), ("within", within)) if v is not None}
@@ -106,7 +112,10 @@ def claim(id: str, statement: str, value: float | None, *, source: str, at_least
         v = float(value)  # type: ignore[arg-type]
         ok = {"at_least": lambda: v >= bound, "at_most": lambda: v <= bound, "above": lambda: v > bound,
               "below": lambda: v < bound, "within": lambda: bound[0] <= v <= bound[1]}[op]() and bool(require)
-    return Claim(id, statement, source, value, text, verdict(ok), note, paper_value, paper_setting, n)
+    k = of = None
+    if seeds is not None:
+        k, of = int(np.sum(seeds)), int(np.size(seeds))
+    return Claim(id, statement, source, value, text, verdict(ok), note, paper_value, paper_setting, n, k, of)
 
 
 @dataclass
@@ -125,6 +134,7 @@ class Experiment:
     doc: str = ""          # the module's docstring as written (paper, figure, command, claim)
     module: str = ""       # the module that declared it: genlab.experiments.<family>.<name>
     tags: tuple[str, ...] = field(default_factory=tuple)
+    robustness: dict[str, tuple] = field(default_factory=dict)  # free choices: config key -> values to try
 
     def config_for(self, scale: str, seed: int | None = None, overrides: list[str] | None = None) -> Config:
         if scale not in self.scales:
@@ -151,7 +161,8 @@ _DISCOVERED = False
 def experiment(*, id: str, title: str, source: str, claim: str, config: type[Config], times: dict[str, str],
                run: Callable, figures: Callable, claims: Callable, quick: dict[str, Any] | None = None,
                default: dict[str, Any] | None = None, base: dict[str, Any] | None = None,
-               family: str | None = None, tags: tuple[str, ...] = ()) -> Experiment:
+               family: str | None = None, tags: tuple[str, ...] = (),
+               robustness: dict[str, list | tuple] | None = None) -> Experiment:
     """Declare and register one experiment.
 
     The ``paper`` scale is ``config(**base)``: the dataclass defaults (the paper's
@@ -161,7 +172,8 @@ def experiment(*, id: str, title: str, source: str, claim: str, config: type[Con
     docstring and ``genlab list`` cannot disagree. The family defaults to the
     module's folder (``experiments/frequency_principle/`` -> ``frequency-principle``). The module is
     the one that calls ``experiment()``, so ``run``, ``figures`` and ``claims`` may come from the
-    family's ``common.py``.
+    family's ``common.py``. ``robustness`` names the free choices (config keys, each with a few values) that
+    ``genlab robustness`` varies one at a time; keys and values are checked here.
     """
     caller = inspect.currentframe().f_back  # type: ignore[union-attr]
     module = sys.modules[caller.f_globals["__name__"]]  # type: ignore[union-attr]
@@ -176,8 +188,16 @@ def experiment(*, id: str, title: str, source: str, claim: str, config: type[Con
     if missing:
         raise ValueError(f"{id}: times for scales {missing} missing")
     doc = module.__dict__.setdefault("_doc_as_written", inspect.cleandoc(module.__doc__ or ""))  # before any time line
+    grid = {k: tuple(v) for k, v in (robustness or {}).items()}
+    for (key, values), (scale, cfg) in itertools.product(grid.items(), scales.items()):
+        for v in values:
+            try:
+                cfg.override({key: v})
+            except GenlabError as e:
+                raise ValueError(f"{id}: robustness {key}={v!r} at the {scale} scale: {e}") from None
     exp = Experiment(id=id, family=family, title=title, source=source, claim=claim, config=config, scales=scales,
-                     times=dict(times), run=run, figures=figures, claims=claims, doc=doc, module=module.__name__, tags=tuple(tags))
+                     times=dict(times), run=run, figures=figures, claims=claims, doc=doc, module=module.__name__,
+                     tags=tuple(tags), robustness=grid)
     line = f"Time on 2 CPU cores ({id}): " + ", ".join(f"{s} {times[s]}" for s in SCALES) + "."
     if line not in (module.__doc__ or ""):
         module.__doc__ = (module.__doc__ or "").rstrip() + "\n\n" + line + "\n"

@@ -1,8 +1,9 @@
 """Folders that hold many runs, and what env.json records about the machine.
 
 An atlas holds ``runs/<experiment id>/`` beside ``report.md`` and
-``report.html``; a sweep holds one run folder per grid point beside
-``sweep.csv``, ``sweep.md`` and ``sweep.png``. With :mod:`genlab.runs`, the
+``report.html`` (and ``seeds/<experiment id>/`` with ``--seeds``); a sweep holds one run folder per grid
+point beside ``sweep.csv``, ``sweep.md`` and ``sweep.png``; a seed set ``seed-<s>/`` folders beside
+``seeds.json`` and ``seeds.md``; a robustness grid its points beside ``robustness.json`` and ``robustness.md``. With :mod:`genlab.runs`, the
 only code that knows these names.
 """
 from __future__ import annotations
@@ -66,6 +67,26 @@ def atlas_runs(folder: Path | str) -> list[Path] | None:
 def sweep_file(sweep: Path | str, kind: str) -> Path:
     """A sweep's aggregate: ``kind`` "csv" or "md" (the table) or "png" (its figure)."""
     return Path(sweep) / f"sweep.{kind}"
+
+
+def seed_folder(folder: Path | str, seed: int) -> Path:
+    """The run of one seed in a seed set (``genlab run --seeds``)."""
+    return Path(folder) / f"seed-{seed}"
+
+
+def seeds_file(folder: Path | str, kind: str) -> Path:
+    """A seed set's summary: ``kind`` "json" or "md"."""
+    return Path(folder) / f"seeds.{kind}"
+
+
+def robustness_file(folder: Path | str, kind: str) -> Path:
+    """``genlab robustness``'s verdicts over the grid: ``kind`` "json" or "md"."""
+    return Path(folder) / f"robustness.{kind}"
+
+
+def atlas_seeds(atlas: Path | str, experiment: str) -> Path:
+    """Where ``genlab reproduce --seeds`` puts an experiment's further seeds and their summary."""
+    return Path(atlas) / "seeds" / experiment
 
 
 

@@ -104,4 +104,6 @@ EXPERIMENT = experiment(
     quick={**QUICK_NET, "size": 32, "steps": 1500},
     default={"size": 128, "channels": 64, "steps": 4000},
     times={"quick": "10 s", "default": "30 min", "paper": "~20 h (GPU: minutes)"},
+    # free choices: the test image, and the loss level that counts as fitted (a convention of the figure)
+    robustness={"image": ["astronaut", "coffee"], "threshold": [0.001, 0.004]},
     run=run, figures=figures, claims=claims)

@@ -91,7 +91,7 @@ def claims(run, cfg: Fp1dConfig):
     frac_hi = float(np.mean(hi[conv] > cfg.gap_error)) if conv.any() else float("nan")
     return [
         claim("fp1d-order", f"every lower peak reaches relative error {cfg.threshold} before every higher one",
-              frac, source=SOURCE, at_least=cfg.min_ordered, unit="of seeds", inconclusive=not conv.any(),
+              frac, source=SOURCE, at_least=cfg.min_ordered, unit="of seeds", inconclusive=not conv.any(), seeds=ok,
               note=f"{int(ok.sum())}/{len(ok)} seeds ordered; mean first-convergence steps per peak: "
                    f"{np.round(np.where(np.isfinite(t), t, np.nan).mean(0), 0).tolist()}"),
         claim("fp1d-gap", f"when the lowest peak first reaches {cfg.threshold}, the highest is still above {cfg.gap_error}",

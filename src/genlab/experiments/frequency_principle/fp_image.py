@@ -126,7 +126,7 @@ def claims(run, cfg: FpImageConfig):
     fmt = lambda v: np.where(np.isfinite(v), v, -1).astype(int).tolist()  # noqa: E731
     return [
         claim("fp-image-order", f"the lowest radial band reaches relative error {cfg.threshold} before the highest band",
-              frac, source=SOURCE, at_least=cfg.min_ordered, unit="of seeds", inconclusive=not conv.any(),
+              frac, source=SOURCE, at_least=cfg.min_ordered, unit="of seeds", inconclusive=not conv.any(), seeds=first,
               note=f"first step below {cfg.threshold} per seed: low band {fmt(lo)}, high band {fmt(hi)} (-1 = not within "
                    f"{cfg.steps} steps); final band errors (seed {cfg.seed * 1000}): {np.round(e.values[-1, 0], 3).tolist()}"),
         claim("fp-image-gap", "when the lowest band reaches the set error, the highest band's error is still above "

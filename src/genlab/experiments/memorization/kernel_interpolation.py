@@ -122,7 +122,8 @@ def claims(run, cfg: KernelConfig):
 
 CLAIM = "exact Gaussian-kernel interpolation: zero training error and low test error"
 
-BOTH = dict(source=SOURCE, claim=CLAIM, config=KernelConfig, run=run, figures=figures, claims=claims)
+BOTH = dict(source=SOURCE, claim=CLAIM, config=KernelConfig, run=run, figures=figures, claims=claims,
+            robustness={"n_train": [1000, 4000], "bandwidth_scale": [0.25, 1.0]})  # free: subset size, kernel width
 # quick: 3,000 images; the error of a kernel machine falls with n, so its threshold is looser
 EXPERIMENT = experiment(id="kernel-interpolation", title="Kernel interpolation generalizes (mnist)",
                         quick={"n_train": 3000, "n_test": 2000, "max_test_error": 0.08},

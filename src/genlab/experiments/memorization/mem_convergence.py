@@ -73,7 +73,8 @@ DEFAULT = {"n_train": 2000, "n_test": 2000, "max_epochs": 200, "archs": ("mlp1x5
 
 # the CIFAR-10 twin differs only in data and time (quick times: see mem_randomization.py)
 BOTH = dict(source=SOURCE, claim=CLAIM, config=CorruptionConfig, quick=QUICK, default=DEFAULT, run=run,
-            figures=figures, claims=claims)
+            figures=figures, claims=claims,
+            robustness={"n_train": [250, 1000]})  # free choice: the subset size (the paper fits all 50,000)
 EXPERIMENT = experiment(id="mem-convergence", title="Time to fit against label corruption (mnist)",
                         times={"quick": "55 s", "default": "30 min", "paper": "weeks (GPU)"}, **BOTH)
 EXPERIMENT_CIFAR10 = experiment(id="mem-convergence-cifar10", title="Time to fit against label corruption (cifar10)",
