@@ -11,6 +11,12 @@ Denoising fits images of 384 px or more a side in overlapping windows of about
 256 px (``--tile``), two networks each (``--ensemble``), in parallel 1-thread
 workers, and blends them: at 512x512 within 0.12 dB of the paper network's
 peak in under 10 minutes on 2 cores (benchmarks/RESULTS.md, session 5).
+Inpainting and super-resolution fit the whole image unless ``--tile`` asks
+for windows (an inpainting window sees its part of the mask; an SR window's
+output is compared, downsampled, with its low-resolution window). Inpainting
+returns the known pixels as given and the network's fill in the holes
+(``--raw``: the network's output everywhere), and with ``--reference`` also
+scores the unknown pixels alone.
 Without a reference the fit stops at the best iterate by a stopping rule
 (:mod:`genlab.dip.stopping`; default chosen by the comparison in
 benchmarks/RESULTS.md). Every input problem is one line, exit status 2, and
