@@ -103,10 +103,11 @@ def test_atlas_has_a_section_per_experiment_relative_figures_and_a_verdict_per_c
     failing = page.split("id=\"failing\"", 1)[1].split("</section>", 1)[0]
     assert "#depth" not in failing and "cheap-multiplication--depth" in failing and "note depth" in failing
     rows = md_claim_rows(md)
-    assert [(r[1], r[5]) for r in rows] == [("run failed", "inconclusive"), ("statement of gate", "holds"),
+    # columns: #, claim, paper, measured, n, threshold, verdict, why
+    assert [(r[1], r[6]) for r in rows] == [("run failed", "inconclusive"), ("statement of gate", "holds"),
                                             ("statement of depth", "FAILS")]
-    assert all(r[5].split()[0] in MARK.values() for r in rows)
-    assert rows[0][6] == "ValueError: boom"                    # a failed run is shown, with why
+    assert all(r[6].split()[0] in MARK.values() for r in rows)
+    assert rows[0][7] == "ValueError: boom"                    # a failed run is shown, with why
     assert md.index("## Claims that fail (1)") < md.index("## Contents") < md.index("### saddle-free-newton")
     assert "1 hold, 1 fail, 1 inconclusive" in md
 

@@ -17,6 +17,7 @@ from genlab.errors import DivergedError, GenlabError, RunFailed
 from genlab.export import add_output_arguments
 from genlab.io import path_arg
 from genlab.parallel import add_backend_arguments, make_backend
+from genlab.runtime import add_device_argument
 
 # Commands that live in their own modules: each has add_arguments(parser) and main(args) -> int.
 EXTENSIONS = {
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=None)
     s.add_argument("--out", type=path_arg, default=None, help="run folder (default: a new folder under ./runs); an unfinished one resumes")
     s.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_device_argument(s)
     add_output_arguments(s)
     s.add_argument("overrides", nargs="*", metavar="key=value", help="override config fields")
 
@@ -55,14 +57,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--only", action="append", default=None, metavar="FAMILY", help="only this family (or experiment id); repeatable")
     s.add_argument("--out", type=path_arg, default=None, help="atlas folder (default: ./atlas-<scale>)")
     s.add_argument("--seed", type=int, default=None)
+    s.add_argument("--compare", type=path_arg, action="append", default=None, metavar="ATLAS",
+                   help="another atlas folder (say atlas-quick): its verdicts beside these, a sentence where they differ")
     s.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                    help="experiments run at once, one core each (default: the number of cores)")
     add_backend_arguments(s)
     s.add_argument("--quiet", action="store_true")
+    add_device_argument(s)
     add_output_arguments(s)
 
     s = sub.add_parser("report", help="redraw figures and claims of finished runs (a run folder or an atlas folder)")
     s.add_argument("folder", type=path_arg)
+    s.add_argument("--compare", type=path_arg, action="append", default=None, metavar="ATLAS",
+                   help="another atlas folder (say atlas-quick): its verdicts beside these, a sentence where they differ")
 
     s = sub.add_parser("runs", help="list runs with experiment, scale, seed, status and verdicts")
     s.add_argument("folder", type=path_arg, nargs="?", default=Path("runs"))
@@ -104,7 +111,7 @@ def cmd_run(args) -> int:
     from genlab.runner import run_command
     _quiet(args)
     run_command(args.experiment, args.scale, args.seed, args.overrides, args.out, tuple(args.report_to or ()),
-                args.keep_checkpoints)
+                args.keep_checkpoints, device=args.device)
     return 0
 
 
@@ -115,12 +122,13 @@ def cmd_reproduce(args) -> int:
     _quiet(args)
     backend = None if args.backend == "local" and args.address is None else make_backend(args)
     return reproduce(ids, scale, args.out or Path(f"atlas-{scale}"), args.seed, args.workers, backend,
-                     report_to=tuple(args.report_to or ()), keep_checkpoints=args.keep_checkpoints)
+                     report_to=tuple(args.report_to or ()), keep_checkpoints=args.keep_checkpoints,
+                     compare=args.compare, device=args.device)
 
 
 def cmd_report(args) -> int:
     from genlab.runner import report_command
-    report_command(args.folder)
+    report_command(args.folder, args.compare)
     return 0
 
 
@@ -187,6 +195,9 @@ def _dispatch(args) -> int:
         if getattr(args, "_missing", None):
             raise GenlabError(f"'genlab {args.command}' is not available in this installation ({args._missing} missing)")
         _check_paths(args)
+        if getattr(args, "device", None) is not None:  # --device cuda without CUDA: one line, nothing made
+            from genlab.runtime import resolve_device
+            resolve_device(args.device)
         if args.command in EXTENSIONS:
             return int(importlib.import_module(EXTENSIONS[args.command][0]).main(args) or 0)
         return {"list": cmd_list, "run": cmd_run, "reproduce": cmd_reproduce, "report": cmd_report,

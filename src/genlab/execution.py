@@ -26,6 +26,8 @@ from genlab.io import check_path, check_writable, rmdirs
 from genlab.runs import Run, check_out_folder
 from genlab.runs.check import DamagedRunError
 from genlab.runs.lock import RunLock
+from genlab.runtime import device as runtime_device
+from genlab.runtime import use_device
 
 
 def default_folder(exp: Experiment, scale: str, seed: int, root: Path | str = "runs") -> Path:
@@ -52,12 +54,21 @@ def check_inputs(cfg: Config) -> None:
 
 def execute(exp: Experiment, cfg: Config, out: Path | str | None = None, scale: str = "custom",
             root: Path | str = "runs", keep_checkpoints: bool = False,
-            on_start: Callable[[str], None] | None = None) -> Run:
+            on_start: Callable[[str], None] | None = None, device: str | torch.device | None = None) -> Run:
     """Run ``exp`` with ``cfg`` into ``out`` (resuming if it holds the same unfinished run), holding the
     folder's lock (:mod:`genlab.runs.lock`) from before it is read until the last file is written.
     ``on_start(state)`` is called once the folder is locked and checked (state: fresh, resume, complete).
     A run that ends complete drops its checkpoints unless ``keep_checkpoints`` (figures and claims need only
-    the results)."""
+    the results). ``device`` ("auto", "cpu", "cuda[:N]", "mps"; None: the current
+    :func:`genlab.runtime.device`) is where the experiment builds its models and data
+    (:func:`genlab.runtime.use_device`); env.json records it. It is not part of the run's identity
+    (config.json): a run may be resumed on another device."""
+    with use_device(runtime_device() if device is None else device):  # a device this machine lacks: nothing made
+        return _execute(exp, cfg, out, scale, root, keep_checkpoints, on_start)
+
+
+def _execute(exp: Experiment, cfg: Config, out: Path | str | None, scale: str, root: Path | str,
+             keep_checkpoints: bool, on_start: Callable[[str], None] | None) -> Run:
     folder = Path(out) if out is not None else default_folder(exp, scale, cfg.seed, root)
     check_out_folder(folder)
     try:  # before anything is written: numpy takes seeds in [0, 2^32) only

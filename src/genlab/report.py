@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from genlab.compare import attach, fmt_n, other_runs
 from genlab.errors import GenlabError
 from genlab.experiments.base import registry
 from genlab.io import atomic_write_text
@@ -101,11 +102,13 @@ def _row(meta: dict, c: dict, number: int) -> dict:
             "statement": c["statement"], "source": c.get("source", ""), "paper": paper,
             "paper_setting": c.get("paper_setting", ""), "measured": fmt_value(c["value"], str(c["threshold"])),
             "threshold": str(c["threshold"]), "verdict": c["verdict"], "mark": MARK.get(c["verdict"], c["verdict"]),
-            "kn": k_of_n(c), "note": note, "why": first_clause(note), "long": len(note) > LONG_NOTE}
+            "kn": k_of_n(c), "note": note, "why": first_clause(note), "long": len(note) > LONG_NOTE,
+            "n": fmt_n(c.get("n")), "scale": meta["scale"], "claim": c, "other": None, "scale_note": ""}
 
 
-def atlas_context(run_dirs: list[Path], out_dir: Path, title: str) -> dict:
-    """Everything the atlas templates show: the dashboard, the failing claims, the sections."""
+def atlas_context(run_dirs: list[Path], out_dir: Path, title: str, compare: list[Path] | None = None) -> dict:
+    """Everything the atlas templates show: the dashboard, the failing claims, the sections; with ``compare``
+    (other atlases), each claim beside the same claim of the other atlas's run (:mod:`genlab.compare`)."""
     sections, number = [], 0
     for r, meta in collect(run_dirs):
         st = meta["status"].get("status")
@@ -117,22 +120,27 @@ def atlas_context(run_dirs: list[Path], out_dir: Path, title: str) -> dict:
             number += 1
             rows.append(_row(meta, c, number))
         sections.append({**meta, "status": st, "reason": meta["status"].get("reason", "") if st != "complete" else "",
-                         "folder": os.path.relpath(r.path, out_dir), "rows": rows,
+                         "folder": os.path.relpath(r.path, out_dir), "rows": rows, "path": r.path, "other": None,
                          "counts": {v: sum(x["verdict"] == v for x in rows) for v in VERDICTS},
                          "figures": [os.path.relpath(f, out_dir).replace(os.sep, "/") for f in r.figure_files()]})
     scales = list(dict.fromkeys(s["scale"] for s in sections))
+    other_scales = [sc for sc in attach(sections, other_runs(compare)) if sc not in scales] if compare else []
     families: dict[str, dict] = {}
     for s in sections:
-        fam = families.setdefault(s["family"], {"name": s["family"], "sections": [],
-                                                "by_scale": {sc: dict.fromkeys(VERDICTS, 0) for sc in scales}})
+        fam = families.setdefault(s["family"], {"name": s["family"], "sections": [], "by_scale": {
+            sc: dict.fromkeys(VERDICTS, 0) for sc in scales + other_scales}})
         fam["sections"].append(s)
         for v in VERDICTS:
             fam["by_scale"][s["scale"]][v] += s["counts"][v]
+            if s["other"] and s["other"]["scale"] in other_scales:
+                fam["by_scale"][s["other"]["scale"]][v] += sum(c["verdict"] == v for c in s["other"]["claims"])
+    scales += other_scales
     rows = [x for s in sections for x in s["rows"]]
     return {"title": title, "when": time.strftime("%Y-%m-%d %H:%M"), "scales": scales, "families": list(families.values()),
             "sections": sections, "totals": {v: sum(x["verdict"] == v for x in rows) for v in VERDICTS},
             "failing": [x for x in rows if x["verdict"] == "fails"],
-            "inconclusive": [x for x in rows if x["verdict"] == "inconclusive"], "n_runs": len(sections)}
+            "inconclusive": [x for x in rows if x["verdict"] == "inconclusive"], "n_runs": len(sections),
+            "differ": [x for x in rows if x["scale_note"]], "compared": bool(compare)}
 
 
 def _render(name: str, ctx: dict) -> str:
@@ -145,12 +153,14 @@ def _render(name: str, ctx: dict) -> str:
     return env.get_template(name).render(**ctx)
 
 
-def write_atlas(run_dirs: list[Path], out_dir: Path, title: str = "genlab atlas") -> tuple[Path, Path]:
+def write_atlas(run_dirs: list[Path], out_dir: Path, title: str = "genlab atlas",
+                compare: list[Path] | None = None) -> tuple[Path, Path]:
     """Write ``report.md`` and ``report.html`` in ``out_dir``: a dashboard per family, the failing claims first,
-    then one section per experiment with its figures beside its claims. The HTML needs no network: its style is
-    inline and its figures are the runs' PNGs, linked by relative paths."""
+    then one section per experiment with its figures beside its claims (paper value, measured value, n,
+    threshold, verdict; with ``compare``, the other atlas's measured value and verdict too). The HTML needs no
+    network: its style is inline and its figures are the runs' PNGs, linked by relative paths."""
     out_dir = Path(out_dir)
-    ctx = atlas_context(run_dirs, out_dir, title)
+    ctx = atlas_context(run_dirs, out_dir, title, compare)
     md_path, html_path = out_dir / "report.md", out_dir / "report.html"
     atomic_write_text(md_path, _render("atlas.md.j2", ctx))
     atomic_write_text(html_path, _render("atlas.html.j2", ctx))
@@ -160,10 +170,15 @@ def write_atlas(run_dirs: list[Path], out_dir: Path, title: str = "genlab atlas"
 def print_claims(run: Run, seconds: float | None = None) -> None:
     """The run folder and one line per claim (``genlab run``, ``genlab report RUN``)."""
     extra = f" in {seconds:.1f} s" if seconds is not None else ""
-    print(f"run folder: {run.path}{extra}")
+    scale = run.config.get("scale", "?")
+    print(f"run folder: {run.path}{extra} ({scale} scale)")
     for c in run.claims:
         v = fmt_value(c["value"], str(c["threshold"]))
-        print(f"  [{c['verdict']:>12}] {c['id']}: measured {v} (threshold {c['threshold']})")
+        n = f", n = {fmt_n(c['n'])}" if c.get("n") is not None else ""
+        print(f"  [{c['verdict']:>12}] {c['id']}: measured {v}{n} at {scale} scale (threshold {c['threshold']})")
+        if c.get("paper_value") is not None:
+            setting = f" ({c['paper_setting']})" if c.get("paper_setting") else ""
+            print(f"  {'':>14} paper: {fmt_value(c['paper_value'])}{setting}")
 
 
 def _summary_or_damaged(d: Path) -> dict:

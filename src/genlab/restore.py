@@ -41,6 +41,7 @@ from genlab.dip.config import RestoreConfig
 from genlab.dip.presets import PRESETS, TASKS, TILE_OVERLAP
 from genlab.errors import GenlabError
 from genlab.io import path_arg
+from genlab.runtime import add_device_argument
 
 C = RestoreConfig  # its class attributes are the defaults
 
@@ -84,6 +85,7 @@ def add_arguments(p) -> None:
     p.add_argument("--threads", type=int, default=None, help="intra-op threads (default: the cores idle at the start)")
     p.add_argument("--seed", type=int, default=C.seed)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_device_argument(p)
 
 
 def main(args) -> int:
@@ -94,9 +96,10 @@ def main(args) -> int:
     from genlab.dip.stopping import make_rule
     from genlab.physics import make_physics
     from genlab.probes.image import CONVENTION, psnr, ssim
-    from genlab.runtime import tune_allocator
+    from genlab.runtime import resolve_device, tune_allocator
 
     t_start = time.perf_counter()
+    dev = resolve_device(getattr(args, "device", None) or "cpu")  # a device this machine lacks: one line, no output
     tune_allocator(large_buffers=True)  # before the first large allocation
     given = {f.name: getattr(args, f.name) for f in fields(RestoreConfig) if getattr(args, f.name, None) is not None}
     cfg = RestoreConfig().override(given).resolved()
@@ -132,7 +135,7 @@ def main(args) -> int:
         Ht, Wt = Ht * f, Wt * f
     else:
         Ht, Wt = Hp, Wp
-    bf16 = use_bf16(cfg.precision, Ht * Wt)
+    bf16 = use_bf16(cfg.precision, Ht * Wt, dev.type)
     threads = cfg.threads or default_threads(Ht * Wt)
     if tiled:
         workers = min(threads, len(tops) * len(lefts))
@@ -177,7 +180,7 @@ def main(args) -> int:
     snaps = range(max(1, iters // 10), iters + 1, max(1, iters // 10)) if args.snapshots else ()
     budget = None if cfg.time_budget is None else max(0.1, cfg.time_budget - (time.perf_counter() - t_start) - 1.0)
     progress = not args.quiet and sys.stderr.isatty()
-    runtime = Runtime(threads=threads, bf16=bf16, channels_last=bf16, time_budget=budget, progress=progress,
+    runtime = Runtime(threads=threads, bf16=bf16, channels_last=bf16, device=str(dev), time_budget=budget, progress=progress,
                       reference=ref if progress else None)  # the bar's live PSNR
     if tiled:
         # windows are fitted side by side, one thread each: on 2 idle cores two 1-thread fits make

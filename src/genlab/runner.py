@@ -19,6 +19,7 @@ from genlab.io import check_writable
 from genlab.parallel import Backend, LocalBackend
 from genlab.runs import LAYOUT, Run, atlas_run, atlas_runs, check_out_folder
 from genlab.runs.check import check_run
+from genlab.runtime import resolve_device
 
 __all__ = ["Task", "check_inputs", "default_folder", "execute", "finalize", "redraw", "reproduce", "run_command",
            "run_task", "select"]
@@ -40,9 +41,12 @@ def redraw(folder: Path | str) -> list[dict]:
 
 # ---- genlab run, genlab report ------------------------------------------------
 def run_command(exp_id: str, scale: str | None = None, seed: int | None = None, overrides: list[str] = (),
-                out: Path | None = None, report_to: tuple[str, ...] = (), keep_checkpoints: bool = False) -> Run:
+                out: Path | None = None, report_to: tuple[str, ...] = (), keep_checkpoints: bool = False,
+                device: str | None = None) -> Run:
     """``genlab run``: with ``--out`` holding a run and nothing else given, resume exactly what is there;
-    ``report_to`` trackers get the run when it ends, whatever its status (:mod:`genlab.export`)."""
+    ``report_to`` trackers get the run when it ends, whatever its status (:mod:`genlab.export`).
+    ``device`` ("auto", "cpu", "cuda", "mps"; None: :func:`genlab.runtime.device`) is where it trains; it is
+    not part of the run's identity, so a run may be resumed on another device."""
     from genlab.experiments import get
     from genlab.export import check_trackers, report_runs
     from genlab.report import print_claims
@@ -66,19 +70,26 @@ def run_command(exp_id: str, scale: str | None = None, seed: int | None = None, 
     # said once the folder is locked and checked: a locked or damaged --out is the only line printed
     say = lambda state: print(f"genlab: running {exp.id} ({scale}, seed {cfg.seed})", file=sys.stderr)  # noqa: E731
     try:
-        run = execute(exp, cfg, out, scale=scale, keep_checkpoints=keep_checkpoints, on_start=say)
+        run = execute(exp, cfg, out, scale=scale, keep_checkpoints=keep_checkpoints, on_start=say, device=device)
     finally:
         report_runs(report_to, [out])
     print_claims(run, time.perf_counter() - t0)
     return run
 
 
-def report_command(folder: Path) -> None:
-    """``genlab report``: redraw one run, or every complete run of an atlas and then the atlas."""
+def report_command(folder: Path, compare: list[Path] | None = None) -> None:
+    """``genlab report``: redraw one run, or every complete run of an atlas and then the atlas (with
+    ``compare``, other atlases' verdicts beside its own: :mod:`genlab.compare`)."""
     from genlab.report import print_claims, write_atlas
     if not folder.exists():
         raise GenlabError(f"{folder} does not exist; give a run folder or an atlas folder")
     dirs = atlas_runs(folder)
+    if dirs is None and compare:
+        raise GenlabError(f"--compare needs an atlas folder, and {folder} is not one (no runs/ in it); "
+                          "give the folder genlab reproduce --out wrote")
+    if compare:
+        from genlab.compare import other_runs
+        other_runs(compare)  # a wrong --compare is one line before anything is redrawn
     if dirs is None:
         redraw(folder)
         print_claims(Run(folder))
@@ -88,7 +99,7 @@ def report_command(folder: Path) -> None:
             redraw(d)
     scales = {Run(d).config.get("scale") for d in dirs}
     title = f"genlab atlas ({scales.pop()})" if len(scales) == 1 else "genlab atlas"
-    md, html = write_atlas(dirs, folder, title=title)
+    md, html = write_atlas(dirs, folder, title=title, compare=compare)
     print(f"atlas: {html} and {md}")
 
 
@@ -105,6 +116,7 @@ class Task(NamedTuple):
     keep_checkpoints: bool = False
     before_s: float = 0.0          # the catalogue's seconds for the tasks before this one (per worker)
     left_s: float | None = None    # ... for this one and those after it (per worker); None: not known
+    device: str | None = None      # "auto", "cpu", "cuda[:N]", "mps" (a string: it crosses process boundaries)
 
 
 _TIME = re.compile(r"^~?\s*(\d+(?:\.\d+)?)\s*(s|min|h)\b")
@@ -141,7 +153,7 @@ def run_task(task: Task) -> dict:
             print(f"{task.tag} {exp.id} ({task.scale}, expected {exp.times.get(task.scale, '?')}; "
                   f"{_dur(time.time() - task.t_start)} elapsed, {eta(task)}) ...", file=sys.stderr, flush=True)
         run = execute(exp, exp.config_for(task.scale, task.seed, list(task.overrides)), Path(task.folder), scale=task.scale,
-                      keep_checkpoints=task.keep_checkpoints)
+                      keep_checkpoints=task.keep_checkpoints, device=task.device)
     except Exception as e:  # noqa: BLE001 - one broken run (or missing data set) must not stop the others
         result["error"] = f"{type(e).__name__}: {e}"
         if task.tag:
@@ -171,13 +183,20 @@ def select(only: list[str] | None = None) -> list[str]:
 
 
 def reproduce(exp_ids: list[str], scale: str, out: Path, seed: int | None = None, workers: int = 1,
-              backend: Backend | None = None, report_to: tuple[str, ...] = (), keep_checkpoints: bool = False) -> int:
-    """``genlab reproduce``: each experiment into ``out/runs/<id>`` (complete ones kept), then the atlas;
-    ``report_to`` trackers get every run of the atlas at the end."""
+              backend: Backend | None = None, report_to: tuple[str, ...] = (), keep_checkpoints: bool = False,
+              compare: list[Path] | None = None, device: str | None = None) -> int:
+    """``genlab reproduce``: each experiment into ``out/runs/<id>`` (complete ones kept), then the atlas (with
+    ``compare``, other atlases' verdicts beside its own); ``report_to`` trackers get every run at the end.
+    Every worker trains on ``device`` (several workers share one GPU)."""
     from genlab.experiments import get
     from genlab.export import check_trackers, report_runs
     from genlab.report import write_atlas
+    if device is not None:
+        resolve_device(device)  # a device this machine lacks: one line before the atlas folder exists
     check_out_folder(out)
+    if compare:
+        from genlab.compare import other_runs
+        other_runs(compare)  # a wrong --compare is one line before anything runs
     for exp_id in exp_ids:  # a bad --seed, scale or data_dir is one line before the atlas folder exists
         check_inputs(get(exp_id).config_for(scale, seed))
     check_writable(out)
@@ -190,7 +209,7 @@ def reproduce(exp_ids: list[str], scale: str, out: Path, seed: int | None = None
             print(f"[{i}/{len(exp_ids)}] {exp_id}: already complete, kept", file=sys.stderr)
         else:
             todo.append(Task(exp_id, scale, str(folder), seed, (), f"[{i}/{len(exp_ids)}]", t_all,
-                             keep_checkpoints=keep_checkpoints))
+                             keep_checkpoints=keep_checkpoints, device=device))
     # what is left, from the catalogue's times: per worker, since the workers share the list
     secs = [catalogue_seconds(get(t.experiment).times.get(scale, "")) for t in todo]
     n_w = max(1, min(workers, len(todo)))
@@ -203,7 +222,7 @@ def reproduce(exp_ids: list[str], scale: str, out: Path, seed: int | None = None
     # experiments use one intra-op thread each: one per core
     backend = backend or LocalBackend(n_w, threads=1, progress=False, desc="reproduce")
     failures = sum(bool(r["error"]) for r in backend.run_tasks(todo)) if todo else 0
-    md, html = write_atlas(dirs, out, title=f"genlab atlas ({scale})")
+    md, html = write_atlas(dirs, out, title=f"genlab atlas ({scale})", compare=compare)
     print(f"atlas: {html} and {md} ({time.time() - t_all:.0f} s)")
     report_runs(report_to, dirs)
     return 1 if failures else 0

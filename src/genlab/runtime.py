@@ -10,6 +10,7 @@ import os
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 _ALLOCATOR_TUNED: set[str] = set()
@@ -148,18 +149,28 @@ def resolve_device(spec: str | torch.device | None = "auto") -> torch.device:
     has_mps = bool(getattr(torch.backends, "mps", None)) and torch.backends.mps.is_available()
     if kind == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "mps" if has_mps else "cpu")
+    try:
+        dev = torch.device(spec)
+    except RuntimeError:
+        raise GenlabError(f"device={spec}: not a device name; give auto, cpu, cuda, cuda:N or mps") from None
     if kind == "cuda":
         if not torch.cuda.is_available():
             raise GenlabError(f"device={spec}: this machine has no CUDA device torch can use; "
                               "give --device cpu (or auto)")
-        dev = torch.device(spec)
         if dev.index is not None and dev.index >= torch.cuda.device_count():
             raise GenlabError(f"device={spec}: only {torch.cuda.device_count()} CUDA device(s) here; "
                               f"give cuda:0 to cuda:{torch.cuda.device_count() - 1}")
         return dev
     if kind == "mps" and not has_mps:
         raise GenlabError(f"device={spec}: this machine has no MPS (Apple GPU) device; give --device cpu (or auto)")
-    return torch.device(spec)
+    return dev
+
+
+def add_device_argument(p) -> None:
+    """``--device auto|cpu|cuda|mps`` (run, reproduce, sweep, restore); checked by :func:`resolve_device`
+    before anything is written."""
+    p.add_argument("--device", default="auto", metavar="DEVICE",
+                   help="auto (CUDA, else MPS, else the CPU), cpu, cuda (cuda:N for a card) or mps; default auto")
 
 
 def device() -> torch.device:
@@ -185,6 +196,37 @@ def use_device(spec: str | torch.device | None):
         _DEVICE = old
 
 
+def model_device(model: torch.nn.Module) -> torch.device:
+    """The device of a model's first parameter (or buffer): where its probes compute; :func:`device` if it has
+    none (or is a plain function, which a probe may be given too)."""
+    if not isinstance(model, torch.nn.Module):
+        return _DEVICE
+    for t in model.parameters():
+        return t.device
+    for t in model.buffers():
+        return t.device
+    return _DEVICE
+
+
+def as_tensor(x, dtype: torch.dtype | None = None, device: torch.device | str | None = None) -> torch.Tensor:
+    """``x`` (a tensor, or anything ``numpy.asarray`` takes) as a tensor on ``device``: by default a tensor
+    stays where it is and anything else goes to :func:`device` (never to the CPU behind the caller's back)."""
+    if not isinstance(x, torch.Tensor):
+        x = np.asarray(x)
+    elif device is None:
+        device = x.device
+    return torch.as_tensor(x, dtype=dtype, device=_DEVICE if device is None else device)
+
+
+def follow(t: torch.Tensor, model: torch.nn.Module) -> torch.Tensor:
+    """``t`` on ``model``'s device (:func:`model_device`): a probe's data follow the model it measures
+    (a plain function given as the model leaves ``t`` where it is)."""
+    if not isinstance(model, torch.nn.Module):
+        return t
+    dev = model_device(model)
+    return t if t.device == dev else t.to(dev)
+
+
 def device_info(dev: torch.device | None = None) -> dict:
     """What env.json records about a device: its type, name and the determinism settings in force."""
     dev = dev or _DEVICE
@@ -199,10 +241,16 @@ def device_info(dev: torch.device | None = None) -> dict:
         info["device_name"] = "Apple MPS"
     else:
         import platform
-        info["device_name"] = platform.processor() or platform.machine()
+        try:  # "Intel(R) Xeon(R) ..." where /proc/cpuinfo says it; else what the platform module knows
+            model = next(ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                         if ln.startswith("model name"))
+        except (OSError, StopIteration):
+            model = ""
+        info["device_name"] = model or platform.processor() or platform.machine()
     info["deterministic_algorithms"] = bool(torch.are_deterministic_algorithms_enabled())
     return info
 
 
 __all__ = ["tune_allocator", "progress_disabled", "num_threads", "available_memory", "idle_cores", "cpu_has_bf16",
-           "set_quiet", "is_quiet", "DEVICES", "resolve_device", "device", "use_device", "device_info"]
+           "set_quiet", "is_quiet", "DEVICES", "add_device_argument", "resolve_device", "device", "use_device", "device_info",
+           "model_device", "as_tensor", "follow"]

@@ -33,6 +33,7 @@ from genlab.export import add_output_arguments
 from genlab.io import atomic_write_text, check_writable, path_arg
 from genlab.parallel import Backend, LocalBackend, RayBackend, add_backend_arguments, make_backend
 from genlab.runs import Run, check_out_folder, sweep_file
+from genlab.runtime import add_device_argument, resolve_device
 
 __all__ = ["Backend", "LocalBackend", "RayBackend", "aggregate", "parse_grid", "point_name", "sweep"]
 
@@ -44,6 +45,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_backend_arguments(p)
     p.add_argument("--out", type=path_arg, default=None, help="sweep folder (default: ./sweeps/<experiment>-<scale>); rerun to resume")
     p.add_argument("--quiet", action="store_true")
+    add_device_argument(p)
     add_output_arguments(p)
     p.add_argument("grid", nargs="+", metavar="key=v1,v2", help="values to sweep (a single value fixes a key)")
 
@@ -92,22 +94,25 @@ def point_name(pt: dict[str, str]) -> str:
 
 
 def sweep(exp_id: str, grid: list[str], scale: str = "quick", out: Path | str | None = None,
-          backend: Backend | None = None, report_to: tuple[str, ...] = (), keep_checkpoints: bool = False
-          ) -> tuple[list[dict], Path]:
-    """Run (or resume) the grid; return the aggregate rows and the sweep folder."""
+          backend: Backend | None = None, report_to: tuple[str, ...] = (), keep_checkpoints: bool = False,
+          device: str | None = None) -> tuple[list[dict], Path]:
+    """Run (or resume) the grid on ``device`` (every worker; None: :func:`genlab.runtime.device`); return the
+    aggregate rows and the sweep folder."""
     from genlab.experiments import get
     from genlab.export import check_trackers, report_runs
     from genlab.runner import Task
     from genlab.sweep_plot import plot_sweep
     exp = get(exp_id)
     points = parse_grid(exp, grid, scale)
+    if device is not None:
+        resolve_device(device)  # a device this machine lacks: one line before the sweep folder exists
     out = Path(out) if out is not None else Path("sweeps") / f"{exp.id}-{scale}"
     check_out_folder(out)
     check_writable(out)
     check_trackers(report_to)
     folders = [out / point_name(pt) for pt in points]
     todo = [Task(exp.id, scale, str(f), None, tuple(f"{k}={v}" for k, v in pt.items()),
-                 keep_checkpoints=keep_checkpoints)
+                 keep_checkpoints=keep_checkpoints, device=device)
             for f, pt in zip(folders, points) if not Run(f).is_complete]
     print(f"genlab sweep: {len(points)} runs, {len(points) - len(todo)} already complete", file=sys.stderr)
     results = (backend or LocalBackend()).run_tasks(todo) if todo else []
@@ -162,7 +167,7 @@ def main(args) -> int:
     backend = make_backend(args, workers=args.workers)
     t0 = time.perf_counter()
     rows, out = sweep(args.experiment, args.grid, args.scale, args.out, backend, tuple(args.report_to or ()),
-                      args.keep_checkpoints)
+                      args.keep_checkpoints, device=args.device)
     bad = [r for r in rows if r["status"] != "complete"]
     print(f"sweep folder: {out} ({len(rows)} runs, {len(bad)} not complete) in {time.perf_counter() - t0:.1f} s")
     print(f"  table: {sweep_file(out, 'md')}  figure: {sweep_file(out, 'png')}")

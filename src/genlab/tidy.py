@@ -6,7 +6,8 @@ Every frame is long form with a ``run`` column (the run folder's name, or its pa
     res = genlab.load_runs("sweeps/mem-test-error-quick")
     res.config        one row per run: run, experiment, scale, status, then every config field
     res.metrics       run, step, name, key, value (metrics.csv)
-    res.claims        run, id, statement, source, paper_value, value, threshold, verdict, note, ...
+    res.claims        run, scale, id, statement, paper_value, paper_setting, value, n, threshold, verdict, note, ...
+                      (claims.json written before a field existed reads it as missing: NaN/None)
     res.series(NAME)  run, step, <its other axes: model, peak, ...>, value; res.series_names lists them
     res.table         one row per run: its config row beside each claim's value and verdict (<id>, <id>:verdict)
 
@@ -53,8 +54,9 @@ class Results:
 
     @cached_property
     def claims(self):
-        rows = [{"run": name, **c} for name, r in self.runs.items() for c in r.claims]
-        return _pd().DataFrame(rows, columns=list(dict.fromkeys(["run", "id", "value", "verdict", *(k for c in rows for k in c)])))
+        rows = [{"run": name, "scale": r.config.get("scale"), **c} for name, r in self.runs.items() for c in r.claims]
+        first = ["run", "scale", "id", "statement", "paper_value", "paper_setting", "value", "n", "threshold", "verdict"]
+        return _pd().DataFrame(rows, columns=list(dict.fromkeys([*first, *(k for c in rows for k in c)])))
 
     @cached_property
     def series_names(self) -> list[str]:

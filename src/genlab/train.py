@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 from genlab.callbacks import Callback, EarlyStopping, Every, History, State
 from genlab.errors import DivergedError
 from genlab.runs.check import DamagedRunError
-from genlab.runtime import num_threads, progress_disabled, tune_allocator
+from genlab.runtime import num_threads, progress_disabled, resolve_device, tune_allocator
 
 Objective = Callable[[torch.nn.Module, Any], "torch.Tensor | tuple[torch.Tensor, dict]"]
 
@@ -60,13 +60,15 @@ class MiniBatches:
         self.x, self.y, self.batch_size, self.seed = x, y, int(batch_size), seed
         n = len(x)
         self.per_epoch = n // self.batch_size if drop_last else math.ceil(n / self.batch_size)
-        self._epoch, self._perm = -1, torch.empty(0, dtype=torch.long)
+        self._epoch, self._perm = -1, torch.empty(0, dtype=torch.long, device=x.device)
 
     def __call__(self, step: int):
         epoch, i = divmod(step, self.per_epoch)
         if epoch != self._epoch:
             g = torch.Generator().manual_seed(self.seed * 100003 + epoch)
-            self._perm, self._epoch = torch.randperm(len(self.x), generator=g), epoch
+            # drawn on the CPU (the same batches on every device), then moved to the data's device
+            perm = torch.randperm(len(self.x), generator=g, device="cpu")
+            self._perm, self._epoch = perm.to(self.x.device), epoch
         idx = self._perm[i * self.batch_size:(i + 1) * self.batch_size]
         return self.x[idx], self.y[idx]
 
@@ -90,7 +92,8 @@ def train(model: torch.nn.Module, objective: Objective, *, steps: int, optimizer
           lr_schedule: Callable[[int], float] | None = None, batches: Callable[[int], Any] | None = None,
           callbacks: Iterable[Callback] = (), run=None, phase: str = "train", checkpoint_every: int | None = None,
           on_diverge: str = "raise", loss_every: int = 1, threads: int | None = None,
-          progress: bool | None = None, desc: str | None = None, record: bool = True) -> TrainResult:
+          progress: bool | None = None, desc: str | None = None, record: bool = True,
+          device: str | torch.device | None = None) -> TrainResult:
     """Train ``model`` for ``steps`` optimizer steps.
 
     optimizer: "adam", "sgd"/"gd" (plain, full batch), or ``params -> torch.optim.Optimizer``.
@@ -102,7 +105,12 @@ def train(model: torch.nn.Module, objective: Objective, *, steps: int, optimizer
     record: with a run, every series in the history (the loss and what each probe recorded) is written
         into the run as ``<phase>/<name>`` when the phase ends, with the probe's named axes; read it back
         with ``run.series("<phase>/<name>")``.
+    device: move the model there first ("cpu", "cuda", ...; :func:`genlab.runtime.resolve_device`); None
+        leaves it where it is. The loop creates no tensors of its own: the objective's data and the
+        batches must live on the model's device (build them with ``device=runtime.model_device(model)``).
     """
+    if device is not None:
+        model = model.to(resolve_device(device))
     tune_allocator()
     callbacks = list(callbacks)
     opt = optimizer(model.parameters()) if callable(optimizer) else make_optimizer(
@@ -120,6 +128,9 @@ def train(model: torch.nn.Module, objective: Objective, *, steps: int, optimizer
                 for cb, s in zip(callbacks, ck["callbacks"]):
                     cb.load_state_dict(s)
                 torch.set_rng_state(ck["torch_rng"])
+                cuda_rng = ck.get("cuda_rng")  # a run resumed on another device (or none) keeps the CPU's only
+                if cuda_rng is not None and torch.cuda.is_available() and len(cuda_rng) == torch.cuda.device_count():
+                    torch.cuda.set_rng_state_all(cuda_rng)
                 np.random.set_state(ck["numpy_rng"])
                 start, reason = int(ck["step"]), ck.get("stopped_reason")
             except (KeyError, RuntimeError, ValueError, TypeError, AttributeError) as e:
@@ -143,7 +154,9 @@ def train(model: torch.nn.Module, objective: Objective, *, steps: int, optimizer
         run.save_checkpoint(phase, {"diverged": diverged,
             "step": step, "model": model.state_dict(), "optimizer": opt.state_dict(),
             "history": history.state_dict(), "callbacks": [cb.state_dict() for cb in callbacks],
-            "torch_rng": torch.get_rng_state(), "numpy_rng": np.random.get_state(), "stopped_reason": stopped})
+            "torch_rng": torch.get_rng_state(), "numpy_rng": np.random.get_state(), "stopped_reason": stopped,
+            # on CUDA the per-step noise (DIP) comes from the CUDA generators: a resume there is exact too
+            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None})
 
     def call_callbacks(state):
         for cb in callbacks:

@@ -23,6 +23,8 @@ from genlab.dip.monitor import Average, ProgressBar, PSNRTrace, RuleStop, Snapsh
 from genlab.dip.runtime import Runtime
 from genlab.models.dip import NetSpec, make_input
 from genlab.physics import Physics
+from genlab.runtime import device as runtime_device
+from genlab.runtime import resolve_device
 from genlab.train import train
 
 
@@ -120,22 +122,18 @@ def fit(y: np.ndarray, physics: Physics, settings: FitSettings = FitSettings(), 
     callbacks: more :class:`~genlab.train.Callback` s for ``train`` (after the monitor).
     """
     s, rt = settings, runtime
+    dev = runtime_device() if rt.device is None else resolve_device(rt.device)
     torch.manual_seed(seed)
-    yt = to_tensor(y)
+    yt = to_tensor(y, dev)
     H, W = out_shape or y.shape[:2]
-    model = s.net.build(yt.shape[1])
+    # initialized on the CPU from the seed (the same network on every device), then moved; z follows it
+    model = s.net.build(yt.shape[1]).to(dev)
     z = make_input(model, H, W, s.input_scale)
     if weight is None and physics.mask is not None:
         weight = physics.mask
-    wt = None if weight is None else torch.as_tensor(np.asarray(weight, np.float32))[None, None]
+    wt = None if weight is None else torch.as_tensor(np.asarray(weight, np.float32), device=dev)[None, None]
     if rule is not None:
         wt = rule.prepare(yt, physics, wt)
-    dev = torch.device(rt.device)
-    if dev.type != "cpu":  # everything the step touches moves with the model
-        model, z, yt = model.to(dev), z.to(dev), yt.to(dev)
-        wt = None if wt is None else wt.to(dev)
-        if rule is not None:
-            rule.__dict__.update({k: v.to(dev) for k, v in vars(rule).items() if isinstance(v, torch.Tensor)})
     if rt.channels_last:
         # torch's stubs lack Module.to's memory_format overload (it exists at run time).
         model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
@@ -143,12 +141,12 @@ def fit(y: np.ndarray, physics: Physics, settings: FitSettings = FitSettings(), 
                        tv_weight=s.tv_weight)
     avg = Average(s.exp_weight)
     snaps = Snapshots(storage.snapshot_steps, avg)
-    trace = None if clean is None else PSNRTrace(to_tensor(clean).to(dev), avg, record_every, keep_best=rule is None)
+    trace = None if clean is None else PSNRTrace(to_tensor(clean, dev), avg, record_every, keep_best=rule is None)
     stop = None if rule is None else RuleStop(rule, avg, record_every)
     budget = TimeBudget(rt.time_budget)
     bar = None
     if rt.progress:
-        ref = None if rt.reference is None else to_tensor(rt.reference).to(dev)
+        ref = None if rt.reference is None else to_tensor(rt.reference, dev)
         bar = ProgressBar(s.steps, rt.desc, stop, reference=ref, average=avg, budget=budget,
                           psnr_every=record_every)
     monitor = [c for c in (avg, snaps, trace, stop, budget, bar) if c is not None]

@@ -26,12 +26,12 @@ import torch
 
 from genlab.callbacks import Callback, State
 from genlab.probes.image import psnr
-from genlab.runtime import progress_disabled
+from genlab.runtime import as_tensor, progress_disabled
 
 
-def to_tensor(img: np.ndarray) -> torch.Tensor:
-    """(H, W) or (H, W, C) float -> (1, C, H, W)."""
-    t = torch.as_tensor(np.ascontiguousarray(img), dtype=torch.float32)
+def to_tensor(img: np.ndarray, device: torch.device | str | None = None) -> torch.Tensor:
+    """(H, W) or (H, W, C) float -> (1, C, H, W) on ``device`` (None: :func:`genlab.runtime.device`)."""
+    t = as_tensor(np.ascontiguousarray(img), dtype=torch.float32, device=device)
     return t[None, None] if t.ndim == 2 else t.permute(2, 0, 1)[None].contiguous()
 
 
@@ -52,6 +52,8 @@ class Average(Callback):
 
     def __call__(self, state: State):
         x, w = state.extras["x"], self.exp_weight
+        if self.x_avg_ is not None and self.x_avg_.device != x.device:  # resumed: a checkpoint loads on the CPU
+            self.x_avg_ = self.x_avg_.to(x.device)
         self.x_avg_ = x.clone() if self.x_avg_ is None else self.x_avg_.mul_(w).add_(x, alpha=1 - w)
 
     def state_dict(self):

@@ -15,6 +15,8 @@ class Runtime:
     """Where and how fast a fit runs; none of it changes the maths (bf16 changes the rounding).
 
     threads: torch intra-op threads (None: torch's). bf16: autocast to bfloat16 on ``device``.
+    device: where the network, its input and the observation live ("cpu", "cuda", ...; None: the current
+    :func:`genlab.runtime.device`).
     channels_last: the model and its input in channels-last layout. progress: a tqdm bar named ``desc`` on a
     terminal (:class:`~genlab.dip.monitor.ProgressBar`).
     time_budget: stop after this many seconds of fitting (None: no limit). reference: the clean image
@@ -25,18 +27,21 @@ class Runtime:
     threads: int | None = None
     bf16: bool = False
     channels_last: bool = False
-    device: str = "cpu"
+    device: str | None = None  # None: genlab.runtime.device() (the CPU unless use_device says otherwise)
     progress: bool = False
     desc: str = "restore"
     time_budget: float | None = None
     reference: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
-def use_bf16(precision: str, pixels: int) -> bool:
-    """bf16 where the CPU computes it natively and the image is large enough for it to pay."""
+def use_bf16(precision: str, pixels: int, device_type: str = "cpu") -> bool:
+    """bf16 where the CPU computes it natively and the image is large enough for it to pay.
+
+    ``auto`` picks bf16 on the CPU only: on a GPU a fit runs in float32 (TF32 off, see
+    :func:`genlab.runtime.use_device`) unless ``bf16`` is asked for explicitly."""
     if precision != "auto":
         return precision == "bf16"
-    return pixels >= 128 * 128 and cpu_has_bf16()
+    return device_type == "cpu" and pixels >= 128 * 128 and cpu_has_bf16()
 
 
 def default_threads(pixels: int) -> int:

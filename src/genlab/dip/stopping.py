@@ -72,6 +72,8 @@ class WMV(_Rule):
     def update(self, step, x, x_avg):
         # float16 storage halves the ring buffer; the variance is a mean over N, far above fp16 rounding.
         v = x.detach().double()
+        if self._sum is not None and self._sum.device != v.device:  # resumed: a checkpoint loads on the CPU
+            self._sum, self._buf = self._sum.to(v.device), deque(b.to(v.device) for b in self._buf)
         self._buf.append(x.detach().half())
         self._sum = v.clone() if self._sum is None else self._sum.add_(v)
         self._sq += float(v.square().sum())
@@ -103,11 +105,12 @@ class HeldOut(_Rule):
         self._y, self._physics = y, physics
         h, w = y.shape[-2:]
         g = torch.Generator().manual_seed(self.seed)
-        hold = (torch.rand(1, 1, h, w, generator=g) < self.fraction).float()
-        known = torch.ones(1, 1, h, w) if weight is None else weight
+        dev = y.device  # the pixels are drawn on the CPU (the same ones on every device), then moved
+        hold = (torch.rand(1, 1, h, w, generator=g, device="cpu") < self.fraction).float().to(dev)
+        known = torch.ones(1, 1, h, w, device=dev) if weight is None else weight.to(dev)
         val = hold * known
         if val.sum() == 0:  # tiny images: hold out at least one known pixel
-            val = known * (torch.arange(h * w).reshape(1, 1, h, w) == int(known.flatten().argmax())).float()
+            val = known * (torch.arange(h * w, device=dev).reshape(1, 1, h, w) == int(known.flatten().argmax())).float()
         self.val_ = val
         self.denom_ = float(val.sum()) * y.shape[1]
         return known * (1 - val)
@@ -116,6 +119,8 @@ class HeldOut(_Rule):
         if step % self.every:
             return self._score(step, None)
         assert self.val_ is not None, "HeldOut.prepare must run before update"
+        if self.val_.device != x_avg.device:  # resumed: a checkpoint loads on the CPU
+            self.val_ = self.val_.to(x_avg.device)
         r = self._physics.forward(x_avg) - self._y
         self._score(step, float((r.square() * self.val_).sum()) / self.denom_)
 

@@ -41,6 +41,8 @@ class Claim:
 
     paper_value: the paper's own number for the same quantity, where it has one
     (with ``paper_setting``: data size, network, iterations, metric convention).
+    n: the data size the measured value rests on (training images, patterns, samples), the
+    number actually used where only a subset is on disk; None where a data size means nothing.
     """
 
     id: str
@@ -52,9 +54,11 @@ class Claim:
     note: str = ""
     paper_value: float | str | None = None
     paper_setting: str = ""
+    n: int | None = None
 
     def to_dict(self) -> dict:
         d = asdict(self)
+        d["n"] = None if self.n is None else int(self.n)
         for k in ("value", "paper_value"):
             v = d[k]
             if isinstance(v, np.integer):
@@ -77,7 +81,7 @@ def claim(id: str, statement: str, value: float | None, *, source: str, at_least
           at_most: float | None = None, above: float | None = None, below: float | None = None,
           within: tuple[float, float] | None = None, unit: str = "", require: bool = True,
           inconclusive: bool = False, note: str = "", paper_value: float | str | None = None,
-          paper_setting: str = "") -> Claim:
+          paper_setting: str = "", n: int | None = None) -> Claim:
     """A :class:`Claim` whose verdict and threshold text come from the same number.
 
     Give exactly one comparison: ``at_least`` (>=), ``at_most`` (<=), ``above`` (>),
@@ -85,6 +89,7 @@ def claim(id: str, statement: str, value: float | None, *, source: str, at_least
     the threshold text (">= 0.9 of seeds"). ``require`` is a further condition the
     claim needs (stated in ``unit`` or ``note``); ``inconclusive`` (or a value that
     is None or NaN) makes the verdict inconclusive: the effect could not be measured.
+    ``paper_value``/``paper_setting`` and ``n`` are recorded as given (see :class:`Claim`).
     """
     given = {k: v for k, v in (("at_least", at_least), ("at_most", at_most), ("above", above),
                                ("below", below), ("within", within)) if v is not None}
@@ -101,7 +106,7 @@ def claim(id: str, statement: str, value: float | None, *, source: str, at_least
         v = float(value)  # type: ignore[arg-type]
         ok = {"at_least": lambda: v >= bound, "at_most": lambda: v <= bound, "above": lambda: v > bound,
               "below": lambda: v < bound, "within": lambda: bound[0] <= v <= bound[1]}[op]() and bool(require)
-    return Claim(id, statement, source, value, text, verdict(ok), note, paper_value, paper_setting)
+    return Claim(id, statement, source, value, text, verdict(ok), note, paper_value, paper_setting, n)
 
 
 @dataclass

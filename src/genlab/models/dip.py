@@ -18,6 +18,8 @@ from typing import Protocol, Sequence, cast
 import torch
 from torch import nn
 
+from genlab.runtime import model_device
+
 
 def _act() -> nn.Module:
     return nn.LeakyReLU(0.2, inplace=True)
@@ -206,9 +208,11 @@ class NetSpec:
 
 def make_input(model: nn.Module, h: int, w: int, scale: float = 0.1, generator: torch.Generator | None = None) -> torch.Tensor:
     """The fixed code z: uniform noise in [0, scale) of ``model.input_shape(h, w)`` (the paper's ``INPUT='noise'``),
-    one per member of a :class:`Members` model."""
+    one per member of a :class:`Members` model, on the model's device (drawn on the CPU: the same code
+    on every device)."""
     c, hh, ww = cast(_Generator, model).input_shape(h, w)
-    return torch.rand(getattr(model, "members", 1), c, hh, ww, generator=generator) * scale
+    z = torch.rand(getattr(model, "members", 1), c, hh, ww, generator=generator, device="cpu")
+    return z.to(model_device(model)) * scale
 
 
 def n_params(model: nn.Module) -> int:

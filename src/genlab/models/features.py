@@ -28,23 +28,31 @@ import torch
 from torch.nn import functional as F
 
 from genlab.models.kernel import squared_distances
+from genlab.runtime import device as runtime_device
 
 
-def _images(X: np.ndarray) -> torch.Tensor:
-    """(n, C, H, W) float32 in [0, 1] for uint8 input."""
+def _images(X: np.ndarray, device: torch.device) -> torch.Tensor:
+    """(n, C, H, W) float32 in [0, 1] for uint8 input, on ``device``."""
     x = np.asarray(X)
     x = x[..., None] if x.ndim == 3 else x
-    t = torch.from_numpy(np.array(x.transpose(0, 3, 1, 2), dtype=np.float32))  # a writable copy
+    t = torch.from_numpy(np.array(x.transpose(0, 3, 1, 2), dtype=np.float32)).to(device)  # a writable copy
     return t / 255.0 if x.dtype == np.uint8 else t
 
 
 class _BlockedMap:
-    """transform() over blocks of images and of filters; subclasses give _respond(x, filters) -> (B, f, per_filter)."""
+    """transform() over blocks of images and of filters; subclasses give _respond(x, filters) -> (B, f, per_filter).
+
+    The features are computed on ``device`` (None: :func:`genlab.runtime.device` when used) and returned as numpy.
+    """
 
     n_filters: int
     per_filter: int
     block: int
     filter_block: int
+    device: torch.device | str | None = None
+
+    def _device(self) -> torch.device:
+        return runtime_device() if self.device is None else torch.device(self.device)
 
     def filter_blocks(self) -> list[slice]:
         return [slice(i, min(i + self.filter_block, self.n_filters)) for i in range(0, self.n_filters, self.filter_block)]
@@ -56,11 +64,11 @@ class _BlockedMap:
         out = np.empty((len(X), nf * self.per_filter), np.float32)
         with torch.no_grad():
             for i in range(0, len(X), self.block):
-                x = _images(X[i:i + self.block])
+                x = _images(X[i:i + self.block], self._device())
                 for j in range(0, nf, self.filter_block):
                     f = slice(start + j, start + min(j + self.filter_block, nf))
                     cols = slice(j * self.per_filter, (j + f.stop - f.start) * self.per_filter)
-                    out[i:i + len(x), cols] = self._respond(x, f).reshape(len(x), -1).numpy()
+                    out[i:i + len(x), cols] = self._respond(x, f).reshape(len(x), -1).cpu().numpy()
         return out
 
     def _respond(self, x: torch.Tensor, f: slice) -> torch.Tensor:
@@ -72,33 +80,36 @@ class RandomConvFeatures(_BlockedMap):
 
     def __init__(self, n_filters: int = 1024, size: int = 6, pool: int = 2, alpha: float = 0.25,
                  eps_norm: float = 10 / 255**2, eps_zca: float = 0.1, n_patches: int = 10000, seed: int = 0,
-                 block: int = 16, filter_block: int = 512):
+                 block: int = 16, filter_block: int = 512, device: torch.device | str | None = None):
+        self.device = device
         self.n_filters, self.size, self.pool, self.alpha = n_filters, size, pool, alpha
         self.eps_norm, self.eps_zca, self.n_patches, self.seed = eps_norm, eps_zca, n_patches, seed
         self.block, self.filter_block, self.per_filter = block, filter_block, 2 * pool * pool
 
     def _normalized(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Patch means and 1 / sqrt(var + eps_norm), (B, 1, H', W'), by convolution with a box filter."""
-        box = torch.ones(1, x.shape[1], self.size, self.size)
+        box = torch.ones(1, x.shape[1], self.size, self.size, device=x.device)
         k = box.numel()
         mu = F.conv2d(x, box) / k
         var = (F.conv2d(x * x, box) / k - mu * mu).clamp_min(0)
         return mu, torch.rsqrt(var + self.eps_norm)
 
     def fit(self, X: np.ndarray) -> "RandomConvFeatures":
-        x = _images(X)
+        dev = self._device()
+        x = _images(X, dev)
         n, c, h, w = x.shape
-        s, g = self.size, torch.Generator().manual_seed(self.seed)
-        img = torch.randint(0, n, (self.n_patches,), generator=g)
-        r, q = (torch.randint(0, d - s + 1, (self.n_patches,), generator=g) for d in (h, w))
-        a = torch.arange(s)
-        p = x[img[:, None, None, None], torch.arange(c)[None, :, None, None],
+        # patches and filters are drawn on the CPU from the seed (the same ones on every device), then moved
+        s, g, cpu = self.size, torch.Generator().manual_seed(self.seed), torch.device("cpu")
+        img = torch.randint(0, n, (self.n_patches,), generator=g, device=cpu).to(dev)
+        r, q = (torch.randint(0, d - s + 1, (self.n_patches,), generator=g, device=cpu).to(dev) for d in (h, w))
+        a = torch.arange(s, device=dev)
+        p = x[img[:, None, None, None], torch.arange(c, device=dev)[None, :, None, None],
               (r[:, None] + a)[:, None, :, None], (q[:, None] + a)[:, None, None, :]].reshape(self.n_patches, -1)
         p = ((p - p.mean(1, keepdim=True)) / torch.sqrt(p.var(1, unbiased=False, keepdim=True) + self.eps_norm)).double()
         mean = p.mean(0)
         evals, U = torch.linalg.eigh(torch.cov(p.T))
         Z = U @ torch.diag(1 / torch.sqrt(evals.clamp_min(0) + self.eps_zca)) @ U.T  # symmetric ZCA
-        W0 = torch.randn(self.n_filters, c * s * s, generator=g, dtype=torch.float64)
+        W0 = torch.randn(self.n_filters, c * s * s, generator=g, dtype=torch.float64, device=cpu).to(dev)
         W = (W0 / W0.norm(dim=1, keepdim=True)) @ Z  # w0 . Z (p' - mean) = (Z w0) . p' - (Z w0) . mean
         self.filters_ = W.float().reshape(self.n_filters, c, s, s)
         self.sums_, self.offsets_ = W.sum(1).float(), (W @ mean).float()
@@ -117,8 +128,9 @@ class GaborFeatures(_BlockedMap):
     """Moduli of a fixed Gabor bank (frequencies in cycles per pixel x orientations in [0, pi)), pooled."""
 
     def __init__(self, frequencies: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4), n_orientations: int = 8, pool: int = 7,
-                 block: int = 128, filter_block: int = 32):
+                 block: int = 128, filter_block: int = 32, device: torch.device | str | None = None):
         from skimage.filters import gabor_kernel
+        self.device = device
         self.frequencies, self.n_orientations, self.pool = tuple(frequencies), n_orientations, pool
         self.block, self.filter_block, self.per_filter = block, filter_block, pool * pool
         self.kernels = [gabor_kernel(fr, theta=np.pi * o / n_orientations) for fr in self.frequencies
@@ -146,7 +158,8 @@ class GaborFeatures(_BlockedMap):
         for first, stop, w in self._groups:
             lo, hi = max(first, f.start), min(stop, f.stop)
             if lo < hi:
-                ri = F.conv2d(x, w[2 * (lo - first):2 * (hi - first)], stride=2, padding=w.shape[-1] // 2)
+                w = w[2 * (lo - first):2 * (hi - first)].to(x.device)
+                ri = F.conv2d(x, w, stride=2, padding=w.shape[-1] // 2)
                 out.append(F.adaptive_avg_pool2d(torch.sqrt(ri[:, 0::2] ** 2 + ri[:, 1::2] ** 2), self.pool).flatten(2))
         return torch.cat(out, 1)
 

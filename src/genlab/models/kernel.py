@@ -15,6 +15,7 @@ import torch
 
 from genlab.errors import GenlabError
 from genlab.runtime import available_memory
+from genlab.runtime import device as runtime_device
 
 
 def memory_bytes(n: int, d: int, n_classes: int = 10, chunk: int = 1024) -> int:
@@ -61,21 +62,26 @@ def gaussian_kernel(a: np.ndarray, b: np.ndarray, sigma: float, out: np.ndarray 
     return np.exp(out, out=out)
 
 
-def solve(K: np.ndarray, Y: np.ndarray, ridge: float = 0.0, sigma: float = float("nan")) -> np.ndarray:
+def solve(K: np.ndarray, Y: np.ndarray, ridge: float = 0.0, sigma: float = float("nan"),
+          device: torch.device | str | None = None) -> np.ndarray:
     """alpha with (K + ridge I) alpha = Y, by Cholesky in float64; K (n, n) is overwritten when ridge > 0.
 
     ridge = 0 is the exact interpolating solve (Zhang et al. 2017, Section 5); ridge > 0 the l2-penalized one.
+    device: where the factorization runs (None: :func:`genlab.runtime.device`; MPS has no float64: the CPU);
+    K and the result are numpy arrays in host memory either way.
     """
+    dev = torch.device(device) if device is not None else runtime_device()
+    dev = torch.device("cpu") if dev.type == "mps" else dev
     if ridge:
         K[np.diag_indices_from(K)] += ridge
     # Exact solve of the SPD system by Cholesky in float64: a solve, not training.
     # torch's MKL LAPACK, not scipy's: scipy 1.17 with its OpenBLAS 0.3.31 crashed (segmentation fault
     # in potrf, through both solve(assume_a="pos") and cho_factor) at n = 17,435, a matrix over 2 GiB.
-    L, info = torch.linalg.cholesky_ex(torch.from_numpy(K))  # shares K's memory; the factor is a second n x n array
+    L, info = torch.linalg.cholesky_ex(torch.from_numpy(K).to(dev))  # on the CPU it shares K's memory
     if int(info) != 0:
         raise GenlabError(f"the kernel matrix is numerically singular at sigma={sigma:.4g} "
                           f"(Cholesky failed at column {int(info)}); use a smaller bandwidth (scale=0.25)")
-    return torch.cholesky_solve(torch.from_numpy(np.asarray(Y, dtype=np.float64)), L).numpy()
+    return torch.cholesky_solve(torch.from_numpy(np.asarray(Y, dtype=np.float64)).to(dev), L).cpu().numpy()
 
 
 def median_sigma(x: np.ndarray, m: int = 1000, seed: int = 0) -> float:
@@ -101,8 +107,9 @@ class KernelInterpolant:
     """
 
     def __init__(self, bandwidth: float | str = "median", scale: float = 1.0, chunk: int = 1024,
-                 memory_limit: float | None = None, seed: int = 0):
+                 memory_limit: float | None = None, seed: int = 0, device: torch.device | str | None = None):
         self.bandwidth, self.scale, self.chunk, self.memory_limit, self.seed = bandwidth, scale, chunk, memory_limit, seed
+        self.device = device  # where the solve runs (None: genlab.runtime.device()); the kernel matrix is numpy
 
     def fit(self, X: np.ndarray, y: np.ndarray, n_classes: int = 10) -> "KernelInterpolant":
         X = np.ascontiguousarray(X, dtype=np.float64)
@@ -112,7 +119,7 @@ class KernelInterpolant:
         K = np.empty((n, n))
         for i in range(0, n, self.chunk):
             gaussian_kernel(X[i:i + self.chunk], X, self.sigma_, out=K[i:i + self.chunk])
-        self.alpha_ = solve(K, np.eye(n_classes)[np.asarray(y)], sigma=self.sigma_)
+        self.alpha_ = solve(K, np.eye(n_classes)[np.asarray(y)], sigma=self.sigma_, device=self.device)
         del K
         self.X_ = X
         return self

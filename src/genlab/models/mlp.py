@@ -43,10 +43,11 @@ class MLP(nn.Sequential):
 
     init_std: weights and biases drawn from N(0, init_std^2) (the frequency-principle
     papers' "small/large initialization"); None keeps PyTorch's default.
+    device: where the net lives (None: the CPU; move it with ``.to``); it is initialized on the CPU either way.
     """
 
     def __init__(self, widths: Sequence[int], activation_name: str = "tanh", init_std: float | None = None,
-                 seed: int | None = None):
+                 seed: int | None = None, device: torch.device | str | None = None):
         layers: list[nn.Module] = []
         g = torch.Generator().manual_seed(seed) if seed is not None else None
         for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
@@ -59,6 +60,8 @@ class MLP(nn.Sequential):
                 layers.append(activation(activation_name))
         super().__init__(*layers)
         self.widths, self.activation_name = tuple(widths), activation_name
+        if device is not None:
+            self.to(device)
 
     def linears(self) -> list[nn.Linear]:
         return [m for m in self if isinstance(m, nn.Linear)]

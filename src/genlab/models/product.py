@@ -38,7 +38,7 @@ def product_net(n: int, lam: float, dtype=torch.float64) -> tuple[nn.Sequential,
             outs.append((k, np.array([1.0, -1.0]) / (2 * SOFTPLUS_D1 * lam)))
         lin = nn.Linear(len(values[0]), len(rows), dtype=dtype)
         with torch.no_grad():
-            lin.weight.copy_(torch.as_tensor(np.stack(rows)))
+            lin.weight.copy_(torch.as_tensor(np.stack(rows), device=lin.weight.device))
             lin.bias.zero_()
         layers += [lin, nn.Softplus()]
         neurons += len(rows)
@@ -49,7 +49,7 @@ def product_net(n: int, lam: float, dtype=torch.float64) -> tuple[nn.Sequential,
             values.append(v)
     out = nn.Linear(len(values[0]), 1, dtype=dtype)
     with torch.no_grad():
-        out.weight.copy_(torch.as_tensor(values[0][None]))
+        out.weight.copy_(torch.as_tensor(values[0][None], device=out.weight.device))
         out.bias.zero_()  # σ(0) terms cancel in pairs, so no offset is needed
     return nn.Sequential(*layers, out), neurons
 

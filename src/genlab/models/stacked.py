@@ -34,11 +34,13 @@ class StackedMLP(nn.Module):
         seed ``seeds[k]`` and ``init_std[k]``; "normal_fan_in" draws, layer by layer
         from one generator seeded with ``seed``, weights (M, d_in, d_out) ~ N(0, 1/d_in)
         and sets biases to zero (Shwartz-Ziv & Tishby 2017; it leaves the global RNG alone).
+    device: where the stack lives (None: the CPU, move it with ``.to``). The weights are always drawn on
+        the CPU, so a seed gives the same networks on every device.
     """
 
     def __init__(self, n_models: int, widths: Sequence[int], activation_name: str = "tanh",
                  init_std: float | Sequence[float] | None = None, seeds: Sequence[int] | None = None,
-                 init: str = "members", seed: int = 0):
+                 init: str = "members", seed: int = 0, device: torch.device | str | None = None):
         super().__init__()
         self.n_models, self.widths, self.activation_name = n_models, tuple(widths), activation_name
         if init not in INITS:
@@ -47,12 +49,14 @@ class StackedMLP(nn.Module):
             if init_std is not None or seeds is not None:
                 raise ValueError('init="normal_fan_in" takes one seed=, not seeds= or init_std=')
             g = torch.Generator().manual_seed(seed)
-            self.weights = nn.ParameterList(nn.Parameter(torch.randn(n_models, a, b, generator=g) / a ** 0.5)
+            self.weights = nn.ParameterList(nn.Parameter(torch.randn(n_models, a, b, generator=g, device="cpu") / a ** 0.5)
                                             for a, b in zip(self.widths[:-1], self.widths[1:]))
-            self.biases = nn.ParameterList(nn.Parameter(torch.zeros(n_models, 1, b)) for b in self.widths[1:])
+            self.biases = nn.ParameterList(nn.Parameter(torch.zeros(n_models, 1, b, device="cpu")) for b in self.widths[1:])
         else:
             self.load_members(self._members(n_models, init_std, seeds))
         self.act = activation(activation_name)
+        if device is not None:
+            self.to(device)
 
     def _members(self, n_models, init_std, seeds) -> list[MLP]:
         seeds = list(seeds) if seeds is not None else list(range(n_models))
@@ -81,7 +85,7 @@ class StackedMLP(nn.Module):
         return (h, hidden) if return_hidden else h
 
     def member(self, k: int) -> MLP:
-        """Model ``k`` as a plain MLP (a copy)."""
+        """Model ``k`` as a plain MLP (a copy, on the stack's device)."""
         # nn.Linear's constructor draws from the global RNG even when MLP has a seed; fork it so
         # that calling member() mid-training (in a callback) does not change the run's numbers.
         with torch.random.fork_rng(devices=[]):
@@ -90,7 +94,7 @@ class StackedMLP(nn.Module):
             for lin, w, b in zip(m.linears(), self.weights, self.biases):
                 lin.weight.copy_(w[k].t())
                 lin.bias.copy_(b[k, 0])
-        return m
+        return m.to(self.weights[0].device)
 
 
 class MaskedWidths(nn.Module):
@@ -100,25 +104,27 @@ class MaskedWidths(nn.Module):
     masked to zero, so they get no gradient and the net is exactly width w_k.
     Each member is initialized like a lone nn.Linear of its own size
     (PyTorch's U(±1/sqrt(fan_in)), rescaled from the stack's fan-in).
-    Output (M, N, 1).
+    Output (M, N, 1). device: as for :class:`StackedMLP` (the mask buffer moves with the module).
     """
 
     def __init__(self, n_inputs: Sequence[int], widths: Sequence[int], activation_name: str = "softplus",
-                 seeds: Sequence[int] | None = None):
+                 seeds: Sequence[int] | None = None, device: torch.device | str | None = None):
         super().__init__()
         n_max, w_max, M = max(n_inputs), max(widths), len(widths)
         self.stack = StackedMLP(M, (n_max, w_max, 1), activation_name, seeds=seeds)
         with torch.no_grad():
-            s_in = torch.sqrt(torch.tensor([n_max / n for n in n_inputs], dtype=torch.float32)).view(M, 1, 1)
-            s_out = torch.sqrt(torch.tensor([w_max / w for w in widths], dtype=torch.float32)).view(M, 1, 1)
+            s_in = torch.sqrt(torch.tensor([n_max / n for n in n_inputs], dtype=torch.float32, device="cpu")).view(M, 1, 1)
+            s_out = torch.sqrt(torch.tensor([w_max / w for w in widths], dtype=torch.float32, device="cpu")).view(M, 1, 1)
             self.stack.weights[0].mul_(s_in)
             self.stack.biases[0].mul_(s_in)
             self.stack.weights[1].mul_(s_out)
             self.stack.biases[1].mul_(s_out)
-        mask = torch.zeros(M, 1, w_max)
+        mask = torch.zeros(M, 1, w_max, device="cpu")
         for k, w in enumerate(widths):
             mask[k, 0, :w] = 1.0
         self.register_buffer("mask", mask)
+        if device is not None:
+            self.to(device)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         s = self.stack

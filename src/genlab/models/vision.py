@@ -114,7 +114,7 @@ def build(arch: str, input_shape: tuple[int, ...], n_classes: int = 10, width: f
         net = (SmallAlexNet if arch == "alexnet" else SmallInception)(input_shape[0], n_classes, width)
         with torch.no_grad():
             net.eval()
-            net(torch.zeros(1, *input_shape))  # materialize lazy layers
+            net(torch.zeros(1, *input_shape, device="cpu"))  # materialize lazy layers (built on the CPU; move with .to)
         net.train()
         return net
     raise GenlabError(f"unknown arch {arch!r}; choose one of: {', '.join(ARCHS)}")

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from genlab.probes.spectrum import _np, dft
+from genlab.runtime import as_tensor, follow
 
 
 def band_error(out, y, k_lo: int, k_hi: int) -> np.ndarray:
@@ -81,27 +82,29 @@ class BandProbe:
 
     name, axes = "bands", ("band",)
 
-    def __init__(self, target, n_bands: int = 4, coords=None):
+    def __init__(self, target, n_bands: int = 4, coords=None, device=None):
         self.target = _np(target)
         if self.target.ndim != 2:
             raise ValueError(f"target must be one (H, W) gray image, got shape {self.target.shape}")
-        self.n_bands, self.coords = n_bands, coords
+        self.n_bands, self.coords, self.device = n_bands, coords, device
         coords = pixel_coordinates(*self.target.shape) if coords is None else coords
-        self.x_ = torch.as_tensor(np.asarray(coords), dtype=torch.float32)
+        self.x_ = as_tensor(coords, dtype=torch.float32, device=device)  # follows the model at each call
         self.band_, self.edges_ = radial_bands(self.target.shape, n_bands)
 
     def images(self, model) -> np.ndarray:
+        self.x_ = follow(self.x_, model)
         with torch.no_grad():
-            return model(self.x_)[..., 0].numpy().reshape(-1, *self.target.shape)
+            return model(self.x_)[..., 0].cpu().numpy().reshape(-1, *self.target.shape)
 
     def errors(self, images) -> np.ndarray:
         """(M, H, W) images -> (M, n_bands) relative errors, one image at a time."""
         return np.stack([radial_band_errors(im, self.target, self.n_bands) for im in images])
 
     def __call__(self, model, state=None) -> np.ndarray:
+        self.x_ = follow(self.x_, model)
         with torch.no_grad():
             out = model(self.x_)
-        err = self.errors(out[..., 0].numpy().reshape(-1, *self.target.shape))
+        err = self.errors(out[..., 0].cpu().numpy().reshape(-1, *self.target.shape))
         return err if out.dim() == 3 else err[0]
 
 
@@ -114,11 +117,12 @@ class StackBandError:
 
     name, axes = "band_error", ()
 
-    def __init__(self, x, Y, k_lo: int, k_hi: int):
-        self.x = torch.as_tensor(np.asarray(x), dtype=torch.float32).reshape(-1, 1)
-        self.Y, self.k_lo, self.k_hi = np.asarray(Y), k_lo, k_hi
+    def __init__(self, x, Y, k_lo: int, k_hi: int, device=None):
+        self.x = as_tensor(x, dtype=torch.float32, device=device).reshape(-1, 1)
+        self.Y, self.k_lo, self.k_hi, self.device = np.asarray(Y), k_lo, k_hi, device
 
     def __call__(self, model, state=None) -> np.ndarray:
+        self.x = follow(self.x, model)
         with torch.no_grad():
-            out = model(self.x)[..., 0].numpy().reshape(-1, len(self.x))
+            out = model(self.x)[..., 0].cpu().numpy().reshape(-1, len(self.x))
         return np.array([band_error(out[m], self.Y[m], self.k_lo, self.k_hi) for m in range(len(self.Y))])

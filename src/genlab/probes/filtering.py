@@ -18,19 +18,28 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from genlab.runtime import as_tensor, follow
+
+
+def _f64(x) -> torch.Tensor:
+    """(N, ...) samples as (N, d) float64: on the tensor's device (the CPU for an array, or on MPS: no float64)."""
+    dev = x.device if isinstance(x, torch.Tensor) and x.device.type != "mps" else torch.device("cpu")
+    x = x.detach() if isinstance(x, torch.Tensor) else np.asarray(x)
+    return torch.as_tensor(x, dtype=torch.float64, device=dev).reshape(len(x), -1)
+
 
 def gaussian_filter_matrix(x, delta: float) -> np.ndarray:
     """Row-normalized Gaussian weights A (N, N): f^low = A f."""
-    x = torch.as_tensor(np.asarray(x), dtype=torch.float64).reshape(len(x), -1)
+    x = _f64(x)
     d2 = torch.cdist(x, x).pow(2)
     w = torch.exp(-(d2 - d2.min(dim=1, keepdim=True).values) / (2 * delta))  # shift rows for stability; cancels
-    return (w / w.sum(dim=1, keepdim=True)).numpy()
+    return (w / w.sum(dim=1, keepdim=True)).cpu().numpy()
 
 
 def median_sq_distance(x) -> float:
-    x = torch.as_tensor(np.asarray(x), dtype=torch.float64).reshape(len(x), -1)
+    x = _f64(x)
     d2 = torch.cdist(x, x).pow(2)
-    iu = torch.triu_indices(len(x), len(x), offset=1)
+    iu = torch.triu_indices(len(x), len(x), offset=1, device=x.device)
     return float(d2[iu[0], iu[1]].median())
 
 
@@ -44,9 +53,9 @@ class FilterProbe:
 
     name, axes = "filtering", ()
 
-    def __init__(self, x, y, delta: float | None = None, delta_rel: float = 0.1):
-        self.x = x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x), dtype=torch.float32)
-        self.y, self.delta, self.delta_rel = y, delta, delta_rel
+    def __init__(self, x, y, delta: float | None = None, delta_rel: float = 0.1, device=None):
+        self.x = x if isinstance(x, torch.Tensor) else as_tensor(x, dtype=torch.float32, device=device)
+        self.y, self.delta, self.delta_rel, self.device = y, delta, delta_rel, device
         y = np.asarray(y.detach().cpu() if isinstance(y, torch.Tensor) else y, dtype=np.float64).reshape(len(self.x), -1)
         self.delta_ = float(delta) if delta is not None else delta_rel * median_sq_distance(self.x.reshape(len(self.x), -1))
         self._A = gaussian_filter_matrix(self.x.reshape(len(self.x), -1), self.delta_)
@@ -63,5 +72,6 @@ class FilterProbe:
         return {"e_low": e_low if stacked else float(e_low[0]), "e_high": e_high if stacked else float(e_high[0])}
 
     def __call__(self, model: torch.nn.Module, state=None) -> dict:
+        self.x = follow(self.x, model)
         with torch.no_grad():
             return self.errors(model(self.x))

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from genlab.callbacks import Callback, State
+from genlab.runtime import model_device
 
 
 def time_to_fit(steps, accuracy, level: float = 1.0) -> float:
@@ -49,8 +50,9 @@ class FitMonitor(Callback):
         self.per_epoch = steps
 
     def _acc(self, model, x, y) -> float:
-        eb = self.eval_batch
-        hits = sum(int((model(x[i:i + eb]).argmax(1) == y[i:i + eb]).sum()) for i in range(0, len(x), eb))
+        dev, eb = model_device(model), self.eval_batch  # data held on another device move a batch at a time
+        hits = sum(int((model(x[i:i + eb].to(dev)).argmax(1) == y[i:i + eb].to(dev)).sum())
+                   for i in range(0, len(x), eb))
         return hits / len(x)
 
     def __call__(self, state: State):

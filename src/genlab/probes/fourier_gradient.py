@@ -42,6 +42,7 @@ import torch
 from torch.func import functional_call, jacrev
 
 from genlab.models.stacked import StackedMLP
+from genlab.runtime import as_tensor, follow
 
 
 def window(x: np.ndarray, window_std: float | None) -> np.ndarray:
@@ -133,13 +134,14 @@ class FourierGradient:
 
     name, axes = "fourier_gradient", ("model", "k")
 
-    def __init__(self, x, y, ks, window_std: float | None = None):
-        self.x = torch.as_tensor(np.asarray(x, dtype=np.float64).reshape(-1, 1))
-        self.y = torch.as_tensor(np.asarray(y, dtype=np.float64).ravel())
+    def __init__(self, x, y, ks, window_std: float | None = None, device=None):
+        xn = np.asarray(x.detach().cpu() if isinstance(x, torch.Tensor) else x, dtype=np.float64).reshape(-1, 1)
+        yn = np.asarray(y.detach().cpu() if isinstance(y, torch.Tensor) else y, dtype=np.float64).ravel()
         self.ks = np.asarray(ks, dtype=np.float64)
-        self.window_std = window_std
-        C = transform_matrix(self.x.numpy().ravel(), self.ks, window_std)
-        self._C_re, self._C_im = torch.as_tensor(C.real), torch.as_tensor(C.imag)
+        self.window_std, self.device = window_std, device
+        C = transform_matrix(xn.ravel(), self.ks, window_std)
+        # on ``device`` (None: genlab.runtime.device()); each call moves them to the model's device
+        self.x, self.y, self._C_re, self._C_im = (as_tensor(a, device=device) for a in (xn, yn, C.real, C.imag))
         self.convention_ = (f"L(k) = |Σ_n win(x_n)(h − f)(x_n) e^(−ik x_n) Δx|², win Gaussian std {window_std} "
                            "(None: plain DFT); grad: Euclidean norm over all parameters, float64")
 
@@ -151,6 +153,7 @@ class FourierGradient:
 
     def __call__(self, model: torch.nn.Module, state=None) -> dict:
         m = copy.deepcopy(model).double()
+        self.x, self.y, self._C_re, self._C_im = (follow(t, m) for t in (self.x, self.y, self._C_re, self._C_im))
         params = {k: v.detach() for k, v in m.named_parameters()}
         stacked = isinstance(m, StackedMLP)
 
@@ -164,10 +167,10 @@ class FourierGradient:
             jac, L = jacrev(total, has_aux=True)(params)   # jac[name]: (K, *param.shape)
         if stacked:
             sq = sum(j.pow(2).reshape(len(self.ks), m.n_models, -1).sum(-1) for j in jac.values())
-            grad = sq.T.sqrt().numpy()                  # (M, K)
+            grad = sq.T.sqrt().cpu().numpy()            # (M, K)
         else:
-            grad = sum(j.pow(2).reshape(len(self.ks), -1).sum(-1) for j in jac.values()).sqrt().numpy()
-        A = L.detach().sqrt().numpy()
+            grad = sum(j.pow(2).reshape(len(self.ks), -1).sum(-1) for j in jac.values()).sqrt().cpu().numpy()
+        A = L.detach().sqrt().cpu().numpy()
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = grad / A
         return {"grad": grad, "A": A, "ratio": ratio}

@@ -15,7 +15,9 @@ order, or only the subset given by ``params=``: the per-layer diagonal block).
   of the Lanczos eigenvectors, averaged over random starts, Gaussian-broadened.
 
 Results land in attributes ending in ``_``. Work is in float64 on the Lanczos side;
-H v is computed in the model's dtype.
+H v is computed in the model's dtype, on the device of its parameters (the Lanczos vectors
+live there too, except on MPS, which has no float64: there they are kept on the CPU). Random
+start vectors are drawn on the CPU from ``seed`` and moved, so every device starts alike.
 """
 from __future__ import annotations
 
@@ -52,6 +54,8 @@ class Hessian:
             raise GenlabError("the model has no parameters that require gradients (or params= selected none); "
                               "a Hessian needs at least one")
         self.n_params_ = sum(p.numel() for p in self.params)
+        self.device_ = self.params[0].device
+        self._work = torch.device("cpu") if self.device_.type == "mps" else self.device_  # float64 lives here
         self._graph: torch.Tensor | None = None            # the flat first-order gradient, with its graph
         self._version: tuple[int, ...] | None = None      # the parameters' versions it was built at
         self.loss_ = float(self._loss().detach())
@@ -102,7 +106,7 @@ class Hessian:
     def hvp(self, v) -> torch.Tensor:
         """H v for a flat vector v (n,)."""
         g = self._grad()
-        v = torch.as_tensor(v, dtype=g.dtype).reshape(-1)
+        v = torch.as_tensor(v, dtype=g.dtype, device=g.device).reshape(-1)
         if v.numel() != self.n_params_:
             raise GenlabError(f"v has {v.numel()} entries; the Hessian is over {self.n_params_} parameters")
         hv = torch.autograd.grad(g, self.params, grad_outputs=v, retain_graph=True, allow_unused=True)
@@ -116,27 +120,33 @@ class Hessian:
                               "use Hessian.eigenvalues (Lanczos), .trace (Hutchinson) or .density (SLQ), "
                               "or restrict it with params=")
         g = self._grad()
-        eye = torch.eye(n, dtype=g.dtype)
+        eye = torch.eye(n, dtype=g.dtype, device=g.device)
         try:  # all n products H e_i in one vmapped backward pass: several times faster than a loop
             cols = torch.autograd.grad(g, self.params, grad_outputs=eye, retain_graph=True, is_grads_batched=True,
                                        allow_unused=True)
-            H = torch.cat([(c if c is not None else torch.zeros(n, *p.shape, dtype=g.dtype)).reshape(n, -1)
-                           for c, p in zip(cols, self.params)], dim=1).double()
+            H = torch.cat([(c if c is not None else torch.zeros(n, *p.shape, dtype=g.dtype, device=g.device)).reshape(n, -1)
+                           for c, p in zip(cols, self.params)], dim=1)
         except RuntimeError:  # an operation without a batching rule: fall back to one H v per column
-            H = torch.stack([self.hvp(e) for e in eye]).double()
+            H = torch.stack([self.hvp(e) for e in eye])
+        H = H.to(self._work).double()
         self.H_ = (H + H.T) / 2
         return self.H_
+
+    def _start(self, g: torch.Generator) -> torch.Tensor:
+        """A Gaussian start vector from the CPU generator ``g`` (the same on every device), moved to the work device."""
+        return torch.randn(self.n_params_, generator=g, dtype=torch.float64, device="cpu").to(self._work)
 
     def lanczos(self, n_iter: int, v0: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         """m <= n_iter steps of Lanczos from v0 with full reorthogonalization: (alpha (m,), beta (m-1,))."""
         n = self.n_params_
         m = min(int(n_iter), n)
-        Q = torch.zeros(m, n, dtype=torch.float64)
-        q = v0.double() / v0.double().norm()
+        Q = torch.zeros(m, n, dtype=torch.float64, device=self._work)
+        v0 = v0.to(self._work).double()
+        q = v0 / v0.norm()
         alpha, beta = [], []
         for j in range(m):
             Q[j] = q
-            w = self.hvp(q).double()
+            w = self.hvp(q).to(self._work).double()
             a = float(w @ q)
             alpha.append(a)
             w = w - Q[: j + 1].T @ (Q[: j + 1] @ w)      # full reorthogonalization (twice is enough)
@@ -162,7 +172,7 @@ class Hessian:
         g = torch.Generator().manual_seed(seed)
         rows = []
         for _ in range(max(1, repeats)):
-            theta = _ritz(*self.lanczos(n_iter, torch.randn(self.n_params_, generator=g, dtype=torch.float64)))[0]
+            theta = _ritz(*self.lanczos(n_iter, self._start(g)))[0]
             order = {"largest": -theta, "smallest": theta, "magnitude": -np.abs(theta)}[which]
             top = theta[np.argsort(order, kind="stable")][:k]
             rows.append(np.pad(top, (0, k - len(top)), constant_values=np.nan))
@@ -178,8 +188,8 @@ class Hessian:
         for _ in range(max(1, repeats)):
             s = 0.0
             for _ in range(n_samples):
-                v = torch.randint(0, 2, (self.n_params_,), generator=g).double() * 2 - 1
-                s += float(self.hvp(v).double() @ v)
+                v = (torch.randint(0, 2, (self.n_params_,), generator=g, device="cpu").double() * 2 - 1).to(self._work)
+                s += float(self.hvp(v).to(self._work).double() @ v)
             means.append(s / n_samples)
         self.trace_repeats_ = np.array(means)
         self.trace_, self.trace_std_ = float(self.trace_repeats_.mean()), float(self.trace_repeats_.std())
@@ -193,7 +203,7 @@ class Hessian:
         m = min(n_iter, self.n_params_)
         nodes, weights = np.full((n_runs, m), np.nan), np.zeros((n_runs, m))
         for r in range(n_runs):
-            theta, U = _ritz(*self.lanczos(n_iter, torch.randn(self.n_params_, generator=g, dtype=torch.float64)))
+            theta, U = _ritz(*self.lanczos(n_iter, self._start(g)))
             nodes[r, : len(theta)], weights[r, : len(theta)] = theta, U[0] ** 2
         lo, hi = np.nanmin(nodes), np.nanmax(nodes)
         sigma = sigma or 0.01 * max(hi - lo, 1e-12)

@@ -23,23 +23,25 @@ import numpy as np
 import torch
 
 from genlab.errors import GenlabError
+from genlab.runtime import as_tensor
 
 LOG2 = math.log(2.0)
 
 
 def _as_stack(T, y, x=None):
-    T = torch.as_tensor(np.asarray(T) if not isinstance(T, torch.Tensor) else T).detach()
+    """T as a stack (M, N, d) on its own device (an array: the CPU), y and x as int64 ids beside it."""
+    T = (T if isinstance(T, torch.Tensor) else torch.as_tensor(np.asarray(T), device="cpu")).detach()
     if T.dim() == 2:
         T, single = T.unsqueeze(0), True
     elif T.dim() == 3:
         single = False
     else:
         raise GenlabError(f"activations T have shape {tuple(T.shape)}; give (N, d) or a stack (M, N, d)")
-    y = torch.as_tensor(np.asarray(y)).reshape(-1).long()
+    y = as_tensor(y, device=T.device).reshape(-1).long()
     if len(y) != T.shape[1]:
         raise GenlabError(f"T has {T.shape[1]} rows but y has {len(y)} labels; give one label per row of T")
     if x is not None:
-        x = torch.as_tensor(np.asarray(x)).reshape(-1).long()
+        x = as_tensor(x, device=T.device).reshape(-1).long()
         if len(x) != T.shape[1]:
             raise GenlabError(f"T has {T.shape[1]} rows but x has {len(x)} ids; give one input id per row of T")
     return T, y, x, single
@@ -60,7 +62,9 @@ def entropy_of_ids(ids: torch.Tensor, size: int | None = None) -> torch.Tensor:
     """Plug-in entropy in bits of each row of ids (M, N), values in [0, size) (default N)."""
     M, N = ids.shape
     size = N if size is None else int(size)
-    counts = torch.zeros(M, size, dtype=torch.float64).scatter_add_(1, ids, torch.ones(M, N, dtype=torch.float64))
+    dev = ids.device
+    counts = torch.zeros(M, size, dtype=torch.float64, device=dev).scatter_add_(
+        1, ids, torch.ones(M, N, dtype=torch.float64, device=dev))
     p = counts / N
     return -(p * torch.log2(torch.where(p > 0, p, torch.ones_like(p)))).sum(1)
 
@@ -69,10 +73,10 @@ def rows_to_ids(codes: torch.Tensor, base: int) -> torch.Tensor:
     """Dense ids of the distinct rows of ``codes`` (M, N, d), entries in [0, base)."""
     M, N, d = codes.shape
     if d * math.log2(max(base, 2)) < 62:  # exact positional key fits in int64
-        w = base ** torch.arange(d - 1, -1, -1, dtype=torch.long)
+        w = base ** torch.arange(d - 1, -1, -1, dtype=torch.long, device=codes.device)
         return dense_rank((codes.long() * w).sum(-1))
     # Wide layers: fold one column at a time, re-ranking so the key never exceeds N * base.
-    ids = torch.zeros(M, N, dtype=torch.long)
+    ids = torch.zeros(M, N, dtype=torch.long, device=codes.device)
     for j in range(d):
         ids = dense_rank(ids * base + codes[..., j].long())
     return ids
@@ -80,8 +84,8 @@ def rows_to_ids(codes: torch.Tensor, base: int) -> torch.Tensor:
 
 def discrete_mi(a, b) -> float:
     """I(A;B) in bits of two discrete sequences (N,) of ints: the closed form H(A)+H(B)-H(A,B)."""
-    a = torch.as_tensor(np.asarray(a)).reshape(1, -1).long()
-    b = torch.as_tensor(np.asarray(b)).reshape(1, -1).long()
+    a = as_tensor(a).reshape(1, -1).long()
+    b = as_tensor(b, device=a.device).reshape(1, -1).long()
     ia, ib = dense_rank(a), dense_rank(b)
     return float(entropy_of_ids(ia) + entropy_of_ids(ib) - entropy_of_ids(dense_rank(ia * a.shape[1] + ib)))
 
@@ -148,7 +152,9 @@ class KDEMI:
         T, y, _, single = _as_stack(T, y)
         N = T.shape[1]
         if self.max_samples is not None and self.max_samples < N:
-            idx = torch.randperm(N, generator=torch.Generator().manual_seed(self.seed))[: self.max_samples]
+            # drawn on the CPU (the same subset on every device), then moved to T's
+            idx = torch.randperm(N, generator=torch.Generator().manual_seed(self.seed), device="cpu")
+            idx = idx[: self.max_samples].to(T.device)
             T, y, N = T[:, idx], y[idx], self.max_samples
         yid = dense_rank(y.unsqueeze(0))[0]
         onehot = torch.nn.functional.one_hot(yid).float()          # (N, C)
@@ -166,12 +172,12 @@ class KDEMI:
                          for c in range(len(n_c)))
             i_xt.append(float(h) / LOG2)
             i_ty.append(float(h - h_cond) / LOG2)
-        self.I_xt_, self.I_ty_ = (_out(torch.tensor(v), single) for v in (i_xt, i_ty))
+        self.I_xt_, self.I_ty_ = (_out(torch.tensor(v, device="cpu"), single) for v in (i_xt, i_ty))
         self.params_ = {"estimator": "kde-upper", "noise_variance": self.noise_variance,
                         "n_samples": N, "units": "bits"}
         return self
 
 
 def _out(v: torch.Tensor, single: bool):
-    a = v.double().numpy()
+    a = v.double().cpu().numpy()
     return float(a[0]) if single else a

@@ -27,6 +27,7 @@ import torch
 
 from genlab.callbacks import Callback, State
 from genlab.probes.information import KDEMI, BinningMI
+from genlab.runtime import follow
 
 AXES = {"I_xt_binning": ("layer", "model"), "I_ty_binning": ("layer", "model"),
         "I_xt_kde": ("layer", "model"), "I_ty_kde": ("layer", "model"),
@@ -56,6 +57,7 @@ class InformationPlane(Callback):
         return {"binning": self.binning.params_, "kde": self.kde.params_ | {"models": self.kde_models}}
 
     def measure(self, model: torch.nn.Module) -> dict[str, np.ndarray]:
+        self.x, self.y = follow(self.x, model), follow(self.y, model)  # the estimators run on the model's device
         with torch.no_grad():
             out, hidden = model(self.x, return_hidden=True)
         b_rows, k_rows, ranges = [], [], []
@@ -68,7 +70,7 @@ class InformationPlane(Callback):
         b, k = np.array(b_rows), np.array(k_rows)    # (L, 2, M), (L, 2, K)
         self.results_ = {"I_xt_binning": b[:, 0], "I_ty_binning": b[:, 1], "I_xt_kde": k[:, 0], "I_ty_kde": k[:, 1],
                          "bin_range": np.array(ranges),
-                         "accuracy": (out.argmax(-1) == self.y).float().mean(1).numpy()}
+                         "accuracy": (out.argmax(-1) == self.y).float().mean(1).cpu().numpy()}
         return self.results_
 
     def __call__(self, state: State) -> None:

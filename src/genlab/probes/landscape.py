@@ -37,7 +37,7 @@ from torch.func import functional_call
 
 from genlab.errors import GenlabError
 from genlab.parallel import parallel_map
-from genlab.runtime import num_threads
+from genlab.runtime import as_tensor, model_device, num_threads
 
 Directions = dict[str, torch.Tensor]
 
@@ -47,7 +47,8 @@ def _params(model: torch.nn.Module) -> Directions:
 
 
 def random_directions(model: torch.nn.Module, seed: int = 0, norm: str = "filter", ignore: str = "biasbn") -> Directions:
-    """A Gaussian direction per parameter, normalized per filter (``norm="filter"``) or per layer."""
+    """A Gaussian direction per parameter, normalized per filter (``norm="filter"``) or per layer; drawn on the
+    CPU from ``seed`` (the same direction on every device), then moved to the parameter's device."""
     if norm not in ("filter", "layer", "none"):
         raise GenlabError(f"norm={norm!r} is not known; choose filter, layer or none")
     if ignore not in ("biasbn", "none"):
@@ -55,7 +56,7 @@ def random_directions(model: torch.nn.Module, seed: int = 0, norm: str = "filter
     g = torch.Generator().manual_seed(int(seed))
     out = {}
     for name, w in _params(model).items():
-        d = torch.randn(w.shape, generator=g, dtype=w.dtype)
+        d = torch.randn(w.shape, generator=g, dtype=w.dtype, device="cpu").to(w.device)
         if w.dim() <= 1:
             d = torch.zeros_like(w) if ignore == "biasbn" else w.clone()
         elif norm == "filter":
@@ -117,7 +118,7 @@ class Landscape:
             raise GenlabError(f"{type(model).__name__} has no parameters, so it has no loss landscape; pass a trainable model")
         if not (isinstance(self.data, (tuple, list)) and len(self.data) == 2):
             raise GenlabError("data must be a pair (x, y) of tensors with one row per example")
-        x, y = (torch.as_tensor(t) for t in self.data)
+        x, y = (as_tensor(t, device=model_device(model)) for t in self.data)  # the data follow the model
         if x.dim() == 0 or y.dim() == 0 or len(x) != len(y):
             raise GenlabError(f"data has the wrong shape: x {tuple(x.shape)} and y {tuple(y.shape)} need the same "
                               "number of rows (first dimension)")
@@ -177,7 +178,7 @@ class Landscape:
             for n, p in model.named_parameters():
                 if tuple(d[n].shape) != tuple(p.shape):
                     raise GenlabError(f"direction for {n} has shape {tuple(d[n].shape)}, the parameter {tuple(p.shape)}")
-            out.append({n: torch.as_tensor(d[n], dtype=p.dtype) for n, p in model.named_parameters()})
+            out.append({n: as_tensor(d[n], dtype=p.dtype, device=p.device) for n, p in model.named_parameters()})
         return out
 
     def slice_1d(self, model, alphas: Sequence[float] = tuple(np.linspace(-1, 1, 41)), direction=None) -> "Landscape":

@@ -22,6 +22,8 @@ from typing import Literal, Sequence
 import numpy as np
 import torch
 
+from genlab.runtime import as_tensor, follow, model_device
+
 Form = Literal["complex", "magnitude"]
 
 
@@ -109,15 +111,17 @@ class SpectrumProbe:
 
     After construction (derived from the settings alone): ``y_spectrum_``, ``peaks_`` (indices or the
     given freqs), ``y_hat_``.
-    ``probe(model)`` -> array of Δ_F per peak.
+    ``probe(model)`` -> array of Δ_F per peak, computed on the model's device (``x`` follows the model;
+    ``device``: where an array ``x`` is put first, default :func:`genlab.runtime.device`).
     """
 
     name, axes = "spectrum", ("peak",)
 
     def __init__(self, x, y, peaks: Sequence[int] | None = None, freqs: Sequence[float] | None = None,
-                 n_peaks: int | None = None, form: Form = "complex", direction=None):
-        self.x = x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x), dtype=torch.float32)
+                 n_peaks: int | None = None, form: Form = "complex", direction=None, device=None):
+        self.x = x if isinstance(x, torch.Tensor) else as_tensor(x, dtype=torch.float32, device=device)
         self.y, self.peaks, self.n_peaks, self.form, self.direction = y, peaks, n_peaks, form, direction
+        self.device = device
         xn = _np(self.x)
         if xn.ndim == 2 and xn.shape[1] > 1:
             if freqs is None:
@@ -144,6 +148,7 @@ class SpectrumProbe:
         return err[0] if _np(output).ndim < 3 else err
 
     def __call__(self, model: torch.nn.Module, state=None) -> np.ndarray:
+        self.x = follow(self.x, model)
         with torch.no_grad():
             return self.errors(model(self.x))
 
@@ -169,14 +174,16 @@ class StackSpectrum:
 
     name, axes = "spectrum", ("model", "peak")
 
-    def __init__(self, x, Y, peaks, form: Form = "complex"):
-        self.x = torch.as_tensor(np.asarray(x), dtype=torch.float32).reshape(-1, 1)
+    def __init__(self, x, Y, peaks, form: Form = "complex", device=None):
+        self.x = as_tensor(x, dtype=torch.float32, device=device).reshape(-1, 1)
+        self.device = device
         Y = np.asarray(Y)
         pk = np.broadcast_to(np.asarray(peaks, dtype=int), (len(Y), np.shape(peaks)[-1]))
         self.probes = [SpectrumProbe(self.x, y, peaks=p, form=form) for y, p in zip(Y, pk)]
         self.peaks_ = pk
 
     def __call__(self, model, state=None) -> np.ndarray:
+        self.x = follow(self.x, model)
         out = model(self.x)[..., 0]
         return np.stack([p.errors(out[m]) for m, p in enumerate(self.probes)])
 
@@ -215,7 +222,7 @@ class SpectralAmplitude:
         self.x, self.freqs, self.amps = x, freqs, amps
 
     def __call__(self, model: torch.nn.Module, state=None) -> np.ndarray:
-        x = torch.as_tensor(_np(self.x), dtype=torch.float32).reshape(-1, 1)
+        x = as_tensor(_np(self.x), dtype=torch.float32, device=model_device(model)).reshape(-1, 1)
         with torch.no_grad():
             out = _np(model(x))
         self.amplitudes_ = amplitude(out[..., 0], self.freqs, self.amps)

@@ -16,9 +16,10 @@ def spectral_norms(model: nn.Module) -> dict[str, float]:
     for name, p in model.named_parameters():
         if p.dim() < 2 or any(part.startswith("bias") for part in name.split(".")):
             continue  # biases (StackedMLP keeps them as (M, 1, d) in "biases.i") are not operators
-        w = p.detach().double()
+        w = p.detach()
+        w = (w.cpu() if w.device.type == "mps" else w).double()  # MPS has no float64; elsewhere on the model's device
         if w.dim() == 3 and not isinstance(_owner(model, name), nn.Conv1d):
-            out[name] = torch.linalg.matrix_norm(w, ord=2).numpy()
+            out[name] = torch.linalg.matrix_norm(w, ord=2).cpu().numpy()
         else:
             out[name] = float(torch.linalg.matrix_norm(w.reshape(w.shape[0], -1), ord=2))
     return out

@@ -71,6 +71,8 @@ def sweep_file(sweep: Path | str, kind: str) -> Path:
 
 def environment(seed: int | None, threads: int | None = None) -> dict:
     import torch
+
+    from genlab.runtime import device_info  # the current device (genlab.runtime.use_device), its name, TF32
     try:
         rev = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
                              cwd=Path(__file__).parent).stdout.strip() or None
@@ -79,7 +81,7 @@ def environment(seed: int | None, threads: int | None = None) -> dict:
     from genlab import __version__
     return {
         "genlab": __version__, "python": sys.version.split()[0], "torch": torch.__version__,
-        "numpy": np.__version__, "platform": platform.platform(), "device": "cpu",
+        "numpy": np.__version__, "platform": platform.platform(), **device_info(),
         "threads": threads or torch.get_num_threads(), "seed": seed, "git_revision": rev,
         "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }

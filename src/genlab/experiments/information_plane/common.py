@@ -139,7 +139,9 @@ def measures(run, cfg: IBConfig) -> dict:
     ty = a["I_ty_binning"][:, -1].mean(-1)
     rng = f"{cfg.n_bins} bins over {list(cfg.bin_range)}" if cfg.bin_range else f"{cfg.n_bins} bins over each snapshot's observed range"
     run_note = f"Adam lr {cfg.lr:g}, batch {cfg.batch_size}, {cfg.epochs} epochs"
+    # n: the patterns the estimates rest on (binning: all 4096; KDE: kde_samples of them)
     return {"drop_b": drop_b, "drop_k": drop_k, "rise": float(ty[-1] - ty[0]), "bin_range": a["bin_range"],
+            "n_b": 4096, "n_k": min(cfg.kde_samples, 4096),
             "binning": f"binning, {rng}",
             "kde": f"KDE bound, noise variance {cfg.kde_variance:g}, {cfg.kde_seeds} seeds x {cfg.kde_samples} patterns",
             "note_fit": f"I(T;Y) from {ty[0]:.3f} to {ty[-1]:.3f} bits; final accuracy on all 4096 patterns "
@@ -151,4 +153,4 @@ def measures(run, cfg: IBConfig) -> dict:
 
 def fitting_claim(cfg: IBConfig, m: dict):
     return claim(f"ib-{cfg.activation}-fitting", "the last hidden layer's I(T;Y) rises during training (fitting phase)",
-                 m["rise"], source=SOURCE_TANH, at_least=cfg.fitting_bits, unit="bits", note=m["note_fit"])
+                 m["rise"], source=SOURCE_TANH, at_least=cfg.fitting_bits, unit="bits", note=m["note_fit"], n=m["n_b"])

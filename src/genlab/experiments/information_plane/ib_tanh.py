@@ -24,10 +24,10 @@ def claims(run, cfg: common.IBConfig):
     return [common.fitting_claim(cfg, m),
             claim("ib-tanh-compression", "with tanh the last hidden layer's I(X;T) falls after its peak (compression phase)",
                   m["drop_b"], source=common.SOURCE_TANH, at_least=cfg.compression_bits, unit=f"bits ({m['binning']})",
-                  note=m["note_b"]),
+                  note=m["note_b"], n=m["n_b"]),
             claim("ib-tanh-compression-kde", "the same compression under the KDE estimator",
                   m["drop_k"], source=common.SOURCE_RELU, at_least=cfg.compression_bits, unit=f"bits ({m['kde']})",
-                  note=m["note_k"])]
+                  note=m["note_k"], n=m["n_k"])]
 
 
 EXPERIMENT = experiment(

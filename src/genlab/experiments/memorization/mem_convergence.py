@@ -4,6 +4,9 @@ Paper: Zhang, Bengio, Hardt, Recht, Vinyals, "Understanding deep learning requir
 rethinking generalization", ICLR 2017, Fig. 1b (time to fit against label corruption).
 Command: ``genlab run mem-convergence --scale quick``; ``genlab run mem-convergence-cifar10`` runs the
 same on CIFAR-10 (``dataset=mnist|cifar10|fashion-mnist|mnist1d`` picks any other).
+Paper scale against the paper: the grid and recipe of mem-test-error (Fig. 1c reads the same runs),
+so the same differences: one ``lr`` (0.01; the paper gives Inception 0.1), the training images on disk
+(each claim records its n), and an MNIST twin the paper does not have. Fig. 1b gives no number.
 Claim: for every architecture the steps to 100 % training accuracy rise with the corruption
 level p (Spearman >= ``min_slowdown_rho``, 0.8), and fitting random labels (p = 1) takes
 more than ``min_slowdown_factor`` (1.5) times as long as true labels (p = 0).
@@ -13,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from genlab.experiments.base import claim, experiment
-from genlab.experiments.memorization.common import PAPER, CorruptionConfig, run_grid
+from genlab.experiments.memorization.common import PAPER, CorruptionConfig, n_train_used, run_grid
 from genlab.plot import plt
 from genlab.probes.statistics import spearman
 
@@ -46,17 +49,18 @@ def claims(run, cfg: CorruptionConfig):
               for i in range(len(cfg.archs))]
     unfit = int(np.isnan(t).sum())
     note = f"{unfit} runs did not reach 100 % in {cfg.max_epochs} epochs; " if unfit else ""
+    n = n_train_used(cfg)  # Fig. 1b gives curves, no number for these quantities: no paper_value
     return [
         claim("mem-slowdown-order", "time to fit grows with the label corruption level",
               float(np.nanmin(rho)) if np.isfinite(rho).any() else None, source=SOURCE,
               at_least=cfg.min_slowdown_rho, unit="Spearman(p, time) for every arch (the lowest)",
               inconclusive=bool(unfit) or not np.isfinite(rho).all(),
-              note=note + "Spearman per arch: " + ", ".join(f"{a_}: {r:.2f}" for a_, r in zip(cfg.archs, rho))),
+              note=note + "Spearman per arch: " + ", ".join(f"{a_}: {r:.2f}" for a_, r in zip(cfg.archs, rho)), n=n),
         claim("mem-slowdown-factor", "fitting random labels (p = 1) takes longer than true labels (a small "
               "constant factor in the paper)", float(np.nanmin(factor)) if have else None, source=SOURCE,
               above=cfg.min_slowdown_factor, unit="time(p=1) / time(p=0) for every arch (the lowest)",
               inconclusive=bool(unfit) or not have,
-              note=note + "factor per arch: " + ", ".join(f"{a_}: {f:.2f}" for a_, f in zip(cfg.archs, factor))),
+              note=note + "factor per arch: " + ", ".join(f"{a_}: {f:.2f}" for a_, f in zip(cfg.archs, factor)), n=n),
     ]
 
 

@@ -4,6 +4,12 @@ Paper: Zhang, Bengio, Hardt, Recht, Vinyals, "Understanding deep learning requir
 rethinking generalization", ICLR 2017, Fig. 1c (test error against label corruption).
 Command: ``genlab run mem-test-error --scale quick``; ``genlab run mem-test-error-cifar10`` runs the
 same on CIFAR-10 (``dataset=mnist|cifar10|fashion-mnist|mnist1d`` picks any other).
+Paper scale against the paper: the paper's four networks at their widths, the six levels 0 to 1,
+SGD (momentum 0.9, decay 0.95 per epoch), batch 128, no weight decay or augmentation, 28x28 centre crops
+and per-image whitening; what differs: one learning rate (``lr`` 0.01, the paper's for AlexNet and the
+MLPs; the paper gives Inception 0.1), every training image on disk (5,085 CIFAR-10 images in
+../shared/data, the paper's 50,000 with the full data set; each claim records its n), and the MNIST
+twin is not in the paper (its paper values are CIFAR-10's).
 Claim: for every architecture the test error at 100 % training accuracy rises with the
 corruption level p (Spearman >= ``min_error_rho``, 0.9), and at p = 1 it is at chance
 (``chance_error``, 90 % for 10 classes) within the larger of ``min_chance_margin`` (0.03)
@@ -14,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from genlab.experiments.base import claim, experiment
-from genlab.experiments.memorization.common import PAPER, CorruptionConfig, run_grid
+from genlab.experiments.memorization.common import PAPER, TABLE1, TABLE1_SETTING, CorruptionConfig, n_train_used, run_grid
 from genlab.plot import plt
 from genlab.probes.statistics import spearman
 
@@ -45,18 +51,27 @@ def claims(run, cfg: CorruptionConfig):
     chance = cfg.chance_error
     margin = max(cfg.min_chance_margin, cfg.chance_sds * np.sqrt(chance * (1 - chance) / n_test))
     at1 = [float(err[i][list(cfg.levels).index(1.0)]) for i in range(len(cfg.archs))] if 1.0 in cfg.levels else []
+    n, table = n_train_used(cfg), [a_ for a_ in cfg.archs if a_ in TABLE1]
+    ends = "; ".join(f"{a_} {100 - TABLE1[a_][1]:.2f} -> {100 - TABLE1[a_][2]:.2f}" for a_ in table)
+    paper_chance = max((round(abs(1 - TABLE1[a_][2] / 100 - chance), 4) for a_ in table), default=None)
+    table_note = f"{TABLE1_SETTING}; random labels, test accuracy: " + ", ".join(f"{a_} {TABLE1[a_][2]:g} %" for a_ in table)
     return [
         claim("mem-test-error-rises", "test error rises with the label corruption level",
               float(np.nanmin(rho)) if np.isfinite(rho).any() else None, source=SOURCE,
               at_least=cfg.min_error_rho, unit="Spearman(p, test error) for every arch (the lowest)",
               inconclusive=not np.isfinite(rho).all(),
               note="test error per arch and p: " + "; ".join(f"{a_}: {np.round(err[i], 3).tolist()}"
-                                                            for i, a_ in enumerate(cfg.archs))),
+                                                            for i, a_ in enumerate(cfg.archs)), n=n,
+              paper_value=f"test error % (p = 0 -> p = 1): {ends}" if table else None,
+              paper_setting=f"{TABLE1_SETTING}; Table 1 gives the ends of the curve (Fig. 1c), no rank correlation"
+              if table else ""),
         claim("mem-test-error-chance", f"at p = 1 the test error is at chance ({chance * 100:g} % for 10 classes)",
               max(abs(e - chance) for e in at1) if at1 else None, source=SOURCE, at_most=margin,
               unit=f"on |error - {chance:g}| (the larger of {cfg.min_chance_margin:g} and {cfg.chance_sds:g} "
               "binomial sd)", inconclusive=not at1,
-              note=f"test error at p = 1: {at1}" if at1 else "p = 1 not among the levels"),
+              note=f"test error at p = 1: {at1}" if at1 else "p = 1 not among the levels", n=n,
+              paper_value=paper_chance, paper_setting=f"{table_note} (the largest |error - {chance:g}| over the "
+              "networks run here)" if table else ""),
     ]
 
 
