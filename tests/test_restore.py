@@ -253,7 +253,7 @@ def test_tile_bad_input(tmp_path, capsys):
     save_image(_clean(20, 20), tmp_path / "img.png")
     p = str(tmp_path)
     _bad(tmp_path, capsys, [f"{p}/img.png", "-o", "OUT", "--tile", "10"], "--tile")
-    _bad(tmp_path, capsys, [f"{p}/img.png", "-o", "OUT", "--tile", "256", "--task", "sr"], "--tile")
+    _bad(tmp_path, capsys, [f"{p}/img.png", "-o", "OUT", "--tile", "-5", "--task", "sr"], "--tile")
 
 
 def test_windows_in_two_worker_processes_give_the_same_image_as_one_by_one(tmp_path):

@@ -33,6 +33,12 @@ class Physics:
     def describe(self) -> dict:
         return {"name": self.name}
 
+    def crop(self, top: int, left: int, h: int, w: int) -> Physics:
+        """The operator for the window of measurement rows top..top+h, columns left..left+w (fitting in
+        windows, :func:`genlab.dip.fit_tiles`); an operator that acts pixel by pixel or block by block
+        is its own."""
+        return self
+
 
 class GaussianNoise(Physics):
     """y = clip(x + sigma * n, 0, 1): the paper's denoising setting (sigma = 25/255)."""
@@ -89,6 +95,14 @@ class Inpainting(Physics):
         if self._m.device != x.device:
             self._m = self._m.to(x.device)
         return x * self._m
+
+    def crop(self, top, left, h, w):
+        m = self.mask[top:top + h, left:left + w]
+        if m.sum() < 2:  # the held-out stop keeps one out of the fit to judge it
+            raise GenlabError(f"the window of rows {top}-{top + h - 1}, columns {left}-{left + w - 1} has "
+                              f"{int(m.sum())} known pixels, too few to fit (2 or more): use larger windows "
+                              "(--tile) or the whole image (--tile 0)")
+        return Inpainting(m)
 
     def corrupt(self, img, rng):
         m = self.mask if img.ndim == 2 else self.mask[..., None]

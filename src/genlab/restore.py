@@ -11,6 +11,12 @@ Denoising fits images of 384 px or more a side in overlapping windows of about
 256 px (``--tile``), two networks each (``--ensemble``), in parallel 1-thread
 workers, and blends them: at 512x512 within 0.12 dB of the paper network's
 peak in under 10 minutes on 2 cores (benchmarks/RESULTS.md, session 5).
+Inpainting and super-resolution fit the whole image unless ``--tile`` asks
+for windows (an inpainting window sees its part of the mask; an SR window's
+output is compared, downsampled, with its low-resolution window). Inpainting
+returns the known pixels as given and the network's fill in the holes
+(``--raw``: the network's output everywhere), and with ``--reference`` also
+scores the unknown pixels alone.
 Without a reference the fit stops at the best iterate by a stopping rule
 (:mod:`genlab.dip.stopping`; default chosen by the comparison in
 benchmarks/RESULTS.md). Every input problem is one line, exit status 2, and
@@ -61,9 +67,12 @@ def add_arguments(p) -> None:
                    help="fit K independently initialized networks and average them: higher PSNR for K times "
                         "the time per iteration and K times the memory (default 2 for denoise, 1 for the others)")
     p.add_argument("--tile", type=int, default=None, metavar="SIZE",
-                   help="denoise/jpeg: fit one network per overlapping window of about SIZE x SIZE pixels, "
-                        "side by side on the idle cores, and blend them (default 256 for denoise, 0 for jpeg: "
-                        "one network for the whole image)")
+                   help="fit one network per overlapping window of about SIZE x SIZE output pixels, side by "
+                        "side on the idle cores, and blend them (default 256 for denoise, 0 for the other "
+                        "tasks: one network for the whole image)")
+    p.add_argument("--raw", action="store_true", default=None,
+                   help="inpaint: write the network's output everywhere (default: the known pixels as given, "
+                        "the network's fill only where the mask is dark)")
     p.add_argument("--reg-noise", type=float, default=None, metavar="STD",
                    help="input jitter per step (default: 1/60 for swift, the paper's 1/30 for the others)")
     p.add_argument("--tv", type=float, default=None, metavar="WEIGHT",
@@ -121,7 +130,9 @@ def main(args) -> int:
     tiled = bool(cfg.tile) and max(Hp, Wp) >= 1.5 * cfg.tile
     workers = 1
     if tiled:  # memory is that of one window per worker process
-        (Ht, tops), (Wt, lefts) = (windows.tile_layout(n, cfg.tile, TILE_OVERLAP, spec.multiple) for n in (Hp, Wp))
+        (Ht, tops), (Wt, lefts), _ = windows.window_layout((Hp // f, Wp // f), cfg.tile, TILE_OVERLAP,
+                                                           spec.multiple, f)
+        Ht, Wt = Ht * f, Wt * f
     else:
         Ht, Wt = Hp, Wp
     bf16 = use_bf16(cfg.precision, Ht * Wt, dev.type)
@@ -130,7 +141,7 @@ def main(args) -> int:
         workers = min(threads, len(tops) * len(lefts))
     memory.check_memory(spec, 3, Ht, Wt, cfg.net if cfg.ensemble == 1 else f"{cfg.net} x {cfg.ensemble}",
                         ("" if cfg.ensemble == 1 else ", or lower --ensemble") + (f", or lower --factor {f}" if f > 1 else "")
-                        + ("" if tiled or cfg.task in ("inpaint", "sr") else ", or fit it in windows with --tile 256")
+                        + ("" if tiled else ", or fit it in windows with --tile 256")
                         + ("" if workers == 1 else ", or use fewer --threads"), bf16, copies=workers)
 
     img, alpha = inputs.split_alpha(inputs.load(args.input, "input"))
@@ -183,6 +194,9 @@ def main(args) -> int:
                 seed=cfg.seed, runtime=runtime, storage=Storage(snapshot_steps=snaps))
         snapshots = {s: avg for s, (_raw, avg) in r.snapshots.items()}
     out = r.x[:H0 * f, :W0 * f]
+    if mask is not None and not cfg.raw:  # known pixels are known: the network fills only the holes
+        known = (mask > 0.5).reshape(mask.shape + (1,) * (img.ndim - 2))
+        out = np.where(known, img, out.reshape(img.shape))
     if alpha is not None:
         a = alpha if f == 1 else resize(alpha, (H0 * f, W0 * f))
         out = np.concatenate([out.reshape(out.shape[:2] + (-1,)), a[..., None]], axis=2)
@@ -199,4 +213,8 @@ def main(args) -> int:
         before = f" (input {psnr(img, ref):.2f} dB)" if f == 1 else ""
         print(f"PSNR {psnr(q, ref):.2f} dB{before}, SSIM {ssim(q, ref):.4f} [{CONVENTION['colour_space']}, "
               f"data range {CONVENTION['data_range']:g}, border crop {CONVENTION['border_crop']}]")
+        if mask is not None and (mask <= 0.5).any():
+            hole = mask <= 0.5
+            print(f"on the {int(hole.sum())} unknown pixels: PSNR {psnr(q, ref, where=hole):.2f} dB, "
+                  f"SSIM {ssim(q, ref, where=hole):.4f} (mean of the SSIM map there)")
     return 0

@@ -32,6 +32,7 @@ class RestoreConfig(Config):
     lr: float | None = param(None, gt=0, lt=1)              # Adam's learning rate (None: the network's preset)
     precision: Literal["auto", "fp32", "bf16"] = "auto"
     threads: int | None = param(None, ge=1, le=256, why='intra-op threads')           # intra-op threads (None: the idle cores)
+    raw: bool = False                    # inpaint: the network's output everywhere, not only in the holes
 
     @classmethod
     def show(cls, key: str, value) -> str:
@@ -53,8 +54,6 @@ class RestoreConfig(Config):
               f"--ensemble {self.ensemble}: give a number of networks from 1 to 16, e.g. 2")
         check(self.tile is None or self.tile == 0 or self.tile >= 64,
               f"--tile {self.tile}: give a window side of at least 64 pixels, e.g. 256, or 0 for none")
-        check(not self.tile or self.task not in ("inpaint", "sr"),
-              f"--tile works for denoise and jpeg; --task {self.task} fits the whole image, drop --tile")
         check(self.task != "sr" or self.factor >= 2, f"--factor {self.factor}: super-resolution needs a factor >= 2")
         check(self.net is None or self.net in PRESETS, f"--net {self.net}: choose one of {', '.join(PRESETS)}")
 

@@ -2,10 +2,14 @@
 
 A network peaks sooner on a 256-px window than on a whole 512-px image, and
 windows fit side by side in 1-thread worker processes (benchmarks/RESULTS.md),
-so ``genlab restore`` denoises large images this way.
+so ``genlab restore`` denoises large images this way. Inpainting windows see
+their part of the mask; super-resolution windows are laid out on the
+low-resolution grid, and each window's output is compared, downsampled, with
+its low-resolution window.
 """
 from __future__ import annotations
 
+import math
 import re
 import time
 from dataclasses import dataclass, replace
@@ -26,6 +30,20 @@ def tile_layout(n: int, size: int, overlap: int, multiple: int) -> tuple[int, li
         return n, [0]
     length = min(n, -(-(n + (k - 1) * overlap) // (k * multiple)) * multiple)
     return length, [int(round(i * (n - length) / (k - 1))) for i in range(k)]
+
+
+def window_layout(shape: tuple[int, int], tile: int, overlap: int, multiple: int, factor: int = 1):
+    """Windows of an observation of ``shape`` (H, W) whose restoration is ``factor`` times larger per side.
+
+    Laid out on the observation's grid with :func:`tile_layout` (about ``tile / factor`` long, overlapping by
+    at least ``overlap / factor``, rounded up, each a multiple of ``multiple / gcd(multiple, factor)``), so a
+    window's output, ``factor`` times larger, is a multiple of ``multiple`` and downsamples exactly to its
+    observed window. Returns ((window height, tops), (window width, lefts), overlap) on the observation's grid.
+    """
+    m = multiple // math.gcd(multiple, factor)
+    ov = -(-overlap // factor)
+    (th, tops), (tw, lefts) = (tile_layout(n, max(1, round(tile / factor)), ov, m) for n in shape)
+    return (th, tops), (tw, lefts), ov
 
 
 def _ramp(length: int, overlap: int) -> np.ndarray:
@@ -71,15 +89,18 @@ def fit_tiles(y: np.ndarray, physics: Physics, settings: FitSettings = FitSettin
               overlap: int = 32, clean: np.ndarray | None = None, weight: np.ndarray | None = None,
               rule_factory=None, snapshot_steps=(), seed: int = 0, record_every: int = 10,
               runtime: Runtime = Runtime(), workers: int = 1) -> TiledResult:
-    """Fit one DIP per overlapping window of about ``tile`` x ``tile`` pixels of ``y``, and blend them
+    """Fit one DIP per overlapping window of about ``tile`` x ``tile`` output pixels, and blend them
     (linear ramps over the overlaps).
 
-    For observations measured pixel by pixel (denoising, JPEG): each window is
-    fitted by :func:`~genlab.dip.fit` with ``settings``, its own network and stopping rule (a fresh one
-    from ``rule_factory()``, which must pickle when workers > 1: a
-    ``functools.partial`` of :func:`genlab.dip.make_rule`, say). Each side of length n gets
-    round(n / tile) windows (at least one), each a multiple of
-    ``settings.net.multiple``, so y's sides must be multiples of it too (pad first).
+    Each window is fitted by :func:`~genlab.dip.fit` with ``settings``, its part of the observation ``y``
+    and of ``weight`` (loss weights on y's grid, e.g. the known pixels), the operator
+    ``physics.crop(...)`` (an inpainting mask cut to the window), its own network and stopping rule (a
+    fresh one from ``rule_factory()``, which must pickle when workers > 1: a ``functools.partial`` of
+    :func:`genlab.dip.make_rule`, say). For super-resolution (``physics.factor`` f) the windows are laid
+    out on y's low-resolution grid (:func:`window_layout`) and each fits an output f times larger, so
+    the result is f times y's size; ``clean`` is at the output's size. Each side of length n gets
+    round(n / tile) windows (at least one); y's sides must be multiples of
+    ``settings.net.multiple / gcd(multiple, f)`` (pad first).
     workers > 1 fits that many windows at once in worker processes of
     ``runtime.threads // workers`` threads each (on 2 cores, two 1-thread workers
     make more iterations than one 2-thread process). ``runtime.time_budget`` is
@@ -88,13 +109,11 @@ def fit_tiles(y: np.ndarray, physics: Physics, settings: FitSettings = FitSettin
     finished windows.
     """
     H, W = y.shape[:2]
-    m = settings.net.multiple
+    f = int(getattr(physics, "factor", None) or 1)
+    m = settings.net.multiple // math.gcd(settings.net.multiple, f)
     if H % m or W % m:
-        raise ValueError(f"the image's sides ({H}x{W}) must be multiples of {m}: pad it first")
-    if getattr(physics, "factor", None) is not None or physics.mask is not None:
-        raise ValueError("tiles need an unmasked observation measured pixel by pixel (denoising, JPEG); "
-                         "pass a mask as weight=")
-    (th, tops), (tw, lefts) = (tile_layout(n, tile, overlap, m) for n in (H, W))
+        raise ValueError(f"the observation's sides ({H}x{W}) must be multiples of {m}: pad it first")
+    (th, tops), (tw, lefts), ov = window_layout((H, W), tile, overlap, settings.net.multiple, f)
     boxes = [(t, left, th, tw) for t in tops for left in lefts]
     workers = max(1, min(int(workers), len(boxes)))
     per = max(1, (runtime.threads or torch.get_num_threads()) // workers)
@@ -102,14 +121,16 @@ def fit_tiles(y: np.ndarray, physics: Physics, settings: FitSettings = FitSettin
     items = []
     for k, (t, left, h, w) in enumerate(boxes):
         sl = (slice(t, t + h), slice(left, left + w))
-        items.append({"box": (t, left, h, w), "y": y[sl], "physics": physics, "settings": settings,
-                      "clean": None if clean is None else clean[sl],
+        hr = (slice(f * t, f * (t + h)), slice(f * left, f * (left + w)))  # the window on the output's grid
+        items.append({"box": (t, left, h, w), "y": y[sl], "physics": physics.crop(t, left, h, w),
+                      "settings": settings, "clean": None if clean is None else clean[hr],
                       "weight": None if weight is None else weight[sl], "rule_factory": rule_factory,
                       "deadline": deadline, "left": -(-(len(boxes) - k) // workers), "strip": workers > 1,
                       "runtime": replace(runtime, threads=per, progress=runtime.progress and workers == 1,
                                          desc=f"window {k + 1}/{len(boxes)}", time_budget=None,
-                                         reference=_crop(runtime.reference, t, left, h, w) if workers == 1 else None),
-                      "kw": {"seed": seed, "record_every": record_every,
+                                         reference=_crop(runtime.reference, f * t, f * left, f * h, f * w)
+                                         if workers == 1 else None),
+                      "kw": {"seed": seed, "record_every": record_every, "out_shape": (f * h, f * w),
                              "storage": Storage(snapshot_steps=tuple(snapshot_steps))}})
     if workers == 1:
         results = [_fit_window(it) for it in items]
@@ -118,27 +139,32 @@ def fit_tiles(y: np.ndarray, physics: Physics, settings: FitSettings = FitSettin
         results = parallel_map(_fit_window, items, workers=workers, threads=per, progress=runtime.progress,
                                desc="windows")
 
-    def ramp(h, w):
-        g = np.outer(_ramp(h, overlap if h < H else 0), _ramp(w, overlap if w < W else 0))
-        return g.reshape(g.shape + (1,) * (y.ndim - 2))
+    out_shape = (f * H, f * W) + results[0][1].x.shape[2:]
 
-    acc = np.zeros(y.shape, np.float64)
-    norm = np.zeros(y.shape[:2] + (1,) * (y.ndim - 2), np.float64)
-    for (t, left, h, w), r in results:
-        acc[t:t + h, left:left + w] += ramp(h, w) * r.x
-        norm[t:t + h, left:left + w] += ramp(h, w)
+    def ramp(h, w):  # on the output's grid
+        g = np.outer(_ramp(f * h, f * ov if h < H else 0), _ramp(f * w, f * ov if w < W else 0))
+        return g.reshape(g.shape + (1,) * (len(out_shape) - 2))
+
+    def blend(pick):
+        acc = np.zeros(out_shape, np.float64)
+        norm = np.zeros(out_shape[:2] + (1,) * (len(out_shape) - 2), np.float64)
+        for (t, left, h, w), r in results:
+            g = ramp(h, w)
+            acc[f * t:f * (t + h), f * left:f * (left + w)] += g * pick(r)
+            norm[f * t:f * (t + h), f * left:f * (left + w)] += g
+        return (acc / norm).astype(np.float32)
+
     snaps = {}
     for s in sorted({s for _, r in results for s in r.snapshots}):
-        a = np.zeros(y.shape, np.float64)
-        for (t, left, h, w), r in results:  # a window that stopped earlier gives its last snapshot
+        def last(r, s=s):  # a window that stopped earlier gives its last snapshot
             have = [q for q in r.snapshots if q <= s]
-            a[t:t + h, left:left + w] += ramp(h, w) * (r.snapshots[max(have)][1] if have else r.x)
-        snaps[s] = (a / norm).astype(np.float32)
+            return r.snapshots[max(have)][1] if have else r.x
+        snaps[s] = blend(last)
     steps = [r.step for _, r in results]
     where = str(steps[0]) if min(steps) == max(steps) else f"{min(steps)}-{max(steps)}"
     reasons = sorted({re.sub(r":.*| of [0-9.e+]+ s| at step.*", "", r.stopped_reason) for _, r in results})
-    return TiledResult((acc / norm).astype(np.float32), results, sum(r.steps_done for _, r in results),
+    return TiledResult(blend(lambda r: r.x), results, sum(r.steps_done for _, r in results),
                        f"{where} in {len(boxes)} windows", "; ".join(reasons), snaps)
 
 
-__all__ = ["tile_layout", "fit_tiles", "TiledResult"]
+__all__ = ["tile_layout", "window_layout", "fit_tiles", "TiledResult"]
