@@ -6,7 +6,9 @@
 error 0). Shapes: X float (n, d), labels int (n,). The kernel matrix is built in
 row chunks (peak extra memory ``chunk * n`` values) and factorized by Cholesky into a
 second n x n array, so the peak is about ``16 n^2`` bytes plus the data; :func:`memory_bytes` estimates it
-before anything is allocated.
+before anything is allocated. When that does not fit, ``solver="cg"`` (or ``"auto"``) solves the same
+system iteratively on the stored upper triangle of K (:mod:`genlab.models.kernel_solve`: half the memory,
+float64 or float32, Nyström-preconditioned conjugate gradients to a relative residual ``tol``).
 """
 from __future__ import annotations
 
@@ -43,6 +45,32 @@ def check_memory(n: int, d: int, n_classes: int = 10, chunk: int = 1024, limit: 
         raise GenlabError(f"kernel problem with n={n} needs {need / 2**30:.3g} GiB but {limit / 2**30:.3g} GiB is available; "
                           f"use n_train={largest_n(limit, d, n_classes, chunk)} or less")
     return need
+
+
+SOLVERS, GRAM_DTYPES = ("direct", "cg", "auto"), ("auto", "float64", "float32")
+
+
+def choose_solver(n: int, d: int, n_classes: int = 10, chunk: int = 1024, limit: float | None = None,
+                  solver: str = "auto", gram_dtype: str = "auto", block: int = 2048,
+                  landmarks: int = 1000) -> tuple[str, str, int]:
+    """(solver, stored dtype, bytes needed): "auto" takes the direct Cholesky solve when it fits in ``limit``
+    (default 80 % of the memory available now), else CG on the float64 triangle, else on the float32 one.
+    Raises GenlabError (before allocating) when the choice does not fit, or for an unknown name."""
+    from genlab.models.kernel_solve import cg_memory_bytes
+    if solver not in SOLVERS:
+        raise GenlabError(f"solver={solver!r} is not a kernel solver; use one of {', '.join(SOLVERS)}")
+    if gram_dtype not in GRAM_DTYPES:
+        raise GenlabError(f"gram_dtype={gram_dtype!r} is not a storage type; use one of {', '.join(GRAM_DTYPES)}")
+    limit = 0.8 * available_memory() if limit is None else float(limit)
+    if solver == "direct" or (solver == "auto" and memory_bytes(n, d, n_classes, chunk) <= limit):
+        return "direct", "float64", check_memory(n, d, n_classes, chunk, limit)
+    dtypes = ("float64", "float32") if gram_dtype == "auto" else (gram_dtype,)
+    for dt in dtypes:
+        need = cg_memory_bytes(n, d, n_classes, block, np.dtype(dt).itemsize, landmarks)
+        if need <= limit:
+            return "cg", dt, need
+    raise GenlabError(f"kernel problem with n={n} needs {need / 2**30:.3g} GiB for the {dtypes[-1]} CG solve but "
+                      f"{limit / 2**30:.3g} GiB is available; use a smaller n_train")
 
 
 def squared_distances(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -97,23 +125,41 @@ class KernelInterpolant:
     """Minimum-norm interpolant of one-hot labels in the Gaussian RKHS (no regularization).
 
     bandwidth: sigma, or "median" (the median heuristic, times ``scale``).
-    After :meth:`fit`: ``sigma_``, ``alpha_`` (n, c), ``X_`` (n, d).
+    solver: "direct" (Cholesky), "cg" (iterative, :func:`genlab.models.kernel_solve.cg_solve`) or "auto"
+    (:func:`choose_solver`); tol, gram_dtype, block, landmarks, max_iter: the iterative solve's settings.
+    After :meth:`fit`: ``sigma_``, ``alpha_`` (n, c), ``X_`` (n, d), ``solver_``, ``gram_dtype_``,
+    ``memory_bytes_``, ``residual_`` (max over classes of ||K alpha - y|| / ||y||, float64), ``iterations_``.
     """
 
     def __init__(self, bandwidth: float | str = "median", scale: float = 1.0, chunk: int = 1024,
-                 memory_limit: float | None = None, seed: int = 0):
+                 memory_limit: float | None = None, seed: int = 0, solver: str = "auto", tol: float = 1e-6,
+                 gram_dtype: str = "auto", block: int = 2048, landmarks: int = 1000, max_iter: int = 5000,
+                 progress: bool | None = None):
         self.bandwidth, self.scale, self.chunk, self.memory_limit, self.seed = bandwidth, scale, chunk, memory_limit, seed
+        self.solver, self.tol, self.gram_dtype, self.block = solver, tol, gram_dtype, block
+        self.landmarks, self.max_iter, self.progress = landmarks, max_iter, progress
 
     def fit(self, X: np.ndarray, y: np.ndarray, n_classes: int = 10) -> "KernelInterpolant":
         X = np.ascontiguousarray(X, dtype=np.float64)
         n, d = X.shape
-        self.memory_bytes_ = check_memory(n, d, n_classes, self.chunk, self.memory_limit)
+        self.solver_, self.gram_dtype_, self.memory_bytes_ = choose_solver(
+            n, d, n_classes, self.chunk, self.memory_limit, self.solver, self.gram_dtype, self.block, self.landmarks)
         self.sigma_ = (median_sigma(X, seed=self.seed) if self.bandwidth == "median" else float(self.bandwidth)) * self.scale
-        K = np.empty((n, n))
-        for i in range(0, n, self.chunk):
-            gaussian_kernel(X[i:i + self.chunk], X, self.sigma_, out=K[i:i + self.chunk])
-        self.alpha_ = solve(K, np.eye(n_classes)[np.asarray(y)], sigma=self.sigma_)
-        del K
+        Y = np.eye(n_classes)[np.asarray(y)]
+        if self.solver_ == "cg":
+            from genlab.models.kernel_solve import cg_solve
+            self.alpha_, self.info_ = cg_solve(X, Y, self.sigma_, self.tol, np.dtype(self.gram_dtype_), self.block,
+                                               self.landmarks, self.max_iter, seed=self.seed, progress=self.progress)
+            self.residual_, self.iterations_ = self.info_.residual, self.info_.iterations
+        else:
+            K = np.empty((n, n))
+            for i in range(0, n, self.chunk):
+                gaussian_kernel(X[i:i + self.chunk], X, self.sigma_, out=K[i:i + self.chunk])
+            self.alpha_ = solve(K, Y, sigma=self.sigma_)
+            norms = np.linalg.norm(Y, axis=0)
+            self.residual_ = float(np.max(np.linalg.norm(K @ self.alpha_ - Y, axis=0) / np.where(norms > 0, norms, 1.0)))
+            self.iterations_ = 0
+            del K
         self.X_ = X
         return self
 
