@@ -102,16 +102,17 @@ class SolveInfo:
 
 
 def pcg(matvec, precond, Y: np.ndarray, tol: float, max_iter: int, progress: bool | None = None,
-        desc: str = "CG") -> tuple[np.ndarray, int, float]:
+        desc: str = "CG", history: list | None = None) -> tuple[np.ndarray, int, float]:
     """Preconditioned CG for every column of Y at once; returns (solution, iterations, relative residual
-    of the recurrence). Stops when every column's ||r|| / ||y|| < tol or after max_iter steps."""
+    of the recurrence). Stops when every column's ||r|| / ||y|| < tol or after max_iter steps; appends
+    (seconds, relative residual) after each step to ``history`` when given."""
     norms = np.linalg.norm(Y, axis=0)
     norms[norms == 0] = 1.0
     A, R = np.zeros_like(Y), Y.copy()
     Z = precond(R)
     P, rz = Z.copy(), np.sum(R * Z, 0)
     res = float(np.max(np.linalg.norm(R, axis=0) / norms))
-    it = 0
+    it, t0 = 0, time.perf_counter()
     with tqdm(total=max_iter, desc=desc, leave=False, disable=progress_disabled(progress)) as bar:
         while res >= tol and it < max_iter:
             Q = matvec(P)
@@ -124,6 +125,8 @@ def pcg(matvec, precond, Y: np.ndarray, tol: float, max_iter: int, progress: boo
             rz_new = np.sum(R * Z, 0)
             P = Z + np.divide(rz_new, rz, out=np.zeros_like(rz), where=rz > 0) * P
             rz, it = rz_new, it + 1
+            if history is not None:
+                history.append((time.perf_counter() - t0, res))
             bar.update()
             bar.set_postfix(residual=f"{res:.2e}", refresh=False)
     return A, it, res
