@@ -55,23 +55,25 @@ def test_the_preconditioner_cuts_the_iterations():
 def test_interpolant_cg_matches_direct_and_reports_its_residual():
     direct = KernelInterpolant(bandwidth=SIGMA, solver="direct").fit(X, y)
     cg = KernelInterpolant(bandwidth=SIGMA, solver="cg", tol=1e-10, block=100, landmarks=50).fit(X, y)
-    assert (direct.solver_, cg.solver_, cg.gram_dtype_) == ("direct", "cg", "float64")
+    assert (direct.solver_, cg.solver_, cg.gram_dtype_) == ("direct", "cg", "float32")
     assert direct.residual_ < 1e-12 and cg.residual_ < 1e-10 and cg.iterations_ > 0
     assert (cg.predict(X) == y).all()
     Xt = RNG.standard_normal((50, 20))
     assert np.abs(cg.decision_function(Xt) - direct.decision_function(Xt)).max() < 1e-7
 
 
-def test_auto_takes_direct_when_it_fits_else_cg_in_float64_then_float32():
+def test_auto_takes_direct_when_it_fits_else_cg_on_the_float32_triangle():
     n, d = 60000, 784
     assert choose_solver(3000, d, limit=1e9)[0] == "direct"
     f64, f32 = cg_memory_bytes(n, d, itemsize=8), cg_memory_bytes(n, d, itemsize=4)
     assert f32 < f64 < memory_bytes(n, d) / 3            # the triangle: half the square, no factor
-    assert choose_solver(n, d, limit=f64)[:2] == ("cg", "float64")
-    assert choose_solver(n, d, limit=f64 - 1)[:2] == ("cg", "float32")
+    assert choose_solver(n, d, limit=f64)[:2] == ("cg", "float32")
+    assert choose_solver(n, d, limit=f64, gram_dtype="float64")[:2] == ("cg", "float64")
     assert 7 < f32 / 2**30 < 10                          # 6.7 GiB triangle (7.2 GB) + strip, data, Nyström factors
     with pytest.raises(GenlabError, match="n=60000 needs"):
         choose_solver(n, d, limit=f32 - 1)
+    with pytest.raises(GenlabError, match="n=60000 needs"):
+        choose_solver(n, d, limit=f64 - 1, gram_dtype="float64")
 
 
 @pytest.mark.parametrize("kw, key", [({"solver": "lu"}, "solver='lu'"), ({"gram_dtype": "float16"}, "gram_dtype='float16'")])
