@@ -86,3 +86,14 @@ def test_bad_names_are_one_line_errors(kw, key):
 def test_cg_that_cannot_reach_tol_says_so():
     with pytest.raises(GenlabError, match="max_iter"):
         cg_solve(X, Y, SIGMA, tol=1e-14, block=128, landmarks=1, max_iter=3, progress=False)
+
+
+def test_kernel_interpolation_with_cg_records_its_residual_in_the_claim(tmp_path):
+    from genlab.experiments import get
+    from genlab.runner import execute
+    exp = get("kernel-interpolation")
+    run = execute(exp, exp.config_for("quick", overrides=["n_train=400", "n_test=200", "solver=cg"]), tmp_path / "k")
+    c = {x["id"]: x for x in run.claims}
+    assert c["kernel-train-zero"]["value"] == 0 and "CG on the float32" in c["kernel-train-zero"]["note"]
+    assert run.scalar("iterative") == 1 and 0 < run.scalar("relative_residual") < 1e-6
+    assert run.scalar("cg_iterations") > 0
