@@ -24,6 +24,9 @@ class FakeRun:
     def scalar(self, name, key=None):
         return self._scalars.get((name, key), self._scalars.get(name, 1.0))
 
+    def metric(self, name):  # (steps, values) of a logged metric; none logged here
+        return np.arange(0), np.asarray(self._scalars.get(name, []), float).reshape(-1)
+
     def series(self, name):
         v = np.asarray(self._series[name], float)
         return Series(np.arange(len(v)) * 10, v, ("step",))
