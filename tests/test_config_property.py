@@ -231,8 +231,9 @@ def command(draw, img: Path):
         pairs = draw(st.lists(st.sampled_from(names), max_size=3, unique=True))
         argv = ["restore", str(img), "-o", draw(st.sampled_from(["out.png", "o/out.png", "out.txt", "a" * 300 + ".png"])),
                 "--quiet"]
+        flags = {f.name for f in fields(cls) if f.type in (bool, "bool")}  # on/off switches take no value
         for k in pairs:
-            argv += [f"--{k.replace('_', '-')}", draw(field_text(cls, k))]
+            argv += [f"--{k.replace('_', '-')}"] + ([] if k in flags else [draw(field_text(cls, k))])
         if "threads" not in pairs:
             argv += ["--threads", "1"]
         named += ["output", "out", "image", "input", "mask", "memory", "window", *pairs]

@@ -70,8 +70,13 @@ def choose_solver(n: int, d: int, n_classes: int = 10, chunk: int = 1024, limit:
     dt = "float32" if gram_dtype == "auto" else gram_dtype
     need = cg_memory_bytes(n, d, n_classes, block, np.dtype(dt).itemsize, landmarks)
     if need > limit:
+        lo, hi = 0, n  # the largest n whose CG solve fits (the need grows with n)
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            lo, hi = (mid, hi) if cg_memory_bytes(mid, d, n_classes, block, np.dtype(dt).itemsize, landmarks) <= limit \
+                else (lo, mid - 1)
         raise GenlabError(f"kernel problem with n={n} needs {need / 2**30:.3g} GiB for the {dt} CG solve but "
-                          f"{limit / 2**30:.3g} GiB is available; use a smaller n_train")
+                          f"{limit / 2**30:.3g} GiB is available; use n_train={lo} or less")
     return "cg", dt, need
 
 
