@@ -3,7 +3,8 @@
 Paper: Ulyanov, Vedaldi, Lempitsky, "Deep Image Prior", CVPR 2018, Fig. 4 and
 Sec. 4 (denoising, sigma = 25/255: PSNR of the averaged output over iterations).
 Command: ``genlab run dip-denoise``. Scales: quick fits a 64x64 crop with a
-32-channel, 4-scale hourglass (about 115 k parameters); paper fits 512 px with
+32-channel, 4-scale hourglass (about 115 k parameters) for 700 steps; default fits
+96 px with the paper's 5 scales and 32 channels for 2,000 steps; paper fits 512 px with
 the paper's 2.2 M-parameter network for its 3,000 iterations.
 Claim: the averaged output's PSNR against the clean image rises well above the
 noisy input's (by ``min_gain_db``), peaks, and falls as the network goes on to

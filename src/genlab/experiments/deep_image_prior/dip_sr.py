@@ -3,7 +3,8 @@
 Paper: Ulyanov, Vedaldi, Lempitsky, "Deep Image Prior", CVPR 2018, Fig. 3 and
 Table 1 (4x super-resolution).
 Command: ``genlab run dip-sr``. Scales: quick fits a 64x64 image (16x16 input)
-with a 32-channel, 4-scale hourglass; paper fits 512 px with the paper's
+with a 32-channel, 4-scale hourglass; default fits 96 px (24 px input) with the paper's
+5 scales and 32 channels for the paper's 2,000 steps; paper fits 512 px with the paper's
 network for 2,000 iterations. The downsampler is a box filter (the paper's is
 Lanczos), the same one that makes the observation.
 Claim: the last iterate's PSNR beats bicubic upsampling of the low-resolution
