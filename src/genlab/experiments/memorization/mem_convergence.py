@@ -7,6 +7,19 @@ same on CIFAR-10 (``dataset=mnist|cifar10|fashion-mnist|mnist1d`` picks any othe
 Claim: for every architecture the steps to 100 % training accuracy rise with the corruption
 level p (Spearman >= ``min_slowdown_rho``, 0.8), and fitting random labels (p = 1) takes
 more than ``min_slowdown_factor`` (1.5) times as long as true labels (p = 0).
+
+Scales: quick fits 500 images at p = 0, 0.5, 1 with both MLPs; default fits 2,000 images at the
+paper's six levels with both MLPs at half width (AlexNet and Inception only at the paper scale).
+The quick scale is kept although its ordering claim fails there: it is the measured finding that
+at the sizes a CPU affords the paper's monotone curve does not appear for the one-hidden-layer MLP.
+Looking for a setting where it does (issue 13, seed 0, mlp1x512, steps to 100 % at p = 0 / ... / 1):
+MNIST n = 2,000 at p = 0, 0.5, 1: 592 / 1,024 / 944 (Spearman 0.5; factor 1.59);
+MNIST n = 4,000 at all six levels: 1,248 / 2,528 / 2,496 / 2,368 / 2,144 / 2,496 (Spearman 0.12;
+factor 2.0); CIFAR-10 with all 5,085 images on disk (more images than its 2,352 inputs):
+960 / 2,920 / 1,280 (Spearman 0.5; factor 1.33). With any corrupted labels the time to fit jumps
+and then stays flat or falls (partial corruption is slowest); the three-layer MLP orders
+monotonically at 500 and 2,000 MNIST images. More samples than this did not fit the quick budget,
+so quick was not changed.
 """
 from __future__ import annotations
 
