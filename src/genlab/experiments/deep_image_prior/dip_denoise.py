@@ -64,5 +64,5 @@ EXPERIMENT = experiment(
     id="dip-denoise", title="DIP denoising: PSNR rises, peaks, then falls", source=f"{common.SOURCE}, Fig. 4",
     claim="peak PSNR well above the noisy input's; the last iterate falls below the peak", config=DenoiseConfig,
     quick={**common.QUICK_NET, "steps": 700}, default={**common.DEFAULT_NET, "steps": 2000},
-    times={"quick": "20 s", "default": "15 min", "paper": "~9 h (GPU: minutes)"},
+    times={"quick": "20 s", "default": "1.5 min", "paper": "~9 h (GPU: minutes)"},
     run=run, figures=figures, claims=claims)

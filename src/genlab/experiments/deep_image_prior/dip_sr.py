@@ -64,5 +64,5 @@ EXPERIMENT = experiment(
     id="dip-sr", title="DIP 4x super-resolution", source=f"{common.SOURCE}, Table 1",
     claim="the 4x DIP reconstruction beats bicubic upsampling", config=SrConfig,
     quick={**common.QUICK_NET, "steps": 600}, default=common.DEFAULT_NET,
-    times={"quick": "15 s", "default": "15 min", "paper": "~6 h (GPU: minutes)"},
+    times={"quick": "15 s", "default": "1.5 min", "paper": "~6 h (GPU: minutes)"},
     run=run, figures=figures, claims=claims)
