@@ -59,5 +59,5 @@ EXPERIMENT = experiment(
     # kernel-interpolation's 5 GB under 8 GB (n up to 12,000 with 5,000 test images peaked at 6.8 GB;
     # all 17,435 on disk with 10,000 test images need about 11 GB)
     default={"sizes": (500, 1000, 2000, 4000, 8000), "n_test": 3000},
-    times={"quick": "16 s", "default": "5 min, 10 GB", "paper": "~30 min, 100 GB (estimate)"},
+    times={"quick": "16 s", "default": "1 min, 3.2 GB", "paper": "~30 min, 100 GB (estimate)"},
     run=run, figures=figures, claims=claims)
