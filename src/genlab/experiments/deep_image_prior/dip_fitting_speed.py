@@ -105,5 +105,5 @@ EXPERIMENT = experiment(
     config=FittingConfig,
     quick={**QUICK_NET, "size": 32, "steps": 1500},
     default={**DEFAULT_NET, "steps": 3000},
-    times={"quick": "10 s", "default": "30 min", "paper": "~20 h (GPU: minutes)"},
+    times={"quick": "10 s", "default": "4 min", "paper": "~20 h (GPU: minutes)"},
     run=run, figures=figures, claims=claims)
