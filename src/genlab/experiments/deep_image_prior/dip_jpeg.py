@@ -65,5 +65,5 @@ EXPERIMENT = experiment(
     id="dip-jpeg", title="DIP JPEG artifact removal: blur, clean, artifacts again", source=f"{common.SOURCE}, Fig. 5",
     claim="the best iterate beats the JPEG; early and late iterates are worse", config=JpegConfig,
     quick={**common.QUICK_NET, "steps": 2500, "image": "chelsea"}, default=common.DEFAULT_NET,
-    times={"quick": "55 s", "default": "15 min", "paper": "~7 h (GPU: minutes)"},
+    times={"quick": "55 s", "default": "2 min", "paper": "~7 h (GPU: minutes)"},
     run=run, figures=figures, claims=claims)
