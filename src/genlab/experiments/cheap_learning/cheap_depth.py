@@ -159,5 +159,5 @@ EXPERIMENT = experiment(
            "steps": 1500},
     default={"n_values": (2, 3, 4, 5), "widths": (2, 4, 8, 16, 32, 64), "n_seeds": 1, "n_train": 1000,
              "steps": 3000},
-    times={"quick": "20 s", "default": "3 min", "paper": "1 h"},
+    times={"quick": "20 s", "default": "1 min", "paper": "1 h"},
     run=run, figures=figures, claims=claims)

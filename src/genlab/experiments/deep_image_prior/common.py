@@ -16,9 +16,11 @@ from genlab.probes.image import psnr
 
 SOURCE = "Ulyanov, Vedaldi, Lempitsky, Deep Image Prior, CVPR 2018"
 # The scales' deltas from the paper's network at 512 px: quick, a 4-scale 32-channel hourglass on 64 px
-# (about 115 k parameters); default, 64 channels on 128 px.
+# (about 115 k parameters); default, the paper's 5 scales and 32 input channels with 32 channels on 96 px
+# (about 2.3x quick's cost per step: 1.5-2 CPU minutes per 2,000-step fit, measured in issue 13, so the
+# default atlas fits in an hour; 64 channels on 128 px cost 16x quick, 15 min to 1 h per experiment).
 QUICK_NET = {"size": 64, "channels": 32, "depth": 4, "in_channels": 8}
-DEFAULT_NET = {"size": 128, "channels": 64}
+DEFAULT_NET = {"size": 96, "channels": 32}
 
 
 @dataclass(frozen=True)

@@ -192,6 +192,6 @@ EXPERIMENT = experiment(
     config=FpFailureConfig,
     quick={"n_seeds": 3, "steps": 1000, "lr": 2e-3, "probe_every": 5, "widths": (1, 200, 100, 100, 1)},
     default={"n_seeds": 8, "steps": 2000, "lr": 1e-3, "probe_every": 5, "widths": (1, 200, 100, 100, 1)},
-    times={"quick": "15 s", "default": "1.5 min", "paper": "10 min"},
+    times={"quick": "15 s", "default": "30 s", "paper": "10 min"},
     robustness={"threshold": [0.05, 0.2]},  # free choice: the relative error that counts as converged
     run=run, figures=figures, claims=claims)

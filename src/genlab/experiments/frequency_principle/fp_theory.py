@@ -174,6 +174,6 @@ EXPERIMENT = experiment(
     config=FpTheoryConfig,
     quick={"width": 100, "n_seeds": 2, "steps": 1500, "probe_every": 10},
     default={"n_seeds": 4, "steps": 4000, "probe_every": 10},
-    times={"quick": "15 s", "default": "2 min", "paper": "20 min"},
+    times={"quick": "15 s", "default": "20 s", "paper": "20 min"},
     robustness={"threshold": [0.05, 0.2]},  # free choice: the relative error that counts as converged
     run=run, figures=figures, claims=claims)

@@ -10,6 +10,19 @@ so the same differences: one ``lr`` (0.01; the paper gives Inception 0.1), the t
 Claim: for every architecture the steps to 100 % training accuracy rise with the corruption
 level p (Spearman >= ``min_slowdown_rho``, 0.8), and fitting random labels (p = 1) takes
 more than ``min_slowdown_factor`` (1.5) times as long as true labels (p = 0).
+
+Scales: quick fits 500 images at p = 0, 0.5, 1 with both MLPs; default fits 2,000 images at the
+paper's six levels with both MLPs at half width (AlexNet and Inception only at the paper scale).
+The quick scale is kept although its ordering claim fails there: it is the measured finding that
+at the sizes a CPU affords the paper's monotone curve does not appear for the one-hidden-layer MLP.
+Looking for a setting where it does (issue 13, seed 0, mlp1x512, steps to 100 % at p = 0 / ... / 1):
+MNIST n = 2,000 at p = 0, 0.5, 1: 592 / 1,024 / 944 (Spearman 0.5; factor 1.59);
+MNIST n = 4,000 at all six levels: 1,248 / 2,528 / 2,496 / 2,368 / 2,144 / 2,496 (Spearman 0.12;
+factor 2.0); CIFAR-10 with all 5,085 images on disk (more images than its 2,352 inputs):
+960 / 2,920 / 1,280 (Spearman 0.5; factor 1.33). With any corrupted labels the time to fit jumps
+and then stays flat or falls (partial corruption is slowest); the three-layer MLP orders
+monotonically at 500 and 2,000 MNIST images. More samples than this did not fit the quick budget,
+so quick was not changed.
 """
 from __future__ import annotations
 
@@ -65,18 +78,18 @@ def claims(run, cfg: CorruptionConfig):
 
 
 CLAIM = "time to reach 100 % training accuracy grows with label corruption p"
-# quick: 3 levels x 2 archs (6 fits) to stay near a minute; default: all 6 levels, 3 archs at half width
+# quick: 3 levels x 2 archs (6 fits) to stay near a minute; default: all 6 levels, the two MLPs at half
+# width on 2,000 images (AlexNet, in the default until issue 13, took most of its hour on a CPU)
 QUICK = {"n_train": 500, "n_test": 1000, "max_epochs": 200, "archs": ("mlp1x512", "mlp3x512"),
          "levels": (0.0, 0.5, 1.0)}
-DEFAULT = {"n_train": 2000, "n_test": 2000, "max_epochs": 200, "archs": ("mlp1x512", "mlp3x512", "alexnet"),
-           "width": 0.5}
+DEFAULT = {"n_train": 2000, "n_test": 2000, "max_epochs": 200, "archs": ("mlp1x512", "mlp3x512"), "width": 0.5}
 
 # the CIFAR-10 twin differs only in data and time (quick times: see mem_randomization.py)
 BOTH = dict(source=SOURCE, claim=CLAIM, config=CorruptionConfig, quick=QUICK, default=DEFAULT, run=run,
             figures=figures, claims=claims,
             robustness={"n_train": [250, 1000]})  # free choice: the subset size (the paper fits all 50,000)
 EXPERIMENT = experiment(id="mem-convergence", title="Time to fit against label corruption (mnist)",
-                        times={"quick": "55 s", "default": "30 min", "paper": "weeks (GPU)"}, **BOTH)
+                        times={"quick": "55 s", "default": "1.5 min", "paper": "weeks (GPU)"}, **BOTH)
 EXPERIMENT_CIFAR10 = experiment(id="mem-convergence-cifar10", title="Time to fit against label corruption (cifar10)",
-                                base={"dataset": "cifar10"}, times={"quick": "90 s", "default": "1 h",
+                                base={"dataset": "cifar10"}, times={"quick": "90 s", "default": "1.5 min",
                                                                      "paper": "weeks (GPU)"}, **BOTH)

@@ -80,8 +80,8 @@ QUICK = {"n_train": 500, "n_test": 1000, "max_epochs": 200, "archs": ("mlp1x512"
 DEFAULT = {"n_train": 2000, "n_test": 2000, "max_epochs": 200, "archs": ("mlp1x512", "mlp3x512")}
 
 TITLE = "Test error against label corruption"
-TIMES = {"mnist": {"quick": "60 s", "default": "10 min", "paper": "weeks (GPU)"},  # quick: see mem_randomization.py
-         "cifar10": {"quick": "25 s", "default": "15 min", "paper": "weeks (GPU)"}}
+TIMES = {"mnist": {"quick": "60 s", "default": "3 min", "paper": "weeks (GPU)"},  # quick: see mem_randomization.py
+         "cifar10": {"quick": "25 s", "default": "2 min", "paper": "weeks (GPU)"}}
 BOTH = dict(source=SOURCE, claim=CLAIM, config=CorruptionConfig, quick=QUICK, default=DEFAULT, run=run,
             figures=figures, claims=claims)
 EXPERIMENT = experiment(id="mem-test-error", title=f"{TITLE} (mnist)", times=TIMES["mnist"], **BOTH)
