@@ -23,6 +23,8 @@ def test_eta_scales_the_catalogue_by_the_pace_so_far():
     t = Task("x", "quick", "f", t_start=1000.0, before_s=60.0, left_s=120.0)
     assert eta(t, now=1000.0 + 120.0) == "about 4 min left"     # twice as slow as the catalogue so far
     assert eta(t._replace(before_s=0.0), now=1000.0) == "about 2 min left"
+    # a second worker's first task: 15 s of catalogue work behind, 5 s elapsed, is no pace yet
+    assert eta(t._replace(before_s=15.0), now=1005.0) == "about 2 min left"
     assert "unknown" in eta(t._replace(left_s=None), now=1001.0)
 
 

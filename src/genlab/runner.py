@@ -134,11 +134,12 @@ def _dur(s: float) -> str:
 
 def eta(task: Task, now: float | None = None) -> str:
     """What is left when ``task`` starts: the catalogue's times of this task and those after it, scaled by the pace
-    so far (elapsed / the catalogue's time of the tasks already done)."""
+    so far (elapsed / the catalogue's time of the tasks already done), once a minute of the catalogue's work is
+    behind: before that the tasks still running make the pace meaningless (a second worker's first task)."""
     if task.left_s is None:
         return "time left unknown (the catalogue gives no time for some)"
     elapsed = (now or time.time()) - task.t_start
-    pace = elapsed / task.before_s if task.before_s > 0 and elapsed > 0 else 1.0
+    pace = elapsed / task.before_s if task.before_s >= 60 and elapsed > 0 else 1.0
     return f"about {_dur(task.left_s * pace)} left"
 
 
