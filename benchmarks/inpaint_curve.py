@@ -6,7 +6,8 @@
 The clean image is a scikit-image name (or a file) resized so its shorter side is
 --size, centre-cropped to a multiple of 32 (camera: its 512x512 picture resized to
 256x256, the size of the paper's cameraman); --drop of its pixels are dropped at random
-(seed 0, :func:`genlab.physics.random_mask`). The fit is :func:`genlab.dip.fit` with
+(seed 0: ``inpaint_stop.masked_image``, the image and mask of
+``benchmarks/inpaint_stop.py --mask random``). The fit is :func:`genlab.dip.fit` with
 the ``--net`` preset's settings (paper: the hourglass and Adam at lr 0.01 of
 :data:`genlab.dip.presets.PAPER_FIT`, --steps defaulting to
 ``PAPER_STEPS["inpaint"]``), one thread, no stopping rule. Every --every steps one
@@ -42,19 +43,15 @@ def main(argv=None):
     from skimage.restoration import inpaint_biharmonic
 
     from genlab.callbacks import Callback
-    from genlab.data.images import load_image
     from genlab.dip import Runtime, fit
     from genlab.dip.monitor import Average, to_image
     from genlab.dip.presets import PAPER_STEPS, PRESETS
-    from genlab.physics import Inpainting, random_mask
+    from genlab.physics import Inpainting
     from genlab.probes.image import psnr
+    from inpaint_stop import masked_image  # this folder is on sys.path when run as a script
     torch.set_num_threads(1)
-    img = load_image(a.image, size=a.size)
-    s, (h, w) = a.size // 32 * 32, img.shape[:2]
-    clean = np.ascontiguousarray(img[(h - s) // 2:(h - s) // 2 + s, (w - s) // 2:(w - s) // 2 + s])
-    mask = random_mask(s, s, a.drop, np.random.default_rng(0))
-    hole = mask <= 0.5
-    known = mask if clean.ndim == 2 else mask[..., None]
+    clean, mask, hole, known = masked_image(a.image, a.size, "random", a.drop)
+    s = clean.shape[0]
     t_bh = time.process_time()
     bh = inpaint_biharmonic(clean * known, hole, channel_axis=None if clean.ndim == 2 else -1)
     bh_row = {"biharmonic_psnr_unknown": round(psnr(bh, clean, where=hole), 2),
