@@ -21,6 +21,23 @@ import time
 from dataclasses import replace
 
 
+def masked_image(image: str, size: int, kind: str, drop: float = 0.5):
+    """(clean, mask, hole, known): the image resized to ``size`` (shorter side) and centre-cropped to a
+    multiple-of-32 square, a ``kind`` mask (seed 0; random: ``drop`` of the pixels), its dropped pixels
+    (booleans) and the mask broadcastable against the image."""
+    import numpy as np
+
+    from genlab.data.images import load_image
+    from genlab.physics import holes_mask, random_mask, text_mask
+    img = load_image(image, size=size)
+    s, (h, w) = size // 32 * 32, img.shape[:2]
+    clean = np.ascontiguousarray(img[(h - s) // 2:(h - s) // 2 + s, (w - s) // 2:(w - s) // 2 + s])
+    rng = np.random.default_rng(0)
+    mask = {"random": lambda: random_mask(s, s, drop, rng), "text": lambda: text_mask(s, s),
+            "holes": lambda: holes_mask(s, s, 6, s / 12, rng)}[kind]()
+    return clean, mask, mask <= 0.5, mask if clean.ndim == 2 else mask[..., None]
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--image", default="camera")
@@ -33,20 +50,13 @@ def main(argv=None):
     import numpy as np
     import torch
 
-    from genlab.data.images import load_image
     from genlab.dip import Storage, fit, make_rule
     from genlab.dip.presets import PRESETS
-    from genlab.physics import Inpainting, holes_mask, random_mask, text_mask
+    from genlab.physics import Inpainting
     from genlab.probes.image import psnr
     torch.set_num_threads(1)
-    img = load_image(a.image, size=a.size)
-    s, (h, w) = a.size // 32 * 32, img.shape[:2]
-    clean = np.ascontiguousarray(img[(h - s) // 2:(h - s) // 2 + s, (w - s) // 2:(w - s) // 2 + s])
-    rng = np.random.default_rng(0)
-    mask = {"random": lambda: random_mask(s, s, 0.5, rng), "text": lambda: text_mask(s, s),
-            "holes": lambda: holes_mask(s, s, 6, s / 12, rng)}[a.mask]()
-    hole = mask <= 0.5
-    known = mask if clean.ndim == 2 else mask[..., None]
+    clean, mask, hole, known = masked_image(a.image, a.size, a.mask)
+    s = clean.shape[0]
     rule = make_rule("heldout", patience=10 ** 9)  # never stops: the whole curve is seen
     t0 = time.process_time()
     r = fit(clean * known, Inpainting(mask), replace(PRESETS[a.net].fit, steps=a.steps), rule=rule,
