@@ -118,3 +118,10 @@ def test_reproduce_with_seeds_keeps_the_atlas_layout(tmp_path):
     s = json.loads((tmp_path / "seeds" / "cheap-multiplication" / "seeds.json").read_text())
     assert s["seeds"] == [0, 1] and s["claims"][0]["of"] == 2
     assert f"holds in {s['claims'][0]['holds']}/2 seeds" in (tmp_path / "report.md").read_text()
+
+
+def test_k_of_n_takes_its_noun_from_the_threshold():
+    x = claim("x", "ordered", 2 / 3, source="s", at_least=0.9, unit="of draws", seeds=[True, False, True])
+    assert k_of_n(x.to_dict()) == "2/3 draws"
+    y = claim("y", "ordered", 0.0, source="s", at_least=0.9, unit="of small-init seeds", seeds=[False] * 4)
+    assert k_of_n(y.to_dict()) == "0/4 seeds"

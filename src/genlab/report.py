@@ -67,9 +67,11 @@ def first_clause(note: str, limit: int = LONG_NOTE) -> str:
 
 
 def k_of_n(c: dict) -> str:
-    """'k/N seeds' where the claim records it (fields k and of, or a 'k/N seeds' in its note), else ''."""
+    """'k/N seeds' where the claim records it (fields k and of, or a 'k/N seeds' in its note), else ''.
+    The noun is the threshold's ('>= 0.9 of draws' -> 'k/N draws'); seeds where it names none."""
     if c.get("k") is not None and c.get("of") is not None:
-        return f"{c['k']}/{c['of']} seeds"
+        m = re.search(r"\bof (?:[\w-]+ )*?(\w+)$", str(c.get("threshold", "")).strip())
+        return f"{c['k']}/{c['of']} {m.group(1) if m else 'seeds'}"
     m = _K_OF_N.search(str(c.get("note", "")))
     return f"{m.group(1)}/{m.group(2)} {m.group(3)}" if m else ""
 
