@@ -37,6 +37,11 @@ def main(argv=None):
     ap.add_argument("--every", type=int, default=250)
     ap.add_argument("--cpu-budget", type=float, default=1200.0)
     ap.add_argument("--bf16", action="store_true")
+    ap.add_argument("--channels", type=int, default=None, help="override the preset's channels per scale")
+    ap.add_argument("--skip", type=int, default=None, help="override the preset's skip channels")
+    ap.add_argument("--upsample", choices=["bilinear", "nearest"], default=None)
+    ap.add_argument("--reg-noise", type=float, default=None, help="override the preset's input jitter std")
+    ap.add_argument("--seed", type=int, default=0, help="the network's and code's seed")
     a = ap.parse_args(argv)
     import numpy as np
     import torch
@@ -78,11 +83,16 @@ def main(argv=None):
             return f"CPU budget of {a.cpu_budget:g} s reached" if cpu >= a.cpu_budget else None
 
     settings = PRESETS[a.net].fit
-    settings = replace(settings, steps=a.steps or PAPER_STEPS["inpaint"], **({} if a.lr is None else {"lr": a.lr}))
-    r = fit(clean * known, Inpainting(mask), settings, callbacks=(Log(settings),),
-            runtime=Runtime(threads=1, bf16=a.bf16))
+    net = replace(settings.net, **{k: v for k, v in (("channels", a.channels), ("skip", a.skip),
+                                                      ("upsample", a.upsample)) if v is not None})
+    settings = replace(settings, net=net, steps=a.steps or PAPER_STEPS["inpaint"],
+                       **({} if a.lr is None else {"lr": a.lr}),
+                       **({} if a.reg_noise is None else {"reg_noise_std": a.reg_noise}))
+    r = fit(clean * known, Inpainting(mask), settings, callbacks=(Log(settings),), seed=a.seed,
+            runtime=Runtime(threads=1, bf16=a.bf16, channels_last=a.bf16))
     best = max(rows, key=lambda q: q["psnr_unknown"])
-    print(json.dumps({"image": a.image, "size": s, "drop": a.drop, "net": a.net, "lr": settings.lr, "bf16": a.bf16,
+    print(json.dumps({"image": a.image, "size": s, "drop": a.drop, "net": a.net, "spec": str(net), "lr": settings.lr,
+                      "reg_noise": settings.reg_noise_std, "bf16": a.bf16,
                       "steps_done": r.steps_done, "stopped": r.stopped_reason, "best": best, **bh_row}), flush=True)
 
 

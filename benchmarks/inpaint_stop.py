@@ -2,7 +2,7 @@
 
     python benchmarks/inpaint_stop.py --image camera --size 128 --mask holes --steps 1500
 
-Fits restore's inpainting network (``--net``, default lite, 1 thread) to the
+Fits restore's inpainting network (``--net``, default restore's: fill, 1 thread) to the
 masked image for ``--steps`` iterations without stopping, while the held-out
 rule (5 % of the KNOWN pixels kept out of the loss, as ``genlab restore
 --stop heldout`` does) scores the averaged output every 5 steps; snapshots
@@ -45,7 +45,7 @@ def main(argv=None):
     ap.add_argument("--mask", choices=["random", "text", "holes"], default="holes")
     ap.add_argument("--steps", type=int, default=1500)
     ap.add_argument("--every", type=int, default=50)
-    ap.add_argument("--net", default="lite")
+    ap.add_argument("--net", default="fill")
     a = ap.parse_args(argv)
     import numpy as np
     import torch

@@ -11,9 +11,10 @@ Denoising fits images of 384 px or more a side in overlapping windows of about
 256 px (``--tile``), two networks each (``--ensemble``), in parallel 1-thread
 workers, and blends them: at 512x512 within 0.12 dB of the paper network's
 peak in under 10 minutes on 2 cores (benchmarks/RESULTS.md, session 5).
-Inpainting and super-resolution fit the whole image unless ``--tile`` asks
-for windows (an inpainting window sees its part of the mask; an SR window's
-output is compared, downsampled, with its low-resolution window). Inpainting
+Inpainting and super-resolution fit outputs of 384 px or more in 256-px
+windows too, one network each (an inpainting window sees its part of the
+mask; an SR window's output is compared, downsampled, with its
+low-resolution window). Inpainting
 returns the known pixels as given and the network's fill in the holes
 (``--raw``: the network's output everywhere), and with ``--reference`` also
 scores the unknown pixels alone.
@@ -62,14 +63,14 @@ def add_arguments(p) -> None:
                    help=f"automatic stopping rule (default {C.stop}); none: run all iterations")
     p.add_argument("--patience", type=int, default=None, help="iterations without improvement before stopping")
     p.add_argument("--net", choices=list(PRESETS), default=None,
-                   help="generator (default: swift for denoise, lite for the other tasks)")
+                   help="generator (default: swift for denoise, fill for inpaint, lite for jpeg and sr)")
     p.add_argument("--ensemble", type=int, default=None, metavar="K",
                    help="fit K independently initialized networks and average them: higher PSNR for K times "
                         "the time per iteration and K times the memory (default 2 for denoise, 1 for the others)")
     p.add_argument("--tile", type=int, default=None, metavar="SIZE",
                    help="fit one network per overlapping window of about SIZE x SIZE output pixels, side by "
-                        "side on the idle cores, and blend them (default 256 for denoise, 0 for the other "
-                        "tasks: one network for the whole image)")
+                        "side on the idle cores, and blend them (default 256 for denoise, inpaint and sr, 0 for "
+                        "jpeg: one network for the whole image)")
     p.add_argument("--raw", action="store_true", default=None,
                    help="inpaint: write the network's output everywhere (default: the known pixels as given, "
                         "the network's fill only where the mask is dark)")
