@@ -87,6 +87,8 @@ def test_grid_is_one_key_at_a_time_and_checked():
 
 @pytest.mark.parametrize("argv", [["run", "fp-1d", "--seeds", "0"], ["reproduce", "--quick", "--seeds", "-1"],
                                   ["robustness", "fp-1d", "--grid", "depth=1,2"],
+                                  ["robustness", "dip-sr", "--grid", "image=astronaut,nosuch.png"],  # checked per point
+                                  ["run", "fp-image", "--scale", "quick", "image=nosuch.png"],
                                   ["robustness", "fp-1d"]])  # fp-1d declares no free choices
 def test_bad_input_is_one_line_and_writes_nothing(argv, tmp_path, capsys):
     out = tmp_path / "out"

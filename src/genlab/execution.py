@@ -41,8 +41,9 @@ def default_folder(exp: Experiment, scale: str, seed: int, root: Path | str = "r
 
 
 def check_inputs(cfg: Config) -> None:
-    """Folders a config names (fields ``*_dir``, empty for the default) exist: checked before any run
-    starts, so a sweep or an atlas with a wrong data_dir is one line, not one error per run."""
+    """Folders a config names (fields ``*_dir``, empty for the default) exist, and so do the images it names
+    (fields ``image`` and ``*_image``: a built-in name or a file): checked before any run starts, so a sweep,
+    a robustness grid or an atlas with a wrong data_dir or image is one line, not one error per run."""
     for f in fields(cfg):
         v = getattr(cfg, f.name)
         if f.name.endswith("_dir") and isinstance(v, str) and v:
@@ -50,6 +51,13 @@ def check_inputs(cfg: Config) -> None:
             if not Path(v).is_dir():
                 raise GenlabError(f"{f.name}={v}: no such folder; give the folder that holds the data sets "
                                   f"(or leave {f.name} empty for the default)")
+        elif (f.name == "image" or f.name.endswith("_image")) and isinstance(v, str) and v:
+            from genlab.data.images import BUILTIN
+            if v not in BUILTIN:
+                check_path(v, f.name)
+                if not Path(v).is_file():
+                    raise GenlabError(f"{f.name}={v}: no such image; give a PNG/JPEG file or a built-in name "
+                                      f"({', '.join(BUILTIN[:5])}, ...)")
 
 
 def execute(exp: Experiment, cfg: Config, out: Path | str | None = None, scale: str = "custom",

@@ -122,7 +122,8 @@ def robustness(exp_id: str, grid: list[str] | None = None, scale: str = "quick",
         names = ", ".join(f.name for f in fields(exp.config))
         raise GenlabError(f"{exp.id} declares no free choices; give some with --grid key=v1,v2 (keys: {names})")
     pts = points(exp, grid, scale)
-    check_inputs(exp.config_for(scale))
+    for pt in pts:  # a value that names a missing image or folder: one line before anything is written
+        check_inputs(exp.config_for(scale, None, [f"{k}={v}" for k, v in pt.items()]))
     out = Path(out) if out is not None else Path("robustness") / f"{exp.id}-{scale}"
     check_out_folder(out)
     check_writable(out)
