@@ -265,20 +265,25 @@ def _children(pid: int) -> list[int]:
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to see the worker processes")
 def test_ctrl_c_while_workers_import_torch_is_one_clean_line(tmp_path):
-    p = genlab("reproduce", "--quick", "--only", EXP, "--only", "fp-1d", "--workers", "2", "--quiet",
-               "--out", str(tmp_path / "atlas"), start_new_session=True)
-    t0 = time.monotonic()
-    while len(_children(p.pid)) < 2 and time.monotonic() - t0 < 60:  # the workers have started
-        time.sleep(0.02)
-    time.sleep(1.0)  # ... and are importing torch
-    os.killpg(p.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole process group
-    _, err = p.communicate(timeout=120)
+    for attempt in range(3):  # on a loaded machine the atlas may finish before the signal lands: try again
+        atlas = tmp_path / f"atlas{attempt}"
+        p = genlab("reproduce", "--quick", "--only", EXP, "--only", "fp-1d", "--workers", "2", "--quiet",
+                   "--out", str(atlas), start_new_session=True)
+        t0 = time.monotonic()
+        while len(_children(p.pid)) < 2 and time.monotonic() - t0 < 60:  # the workers have started
+            time.sleep(0.02)
+        time.sleep(1.0)  # ... and are importing torch
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole process group
+        _, err = p.communicate(timeout=120)
+        if p.returncode != 0:
+            break
     assert p.returncode == 130
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
     # the plan and the progress lines of runs that had begun, then the one line
     lines = [x for x in err.splitlines() if not x.startswith(("[", "reproduce: "))]
     assert lines == ["genlab: interrupted; run the same command again to resume"], err
-    for d in (tmp_path / "atlas" / "runs").glob("*"):  # a run that had begun says it was interrupted
+    for d in (atlas / "runs").glob("*"):  # a run that had begun says it was interrupted
         assert Run(d).status["status"] == "interrupted" and not (d / LOCK_NAME).exists()
 
 
