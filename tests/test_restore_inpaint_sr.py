@@ -55,6 +55,22 @@ def test_known_pixels_come_back_exactly_unless_raw(tmp_path):
         assert same != (extra == ["--raw"])  # --raw: the network's own output there, not the input
 
 
+def test_default_windows_fall_back_to_the_whole_image_when_one_is_all_hole(tmp_path, capsys):
+    clean = _q8(load_image("astronaut", gray=True, size=384))
+    mask = np.ones((384, 384), np.float32)
+    mask[:240, :240] = 0  # the top-left window (of 2 x 2 at the default --tile 256, about 208 px) has no known pixel
+    argv = _files(tmp_path, clean, mask)
+    out = tmp_path / "out.png"
+    assert main(["restore", *argv, "-o", str(out), "--max-iters", "2", *FAST]) == 0
+    assert "fitting the whole image instead" in capsys.readouterr().err
+    got = load_image(out)
+    given = load_image(tmp_path / "holes.png")
+    assert got.shape == clean.shape and np.array_equal(got[mask > 0.5], given[mask > 0.5])
+    # asked for explicitly, the windows are refused in one line instead
+    assert main(["restore", *argv, "-o", str(tmp_path / "o2.png"), "--max-iters", "2", "--tile", "256", *FAST]) == 2
+    assert "too few to fit" in capsys.readouterr().err and not (tmp_path / "o2.png").exists()
+
+
 def test_unknown_pixel_scores_select_the_holes():
     rng = np.random.default_rng(0)
     ref = rng.random((20, 24, 3))

@@ -176,6 +176,13 @@ def main(args) -> int:
     weight = np.zeros(y.shape[:2], np.float32)  # the padding is never fitted
     weight[:h, :w] = 1 if mask is None else (mask > 0.5)
     physics = make_physics(cfg.task, mask=weight if mask is not None else None, factor=max(f, 2))
+    if tiled and mask is not None and args.tile is None:  # default windows, not asked for: one all hole fits none
+        (Ht, tops), (Wt, lefts), _ = windows.window_layout(y.shape[:2], cfg.tile, TILE_OVERLAP, spec.multiple)
+        if min(weight[t:t + Ht, le:le + Wt].sum() for t in tops for le in lefts) < 2:
+            print(f"genlab: a {cfg.tile}-px window of {args.mask} has fewer than 2 known pixels; "
+                  "fitting the whole image instead (--tile 0)", file=sys.stderr)
+            memory.check_memory(spec, 3, Hp, Wp, cfg.net, ", or crop the image", bf16)
+            tiled = False
     iters = cfg.max_iters
     rule_factory = partial(make_rule, None if cfg.stop == "none" else cfg.stop, patience=cfg.patience)
     snaps = range(max(1, iters // 10), iters + 1, max(1, iters // 10)) if args.snapshots else ()
