@@ -42,6 +42,8 @@ def main(argv=None):
     ap.add_argument("--upsample", choices=["bilinear", "nearest"], default=None)
     ap.add_argument("--reg-noise", type=float, default=None, help="override the preset's input jitter std")
     ap.add_argument("--seed", type=int, default=0, help="the network's and code's seed")
+    ap.add_argument("--anneal", type=float, default=0.0,
+                    help="decay the learning rate linearly to 0 over this last fraction of the steps")
     a = ap.parse_args(argv)
     import numpy as np
     import torch
@@ -88,11 +90,21 @@ def main(argv=None):
     settings = replace(settings, net=net, steps=a.steps or PAPER_STEPS["inpaint"],
                        **({} if a.lr is None else {"lr": a.lr}),
                        **({} if a.reg_noise is None else {"reg_noise_std": a.reg_noise}))
-    r = fit(clean * known, Inpainting(mask), settings, callbacks=(Log(settings),), seed=a.seed,
+    class Anneal(Callback):
+        at_start = False
+
+        def __call__(self, state):
+            left = 1 - state.step / settings.steps
+            for g in state.optimizer.param_groups:
+                g["lr"] = settings.lr * min(1.0, left / a.anneal)
+            return None
+
+    extra = (Anneal(),) if a.anneal > 0 else ()
+    r = fit(clean * known, Inpainting(mask), settings, callbacks=(Log(settings), *extra), seed=a.seed,
             runtime=Runtime(threads=1, bf16=a.bf16, channels_last=a.bf16))
     best = max(rows, key=lambda q: q["psnr_unknown"])
     print(json.dumps({"image": a.image, "size": s, "drop": a.drop, "net": a.net, "spec": str(net), "lr": settings.lr,
-                      "reg_noise": settings.reg_noise_std, "bf16": a.bf16,
+                      "reg_noise": settings.reg_noise_std, "bf16": a.bf16, "anneal": a.anneal,
                       "steps_done": r.steps_done, "stopped": r.stopped_reason, "best": best, **bh_row}), flush=True)
 
 
