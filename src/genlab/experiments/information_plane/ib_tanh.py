@@ -24,10 +24,10 @@ def claims(run, cfg: common.IBConfig):
     return [common.fitting_claim(cfg, m),
             claim("ib-tanh-compression", "with tanh the last hidden layer's I(X;T) falls after its peak (compression phase)",
                   m["drop_b"], source=common.SOURCE_TANH, at_least=cfg.compression_bits, unit=f"bits ({m['binning']})",
-                  note=m["note_b"], n=m["n_b"]),
+                  note=m["note_b"], n=m["n_b"], seeds=m["seeds"]["drop_b"] >= cfg.compression_bits),
             claim("ib-tanh-compression-kde", "the same compression under the KDE estimator",
                   m["drop_k"], source=common.SOURCE_RELU, at_least=cfg.compression_bits, unit=f"bits ({m['kde']})",
-                  note=m["note_k"], n=m["n_k"])]
+                  note=m["note_k"], n=m["n_k"], seeds=m["seeds"]["drop_k"] >= cfg.compression_bits)]
 
 
 EXPERIMENT = experiment(
