@@ -14,6 +14,7 @@ above ``min_ratio``, 1).
 
 Shallow nets of all (n, width, seed) are trained at once in one masked stack
 (:class:`genlab.models.stacked.MaskedWidths`); the deep nets are constructed, not trained.
+The claims take the best seed's count per n; each is also counted seed by seed (k of ``n_seeds``).
 Relative RMS error: RMS(f − y) / std(y) on fresh test points.
 """
 from __future__ import annotations
