@@ -29,6 +29,23 @@ def test_ib_tanh_compresses(tmp_path):
     assert np.all(xt_b.values <= 12 + 1e-9)                     # I(X;T) <= H(X) = 12 bits
     assert run.config["config"]["kde_variance"] == 1e-3                   # the estimators' settings live in config.json
     assert not (run.path / "estimators.json").exists()
+    _check_seed_counts(run, c, "ib-tanh", lambda drop: drop >= 0.5)
+
+
+def _check_seed_counts(run, c, exp_id, holds):
+    """Each claim's k of N, recounted seed by seed from the stored series: the last hidden layer's I(X;T) peak
+    minus final (binning: 8 seeds; KDE: the first 4) and its I(T;Y) final minus first (>= 0.3 bits)."""
+    def count(name, ok):
+        v = run.series(f"train/ib/{name}").values[:, -1]                     # (snapshots, seeds)
+        return sum(bool(ok(v[:, j])) for j in range(v.shape[1])), v.shape[1]
+    compression = "compression" if exp_id == "ib-tanh" else "no-compression"
+    expect = {f"{exp_id}-fitting": count("I_ty_binning", lambda s: s[-1] - s[0] >= 0.3),
+              f"{exp_id}-{compression}" + ("" if exp_id == "ib-tanh" else "-binning"):
+                  count("I_xt_binning", lambda s: holds(max(s) - s[-1])),
+              f"{exp_id}-{compression}" + ("-kde" if exp_id == "ib-tanh" else ""):
+                  count("I_xt_kde", lambda s: holds(max(s) - s[-1]))}
+    assert {i: (c[i]["k"], c[i]["of"]) for i in expect} == expect
+    assert [n for _, n in expect.values()] == [8, 8, 4]
 
 
 @pytest.mark.slow
@@ -46,6 +63,7 @@ def test_ib_relu_does_not_compress(tmp_path):
     hi = run.series("train/ib/bin_range").values[:, -1, 1]
     assert hi[-1] > 3 * hi[0]
     assert run.config["config"]["bin_range"] is None                      # binning over each snapshot's observed range
+    _check_seed_counts(run, c, "ib-relu", lambda drop: drop < 0.5)
 
 
 

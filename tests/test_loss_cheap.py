@@ -1,4 +1,6 @@
 """loss-minima-spread, cheap-multiplication and cheap-depth: every claim at quick scale, with margins."""
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
@@ -65,6 +67,35 @@ def test_deep_needs_fewer_neurons_than_shallow(depth):
     assert (a["deep_err"] < 0.01).all()
     assert a["shallow_err"][0, a["widths"].tolist().index(8)] < 0.1   # n=2 needs few neurons
     assert (a["shallow_err"][-1] > 0.1).all()                        # n=4 not reached even with 32
+
+
+@pytest.mark.slow
+def test_depth_claims_count_each_seed(depth):
+    run, c = depth
+    a = run.arrays
+    e = a["shallow_err_seeds"]                                         # (n, widths, seeds): 1 seed at quick scale
+    assert e.shape == (3, 5, 1) and np.array_equal(e.min(axis=2), a["shallow_err"])
+    growth_ok, cheaper_ok = [], []
+    for s in range(e.shape[2]):                                        # each seed's own neuron counts, by hand
+        counts = [next((w for w, err in zip(a["widths"], row) if err <= 0.1), 32) for row in e[:, :, s]]
+        growth_ok.append(2 ** np.polyfit(a["n_values"], np.log2(counts), 1)[0] >= 1.5)
+        cheaper_ok.append(counts[-1] / 12 > 1 and bool((a["deep_err"] <= 0.1).all()))
+    assert (c["shallow-exponential"]["k"], c["shallow-exponential"]["of"]) == (sum(growth_ok), 1) == (1, 1)
+    assert (c["deep-cheaper"]["k"], c["deep-cheaper"]["of"]) == (sum(cheaper_ok), 1) == (1, 1)
+    # Three seeds by construction, neurons to reach ε at n = 2, 3, 4: (2, 4, 8): x2 per input, 8/12 deep neurons
+    # at n=4; (2, 2, 2): flat; (4, 16, >32): x2.8, censored 32/12 > 1. Growth holds for 2 of 3, deep-cheaper for 1;
+    # the aggregate (the best seed per n: 2, 2, 2) fails both.
+    lo, hi = 0.05, 0.5
+    e3 = np.full((3, 5, 3), hi)
+    for s, first in enumerate([(0, 1, 2), (0, 0, 0), (1, 3, 5)]):
+        for n, w in enumerate(first):
+            e3[n, w:, s] = lo
+    exp = get("cheap-depth")
+    fake = SimpleNamespace(arrays={**a, "shallow_err_seeds": e3, "shallow_err": e3.min(axis=2)})
+    c3 = {x.id: x for x in exp.claims(fake, exp.config_for("quick"))}
+    assert (c3["shallow-exponential"].value, c3["shallow-exponential"].verdict) == (pytest.approx(1.0), "fails")
+    assert (c3["shallow-exponential"].k, c3["shallow-exponential"].of) == (2, 3)
+    assert (c3["deep-cheaper"].k, c3["deep-cheaper"].of, c3["deep-cheaper"].verdict) == (1, 3, "fails")
 
 
 def test_product_net_is_the_gate_and_masking_is_exact():
