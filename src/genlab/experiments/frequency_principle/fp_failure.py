@@ -156,12 +156,14 @@ def measures(run, cfg: FpFailureConfig) -> dict:
 def per_seed(m: dict, cfg: FpFailureConfig) -> dict:
     """Each claim's statement on each seed alone (same thresholds): claim id -> bool array.
 
-    random: per random target whose concordance is defined (the claim's mean leaves the others out). The large-init
-    claims compare groups, so they are evaluated per pair of small- and large-init nets with the same seed index k.
+    random: per random target whose concordance is defined (the claim's mean leaves the others out; None if none is).
+    The large-init claims compare groups, so they are evaluated per pair of small- and large-init nets with the same
+    seed index k.
     """
     conc = m["random"]["concordance"]
+    conc = conc[np.isfinite(conc)]
     gap_s, gap_l = (m[g]["hi_at_first"] > cfg.gap_error for g in ("small", "large"))
-    return {"fp-failure-random": conc[np.isfinite(conc)] <= cfg.max_concordance,
+    return {"fp-failure-random": conc <= cfg.max_concordance if conc.size else None,
             "fp-failure-large-order": ~gap_l & gap_s,
             "fp-failure-large-test": m["test_large"] / m["test_small"] >= cfg.test_ratio_min}
 
@@ -177,7 +179,7 @@ def claims(run, cfg: FpFailureConfig):
     t_fmt = lambda t: np.round(np.where(np.isfinite(t), t, np.nan).mean(0), 0).tolist()  # noqa: E731
     return [
         claim("fp-failure-random", "for random targets (no low-frequency dominance) the peaks do not converge low to high",
-              conc_r, source=SOURCE, at_most=cfg.max_concordance, seeds=ok["fp-failure-random"] if ok["fp-failure-random"].size else None,
+              conc_r, source=SOURCE, at_most=cfg.max_concordance, seeds=ok["fp-failure-random"],
               unit="concordance (fraction of peak pairs converging low before high; 0.5 = no order, 1 = strict)",
               note=f"per random target: {np.round(r['concordance'], 2).tolist()} (threshold {cfg.threshold}; pairs where "
                    f"neither peak converged left out); first-convergence steps {r['t'].tolist()}; small-init sine "
