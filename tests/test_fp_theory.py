@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch import nn
 
+import fp_kn
 from genlab.data.targets import grid
 from genlab.experiments import get
 from genlab.models.stacked import StackedMLP
@@ -14,9 +15,12 @@ from genlab.runner import execute
 
 
 def _claims(exp_id, tmp_path):
+    """The claims of a quick run, after checking their k of N against a hand count (tests/fp_kn.py)."""
     exp = get(exp_id)
     run = execute(exp, exp.config_for("quick"), tmp_path / exp_id, scale="quick")
-    return {c["id"]: c for c in run.claims}
+    claims = {c["id"]: c for c in run.claims}
+    fp_kn.check_k_of_n(exp_id, claims, run)
+    return claims
 
 
 def _net(seed=0):

@@ -7,6 +7,7 @@ import shutil
 import numpy as np
 import pytest
 
+import fp_kn
 from genlab.errors import GenlabError
 from genlab.experiments import get
 from genlab.probes.bands import band_error
@@ -184,6 +185,12 @@ def test_fp_filtering_mnist(quick):
 
 
 FP_IDS = ["fp-1d", "fp-image", "fp-early-stopping", "fp-failure", "fp-spectral-norm", "fp-high-frequency", "fp-filtering"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("exp_id", FP_IDS)
+def test_k_of_n_is_a_hand_count(quick, exp_id):
+    fp_kn.check_k_of_n(exp_id, *quick(exp_id))
 
 
 @pytest.mark.parametrize("exp_id", FP_IDS)

@@ -119,7 +119,7 @@ def claims(run, cfg: FpFilteringConfig):
         frac = float(ok.mean())
         out.append(claim(f"fp-filtering-delta{i}", f"e_low reaches {cfg.threshold} before e_high, which is then still "
                          f"above {cfg.gap_min} (δ = {d:.3g})", frac, source=SOURCE, at_least=cfg.min_ordered,
-                         unit="of seeds", inconclusive=not conv.any(),
+                         unit="of seeds", inconclusive=not conv.any(), seeds=ok,
                          note=f"first step below {cfg.threshold}: e_low {t_lo.tolist()}, e_high {t_hi.tolist()} (inf = "
                               f"not within {cfg.steps}); e_high then {np.round(hi_then, 3).tolist()}; the high part "
                               f"carries {a['high_share'][i]:.0%} of the labels' norm"))
