@@ -2,6 +2,7 @@
 
     python benchmarks/sr_curve.py --net lite --size 256 --steps 3000
     python benchmarks/sr_curve.py --net lite --size 256 --steps 3000 --lr 0.02
+    python benchmarks/sr_curve.py --net lite --channels 24 --cpu-budget 300
 
 The clean image is the one ``bench_restore.py --task sr --size N`` makes (a scikit-image
 name or a file, resized and centre-cropped, stored as 8 bits); the low-resolution image
@@ -10,7 +11,7 @@ PIL's, as in bench_restore.py. The fit is :func:`genlab.dip.fit` with the ``--ne
 preset's settings on the whole image (one window: at --size 256 restore's default
 256-px windows are one window too), bf16 and channels-last as restore uses them, one
 thread, no stopping rule. Every --every steps one line of JSON gives the step, the
-process's CPU seconds and the gain of the running average over bicubic (Y channel of
+process's CPU seconds (the fit stops once --cpu-budget of them are spent) and the gain of the running average over bicubic (Y channel of
 BT.601, 4-px border crop: the paper's convention).
 """
 from __future__ import annotations
@@ -31,6 +32,10 @@ def main(argv=None):
     ap.add_argument("--net", default="lite")
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--lr", type=float, default=None, help="override the preset's learning rate")
+    ap.add_argument("--channels", type=int, default=None, help="override the preset's channels per scale")
+    ap.add_argument("--skip", type=int, default=None, help="override the preset's skip channels")
+    ap.add_argument("--upsample", choices=["bilinear", "nearest"], default=None)
+    ap.add_argument("--cpu-budget", type=float, default=None, help="stop after this many CPU seconds")
     ap.add_argument("--every", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args(argv)
@@ -55,7 +60,9 @@ def main(argv=None):
             big = im.resize((im.width * a.factor, im.height * a.factor), Image.BICUBIC)
         bicubic = y_psnr(np.asarray(big, np.float64) / 255, clean, 4)
     settings = PRESETS[a.net].fit
-    settings = replace(settings, steps=a.steps, **({} if a.lr is None else {"lr": a.lr}))
+    net = replace(settings.net, **{k: v for k, v in (("channels", a.channels), ("skip", a.skip),
+                                                      ("upsample", a.upsample)) if v is not None})
+    settings = replace(settings, net=net, steps=a.steps, **({} if a.lr is None else {"lr": a.lr}))
     print(json.dumps({"image": a.image, "size": a.size, "net": a.net, "spec": str(settings.net), "lr": settings.lr,
                       "bicubic_y_crop4": round(bicubic, 2)}), flush=True)
 
@@ -67,11 +74,12 @@ def main(argv=None):
 
         def __call__(self, state):
             self.avg(state)
+            cpu = time.process_time() - self.t0
             if state.step % a.every == 0:
                 x = np.clip(to_image(self.avg.x_avg_), 0, 1)
-                print(json.dumps({"step": state.step, "cpu_s": round(time.process_time() - self.t0, 1),
+                print(json.dumps({"step": state.step, "cpu_s": round(cpu, 1),
                                   "gain_y_crop4": round(y_psnr(x, clean, 4) - bicubic, 2)}), flush=True)
-            return None
+            return "CPU budget reached" if a.cpu_budget is not None and cpu >= a.cpu_budget else None
 
     fit(low, Downsampling(a.factor), settings, out_shape=clean.shape[:2], callbacks=(Log(),), seed=a.seed,
         runtime=Runtime(threads=1, bf16=True, channels_last=True))
