@@ -171,8 +171,8 @@ def test_restore_config_is_validated_and_resolved_per_task():
     assert (sr.net, sr.ensemble, sr.tile, sr.patience, sr.lr) == ("lite", 1, 256, 100, 0.02)
     assert sr.fit_settings().reg_noise_std == PRESETS["lite"].fit.reg_noise_std == 1 / 30
     assert TASKS["jpeg"].steps == RestoreConfig(task="jpeg").resolved().max_iters == 2400
-    ip = RestoreConfig(task="inpaint").resolved()  # the fill network in 256-px windows (RESULTS.md, session 8)
-    assert (ip.net, ip.tile, ip.ensemble, ip.lr, ip.reg_noise) == ("fill", 256, 1, 0.01, 1 / 30)
+    ip = RestoreConfig(task="inpaint").resolved()  # the fill network in 128-px windows (RESULTS.md, sessions 8-9)
+    assert (ip.net, ip.tile, ip.ensemble, ip.lr, ip.reg_noise) == ("fill", 128, 1, 0.01, 1 / 30)
     assert ip.fit_settings().net.skip == 16 and ip.fit_settings().net.upsample == "nearest"
     with pytest.raises(GenlabError, match="--ensemble 17"):
         RestoreConfig().override({"ensemble": 17})

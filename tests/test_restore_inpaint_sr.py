@@ -58,7 +58,7 @@ def test_known_pixels_come_back_exactly_unless_raw(tmp_path):
 def test_default_windows_fall_back_to_the_whole_image_when_one_is_all_hole(tmp_path, capsys):
     clean = _q8(load_image("astronaut", gray=True, size=384))
     mask = np.ones((384, 384), np.float32)
-    mask[:240, :240] = 0  # the top-left window (of 2 x 2 at the default --tile 256, about 208 px) has no known pixel
+    mask[:240, :240] = 0  # the top-left window (of 3 x 3 at the default --tile 128, 160 px) has no known pixel
     argv = _files(tmp_path, clean, mask)
     out = tmp_path / "out.png"
     assert main(["restore", *argv, "-o", str(out), "--max-iters", "2", *FAST]) == 0

@@ -11,8 +11,8 @@ Denoising fits images of 384 px or more a side in overlapping windows of about
 256 px (``--tile``), two networks each (``--ensemble``), in parallel 1-thread
 workers, and blends them: at 512x512 within 0.12 dB of the paper network's
 peak in under 10 minutes on 2 cores (benchmarks/RESULTS.md, session 5).
-Inpainting and super-resolution fit outputs of 384 px or more in 256-px
-windows too, one network each (an inpainting window sees its part of the
+Inpainting fits images of 192 px or more in windows of about 128 px and
+super-resolution outputs of 384 px or more in 256-px windows, one network each (an inpainting window sees its part of the
 mask; an SR window's output is compared, downsampled, with its
 low-resolution window). Inpainting
 returns the known pixels as given and the network's fill in the holes
@@ -69,7 +69,7 @@ def add_arguments(p) -> None:
                         "the time per iteration and K times the memory (default 2 for denoise, 1 for the others)")
     p.add_argument("--tile", type=int, default=None, metavar="SIZE",
                    help="fit one network per overlapping window of about SIZE x SIZE output pixels, side by "
-                        "side on the idle cores, and blend them (default 256 for denoise, inpaint and sr, 0 for "
+                        "side on the idle cores, and blend them (default 256 for denoise and sr, 128 for inpaint, 0 for "
                         "jpeg: one network for the whole image)")
     p.add_argument("--raw", action="store_true", default=None,
                    help="inpaint: write the network's output everywhere (default: the known pixels as given, "
