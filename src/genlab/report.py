@@ -68,8 +68,11 @@ def first_clause(note: str, limit: int = LONG_NOTE) -> str:
 
 def k_of_n(c: dict) -> str:
     """'k/N seeds' where the claim records it (fields k and of, or a 'k/N seeds' in its note), else ''.
-    The noun is the threshold's ('>= 0.9 of draws' -> 'k/N draws'); seeds where it names none."""
+    The noun is the claim's ``per`` ('folds'), else the threshold's ('>= 0.9 of draws' -> 'k/N draws'); seeds
+    where it names none."""
     if c.get("k") is not None and c.get("of") is not None:
+        if c.get("per"):
+            return f"{c['k']}/{c['of']} {c['per']}"
         m = re.search(r"\bof (?:[\w-]+ )*?(\w+)$", str(c.get("threshold", "")).strip())
         return f"{c['k']}/{c['of']} {m.group(1) if m else 'seeds'}"
     m = _K_OF_N.search(str(c.get("note", "")))

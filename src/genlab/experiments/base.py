@@ -58,6 +58,7 @@ class Claim:
     n: int | None = None
     k: int | None = None   # a claim over the seeds trained inside the run: it holds for k of them ...
     of: int | None = None  # ... of this many (the report shows "k/of seeds")
+    per: str = ""          # what k and of count when not seeds: "folds", "nets", "masks" (the report's noun)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -85,7 +86,7 @@ def claim(id: str, statement: str, value: float | None, *, source: str, at_least
           within: tuple[float, float] | None = None, unit: str = "", require: bool = True,
           inconclusive: bool = False, note: str = "", paper_value: float | str | None = None,
           paper_setting: str = "", n: int | None = None,
-          seeds: np.ndarray | list[bool] | None = None) -> Claim:
+          seeds: np.ndarray | list[bool] | None = None, per: str = "") -> Claim:
     """A :class:`Claim` whose verdict and threshold text come from the same number.
 
     Give exactly one comparison: ``at_least`` (>=), ``at_most`` (<=), ``above`` (>),
@@ -95,7 +96,8 @@ def claim(id: str, statement: str, value: float | None, *, source: str, at_least
     is None or NaN) makes the verdict inconclusive: the effect could not be measured.
     ``paper_value``/``paper_setting`` and ``n`` are recorded as given (see :class:`Claim`).
     ``seeds``: for a claim over the seeds a run trains (a fraction of seeds), whether the statement held for each;
-    recorded as ``k`` of ``of`` seeds.
+    recorded as ``k`` of ``of`` seeds. ``per`` names what ``seeds`` counts when it is not seeds trained inside
+    the run (``"folds"``: disjoint parts of the test set of a run with no randomness; ``"nets"``, ``"masks"``).
     """
     given = {k: v for k, v in (("at_least", at_least), ("at_most", at_most), ("above", above),
                                ("below", below), ("within", within)) if v is not None}
@@ -115,7 +117,8 @@ def claim(id: str, statement: str, value: float | None, *, source: str, at_least
     k = of = None
     if seeds is not None:
         k, of = int(np.sum(seeds)), int(np.size(seeds))
-    return Claim(id, statement, source, value, text, verdict(ok), note, paper_value, paper_setting, n, k, of)
+    return Claim(id, statement, source, value, text, verdict(ok), note, paper_value, paper_setting, n, k, of,
+                 per if seeds is not None else "")
 
 
 @dataclass
