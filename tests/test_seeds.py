@@ -62,7 +62,11 @@ def test_atlas_shows_k_of_n_from_the_seed_summary(tmp_path):
     assert ctx["sections"][0]["rows"][0]["kn"] == "8/8 seeds"   # one run: the claim's own seeds
     summarize_atlas(tmp_path, ["fp-1d"], "quick", 0, 2)
     ctx = atlas_context([tmp_path / "runs" / "fp-1d"], tmp_path, "t")
-    assert ctx["sections"][0]["rows"][0]["kn"] == "holds in 1/2 seeds"
+    assert ctx["sections"][0]["rows"][0]["kn"] == "holds in 1/2 seeds"   # seed 1 counted nothing inside
+    (tmp_path / "seeds" / "fp-1d" / "seed-1" / "claims.json").write_text(json.dumps([c("fp1d-order", 0.8, "fails", k=5, of=8)]))
+    summarize_atlas(tmp_path, ["fp-1d"], "quick", 0, {"fp-1d": 2})
+    ctx = atlas_context([tmp_path / "runs" / "fp-1d"], tmp_path, "t")
+    assert ctx["sections"][0]["rows"][0]["kn"] == "holds in 13/16 seeds (2 runs)"
 
 
 def test_robust_or_setting_sensitive():
@@ -113,8 +117,13 @@ def test_seeds_and_robustness_end_to_end(tmp_path):
 
 @pytest.mark.slow
 def test_reproduce_with_seeds_keeps_the_atlas_layout(tmp_path):
+    """cheap-multiplication's claim has no count inside its run: 2 runs. fp-theory judges its claims on 4, 2
+    and 4 seeds inside one quick run: --seeds 2 adds no run."""
     from genlab.runner import reproduce
-    assert reproduce(["cheap-multiplication"], "quick", tmp_path, seeds=2, backend=LocalBackend(workers=1)) == 0
+    assert reproduce(["cheap-multiplication", "fp-theory"], "quick", tmp_path, seeds=2,
+                     backend=LocalBackend(workers=1)) == 0
+    assert not (tmp_path / "seeds" / "fp-theory").exists()
+    assert "2/2 seeds" in (tmp_path / "report.md").read_text()      # fp-theory-flatten's own count, one run
     assert json.loads((tmp_path / "runs" / "cheap-multiplication" / "config.json").read_text())["config"]["seed"] == 0
     assert json.loads((tmp_path / "seeds" / "cheap-multiplication" / "seed-1" / "config.json").read_text())["config"]["seed"] == 1
     s = json.loads((tmp_path / "seeds" / "cheap-multiplication" / "seeds.json").read_text())
@@ -127,3 +136,29 @@ def test_k_of_n_takes_its_noun_from_the_threshold():
     assert k_of_n(x.to_dict()) == "2/3 draws"
     y = claim("y", "ordered", 0.0, source="s", at_least=0.9, unit="of small-init seeds", seeds=[False] * 4)
     assert k_of_n(y.to_dict()) == "0/4 seeds"
+
+
+def test_runs_needed_counts_the_seeds_inside_a_run():
+    from genlab.runner import runs_needed
+    assert runs_needed([{"of": None}, {"of": 10}], 5) == 5   # a claim without a count: 5 runs
+    assert runs_needed([{"of": 3}, {"of": 8}], 5) == 2       # 3 seeds a run: 6 in 2 runs
+    assert runs_needed([{"of": 5}, {"of": 16}], 5) == 1
+    assert runs_needed([{"of": 4}], 1) == 1 and runs_needed([], 5) == 1
+
+
+@pytest.mark.parametrize("argv, n", [(["reproduce"], 5), (["reproduce", "--quick"], 1),
+                                     (["reproduce", "--seeds", "2"], 2), (["reproduce", "--scale", "paper"], 1)])
+def test_the_default_atlas_judges_each_claim_on_five_seeds(monkeypatch, tmp_path, argv, n):
+    import genlab.runner
+    from genlab.cli import main
+    got = {}
+    monkeypatch.setattr(genlab.runner, "reproduce", lambda *a, **k: got.update(k) or 0)
+    assert main(argv + ["--out", str(tmp_path / "a")]) == 0
+    assert got["seeds"] == n
+
+
+def test_a_pooled_count_shows_its_runs():
+    from genlab.seeds import kn_text
+    assert kn_text({"holds": 2, "of": 2, "within": "5/6", "per": "folds"}) == "5/6 folds (2 runs)"
+    assert kn_text({"holds": 4, "of": 5, "within": "", "per": ""}) == "4/5 seeds"
+    assert kn_text({"holds": 4, "of": 5, "within": "3/3", "per": "seeds"}) == "4/5 seeds"

@@ -19,6 +19,9 @@ from genlab.io import path_arg
 from genlab.parallel import add_backend_arguments, make_backend
 from genlab.runtime import add_device_argument
 
+# the default atlas judges every claim on at least this many seeds (issue 13: k of N with N >= 5)
+DEFAULT_ATLAS_SEEDS = 5
+
 # Commands that live in their own modules: each has add_arguments(parser) and main(args) -> int.
 EXTENSIONS = {
     "restore": ("genlab.restore", "restore an image with the Deep Image Prior"),
@@ -63,7 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--compare", type=path_arg, action="append", default=None, metavar="ATLAS",
                    help="another atlas folder (say atlas-quick): its verdicts beside these, a sentence where they differ")
     s.add_argument("--seeds", type=int, default=None, metavar="N",
-                   help="also run seeds seed+1..seed+N-1 of each experiment (into OUT/seeds/<id>/); the atlas shows k/N")
+                   help="judge every claim on at least N seeds: an experiment whose run judges a claim on fewer seeds "
+                        "(or folds) inside it also runs seeds seed+1, ... (into OUT/seeds/<id>/); the atlas shows k/N "
+                        f"(default: {DEFAULT_ATLAS_SEEDS} at the default scale, 1 at the others)")
     s.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                    help="experiments run at once, one core each (default: the number of cores)")
     add_backend_arguments(s)
@@ -133,7 +138,8 @@ def cmd_reproduce(args) -> int:
     backend = None if args.backend == "local" and args.address is None else make_backend(args)
     return reproduce(ids, scale, args.out or Path(f"atlas-{scale}"), args.seed, args.workers, backend,
                      report_to=tuple(args.report_to or ()), keep_checkpoints=args.keep_checkpoints,
-                     compare=args.compare, device=args.device, seeds=args.seeds or 1)
+                     compare=args.compare, device=args.device,
+                     seeds=args.seeds or (DEFAULT_ATLAS_SEEDS if scale == "default" else 1))
 
 
 def cmd_report(args) -> int:

@@ -22,7 +22,7 @@ from genlab.runs.check import check_run
 from genlab.runtime import resolve_device
 
 __all__ = ["Task", "check_inputs", "default_folder", "execute", "finalize", "redraw", "reproduce", "run_command",
-           "run_task", "select"]
+           "run_task", "runs_needed", "select"]
 
 def redraw(folder: Path | str) -> list[dict]:
     """``genlab report RUN_DIR``: figures and claims again, without training."""
@@ -183,13 +183,38 @@ def select(only: list[str] | None = None) -> list[str]:
     return [e.id for e in exps]
 
 
+def _plan(todo: list[Task], scale: str, workers: int, what: str, kept: int) -> list[Task]:
+    """``todo`` with each task's share of the catalogue's time before and after it (the progress line's ETA),
+    and one line saying how much is left."""
+    from genlab.experiments import get
+    secs = [catalogue_seconds(get(t.experiment).times.get(scale, "")) for t in todo]
+    n_w = max(1, min(workers, len(todo)))
+    todo = [t._replace(before_s=sum(x or 0 for x in secs[:k]) / n_w,
+                       left_s=None if None in secs[k:] else sum(secs[k:]) / n_w) for k, t in enumerate(todo)]  # type: ignore[arg-type]
+    if todo:
+        total = f"about {_dur(todo[0].left_s)}" if todo[0].left_s is not None else "a time the catalogue cannot give"
+        print(f"reproduce: {len(todo)} {what} to run, {kept} kept; {total} on {n_w} worker(s) "
+              "by the catalogue's times", file=sys.stderr, flush=True)
+    return todo
+
+
+def runs_needed(claims: list[dict], n: int) -> int:
+    """Runs (seeds) of one experiment for every claim to be judged on at least ``n`` units: a claim judged on
+    ``of`` seeds (or folds, nets) inside each run needs ceil(n / of) runs, one without a count n."""
+    return max([-(-n // max(1, int(c.get("of") or 1))) for c in claims] or [1])
+
+
 def reproduce(exp_ids: list[str], scale: str, out: Path, seed: int | None = None, workers: int = 1,
               backend: Backend | None = None, report_to: tuple[str, ...] = (), keep_checkpoints: bool = False,
               compare: list[Path] | None = None, device: str | None = None, seeds: int = 1) -> int:
     """``genlab reproduce``: each experiment into ``out/runs/<id>`` (complete ones kept), then the atlas (with
     ``compare``, other atlases' verdicts beside its own); ``report_to`` trackers get every run at the end.
-    Every worker trains on ``device`` (several workers share one GPU). ``seeds`` > 1 adds each experiment's
-    further seeds (:func:`genlab.seeds.atlas_seed_folders`) and their k-of-N summary, which the atlas shows."""
+    Every worker trains on ``device`` (several workers share one GPU).
+
+    ``seeds`` > 1: every claim is judged on at least that many seeds. Once an experiment's first run is done,
+    it gets :func:`runs_needed` runs in all (seeds seed+1, ... in ``out/seeds/<id>/``,
+    :func:`genlab.seeds.atlas_seed_folders`): none more where its run already judges each claim on that many
+    seeds or folds inside it, ``seeds`` where a claim has no count. The atlas shows each claim's k of N."""
     from genlab.experiments import get
     from genlab.export import check_trackers, report_runs
     from genlab.report import write_atlas
@@ -204,30 +229,34 @@ def reproduce(exp_ids: list[str], scale: str, out: Path, seed: int | None = None
         check_inputs(get(exp_id).config_for(scale, seed))
     check_writable(out)
     check_trackers(report_to)
-    dirs, todo, t_all = [], [], time.time()
-    jobs = [(e, f, s if seeds > 1 else seed) for e in exp_ids for f, s in atlas_seed_folders(out, e, scale, seed, seeds)]
-    for i, (exp_id, folder, s) in enumerate(jobs, 1):
-        if folder == atlas_run(out, exp_id):
-            dirs.append(folder)
-        if Run(folder).is_complete:
-            print(f"[{i}/{len(jobs)}] {exp_id}: already complete, kept", file=sys.stderr)
-        else:
-            todo.append(Task(exp_id, scale, str(folder), s, (), f"[{i}/{len(jobs)}]", t_all,
-                             keep_checkpoints=keep_checkpoints, device=device))
-    # what is left, from the catalogue's times: per worker, since the workers share the list
-    secs = [catalogue_seconds(get(t.experiment).times.get(scale, "")) for t in todo]
-    n_w = max(1, min(workers, len(todo)))
-    todo = [t._replace(before_s=sum(x or 0 for x in secs[:k]) / n_w,
-                       left_s=None if None in secs[k:] else sum(secs[k:]) / n_w) for k, t in enumerate(todo)]  # type: ignore[arg-type]
-    if todo:
-        total = f"about {_dur(todo[0].left_s)}" if todo[0].left_s is not None else "a time the catalogue cannot give"
-        print(f"reproduce: {len(todo)} to run, {len(jobs) - len(todo)} kept; {total} on {n_w} worker(s) "
-              "by the catalogue's times", file=sys.stderr, flush=True)
+    t_all = time.time()
     # experiments use one intra-op thread each: one per core
-    backend = backend or LocalBackend(n_w, threads=1, progress=False, desc="reproduce")
-    failures = sum(bool(r["error"]) for r in backend.run_tasks(todo)) if todo else 0
+    backend = backend or LocalBackend(max(1, workers), threads=1, progress=False, desc="reproduce")
+
+    def run_all(jobs: list[tuple[str, Path, int | None]], what: str) -> int:
+        todo = []
+        for i, (exp_id, folder, s) in enumerate(jobs, 1):
+            if Run(folder).is_complete:
+                print(f"[{i}/{len(jobs)}] {exp_id}: already complete, kept", file=sys.stderr)
+            else:
+                todo.append(Task(exp_id, scale, str(folder), s, (), f"[{i}/{len(jobs)}]", t_all,
+                                 keep_checkpoints=keep_checkpoints, device=device))
+        todo = _plan(todo, scale, workers, what, len(jobs) - len(todo))
+        return sum(bool(r["error"]) for r in backend.run_tasks(todo)) if todo else 0
+
+    dirs = [atlas_run(out, e) for e in exp_ids]
+    failures = run_all([(e, d, seed) for e, d in zip(exp_ids, dirs)], "experiments")
     if seeds > 1:
-        summarize_atlas(out, exp_ids, scale, seed, seeds)
+        extra, counts = [], {}
+        for exp_id, d in zip(exp_ids, dirs):
+            r = Run(d)
+            counts[exp_id] = runs_needed(r.claims, seeds) if r.is_complete else 1
+            pairs = atlas_seed_folders(out, exp_id, scale, seed, counts[exp_id])
+            extra += [(exp_id, f, s) for f, s in pairs[1:]]
+        # the longest first, so that the last one to finish is a short one
+        extra.sort(key=lambda j: -(catalogue_seconds(get(j[0]).times.get(scale, "")) or 0))
+        failures += run_all(extra, "further seeds")
+        summarize_atlas(out, [e for e in exp_ids if counts[e] > 1], scale, seed, counts)
     md, html = write_atlas(dirs, out, title=f"genlab atlas ({scale})", compare=compare)
     print(f"atlas: {html} and {md} ({time.time() - t_all:.0f} s)")
     report_runs(report_to, dirs)

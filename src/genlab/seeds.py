@@ -44,7 +44,8 @@ def _stats(values: list[float]) -> dict:
 def summarize(folders: list[Path], seeds: list[int]) -> dict:
     """Per claim over the runs in ``folders`` (seed ``seeds[i]`` in ``folders[i]``): ``holds`` of ``of`` (the
     complete runs that state the claim), ``fails``, ``inconclusive``, the value's statistics, each run's
-    verdict and value, and ``within``: the claims' own k/of over the seeds trained inside each run, pooled."""
+    verdict and value, and ``within``: the claims' own k/of over the seeds trained inside each run (or the folds,
+    nets it names in ``per``), pooled; empty unless every run that states the claim counted it."""
     runs, claims = [], {}  # type: ignore[var-annotated]
     for folder, seed in zip(folders, seeds):
         r = Run(folder)
@@ -54,24 +55,30 @@ def summarize(folders: list[Path], seeds: list[int]) -> dict:
             continue
         for c in r.claims:
             e = claims.setdefault(c["id"], {"id": c["id"], "statement": c["statement"], "threshold": c["threshold"],
-                                            "verdicts": {}, "values": {}, "k": 0, "k_of": 0})
+                                            "verdicts": {}, "values": {}, "k": 0, "k_of": 0, "per": "", "counted": 0})
             e["verdicts"][seed], e["values"][seed] = c["verdict"], c["value"]
             if c.get("k") is not None and c.get("of") is not None:
                 e["k"] += c["k"]
                 e["k_of"] += c["of"]
+                e["per"], e["counted"] = c.get("per") or "seeds", e["counted"] + 1
     out = []
     for e in claims.values():
         v = list(e["verdicts"].values())
         out.append({"id": e["id"], "statement": e["statement"], "threshold": e["threshold"],
                     "holds": v.count("holds"), "of": len(v), "fails": v.count("fails"),
                     "inconclusive": v.count("inconclusive"), "value": _stats(list(e["values"].values())),
-                    "within": f"{e['k']}/{e['k_of']}" if e["k_of"] else "",
+                    # pooled only when every run that states the claim counted it
+                    "within": f"{e['k']}/{e['k_of']}" if e["k_of"] and e["counted"] == len(v) else "", "per": e["per"],
                     "runs": [{"seed": s, "verdict": e["verdicts"][s], "value": e["values"][s]} for s in e["verdicts"]]})
     return {"seeds": list(seeds), "runs": runs, "missing": sum(r["status"] != "complete" for r in runs), "claims": out}
 
 
 def kn_text(c: dict) -> str:
-    """'k/N seeds' for one claim of a summary."""
+    """'k/N seeds' for one claim of a summary: over its runs, or, where each run judges the claim on several
+    seeds (folds, nets) inside it and those outnumber the runs, over them pooled ('7/8 seeds (2 runs)')."""
+    within = c.get("within") or ""
+    if within and int(within.split("/")[1]) > c["of"]:
+        return f"{within} {c.get('per') or 'seeds'} ({c['of']} runs)"
     return f"{c['holds']}/{c['of']} seeds"
 
 
@@ -81,13 +88,14 @@ def _num(v) -> str:
 
 def table(summary: dict) -> str:
     """The summary as a Markdown table: one row per claim."""
-    lines = ["| claim | holds in | inconclusive | mean ± std | min | max | threshold | seeds inside runs |",
+    lines = ["| claim | holds in | inconclusive | mean ± std | min | max | threshold | inside runs |",
              "|---|---|---|---|---|---|---|---|"]
     for c in summary["claims"]:
         s = c["value"]
         spread = "-" if s["mean"] is None else f"{_num(s['mean'])} ± {_num(s['std'])}"
         lines.append(f"| {c['id']} | {c['holds']} of {c['of']} | {c['inconclusive']} | {spread} | {_num(s['min'])} | "
-                     f"{_num(s['max'])} | {c['threshold']} | {c['within'] or '-'} |")
+                     f"{_num(s['max'])} | {c['threshold']} | "
+                     f"{(c['within'] + ' ' + (c.get('per') or 'seeds')) if c['within'] else '-'} |")
     if summary["missing"]:
         bad = ", ".join(f"seed {r['seed']} {r['status']}" for r in summary["runs"] if r["status"] != "complete")
         lines.append(f"\nNot counted (run not complete): {bad}.")
@@ -140,10 +148,11 @@ def atlas_seed_folders(atlas: Path, exp_id: str, scale: str, seed: int | None, n
                                                for s in range(seed + 1, seed + n)]
 
 
-def summarize_atlas(atlas: Path, exp_ids: list[str], scale: str, seed: int | None, n: int) -> None:
-    """Each experiment's seed summary in ``seeds/<id>/`` (the atlas shows its k/N)."""
+def summarize_atlas(atlas: Path, exp_ids: list[str], scale: str, seed: int | None, n: int | dict[str, int]) -> None:
+    """Each experiment's seed summary over its ``n`` runs (a number per experiment id, or one for all) in
+    ``seeds/<id>/`` (the atlas shows its k/N)."""
     for exp_id in exp_ids:
-        pairs = atlas_seed_folders(atlas, exp_id, scale, seed, n)
+        pairs = atlas_seed_folders(atlas, exp_id, scale, seed, n[exp_id] if isinstance(n, dict) else n)
         summary = summarize([f for f, _ in pairs], [s for _, s in pairs])
         write_summary(summary, atlas_seeds(atlas, exp_id), {"experiment": exp_id, "scale": scale, "overrides": []})
 
