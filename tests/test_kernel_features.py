@@ -5,6 +5,7 @@ import pytest
 import scipy.signal
 from scipy.spatial.distance import cdist
 
+import kernel_kn
 from genlab.cli import main as cli_main
 from genlab.experiments import get
 from genlab.experiments.memorization._kernel_curve import power_law
@@ -94,7 +95,9 @@ QUICK = [("kernel-random-features-cifar10", "kernel-random-conv", 0.01, "fails")
 def test_quick_claims(exp_id, prefix, margin, extrapolated, tmp_path):
     exp = get(exp_id)
     cfg = exp.config_for("quick")
-    c = claims_of(execute(exp, cfg, tmp_path / "k"))
+    run = execute(exp, cfg, tmp_path / "k")
+    c = claims_of(run)
+    assert kernel_kn.check(exp_id, run, cfg)[f"{prefix}-interpolates"] == (5, 5)   # k of 5 folds, counted by hand
     assert c[f"{prefix}-interpolates"]["value"] == 0
     assert c[f"{prefix}-beat-pixels"]["value"] >= cfg.min_feature_gain + margin
     assert c[f"{prefix}-l2"]["value"] < cfg.max_l2_change - 0.01

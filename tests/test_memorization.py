@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import torch
 
+import kernel_kn
 from genlab.cli import main as cli_main
 from genlab.errors import GenlabError
 from genlab.experiments import get
@@ -52,6 +53,7 @@ def test_kernel_interpolation_quick_claims(tmp_path):
     assert c["kernel-train-zero"]["value"] == 0 and c["kernel-train-zero"]["verdict"] == "holds"
     assert c["kernel-test-error"]["value"] < 0.08 - 0.01              # real generalization, with a margin
     assert "n = 3,000" in c["kernel-test-error"]["note"]
+    assert kernel_kn.check("kernel-interpolation", run, exp.config_for("quick"))["kernel-train-zero"] == (5, 5)
 
 
 @pytest.mark.slow

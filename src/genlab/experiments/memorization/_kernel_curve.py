@@ -10,6 +10,11 @@ median pairwise training distance (0.5, as in ``kernel-interpolation``: fixed, n
 then the exact solve ``K alpha = Y`` and the penalized ``(K + ridge I) alpha = Y``.
 The power law ``err = a n^-b`` is fitted by least squares in log-log coordinates over all sizes
 and evaluated at the paper's n: an extrapolation, not a measurement, and labelled so.
+k of N: the solves have no randomness that matters, so each claim is also judged, inside the run, on 5
+disjoint stride folds (image i in fold i % 5) of the test images (the training images of each size for
+``-interpolates``): the claim's own quantity (smallest gain over n, largest l2 change over n, the power
+law fitted to the fold's errors at each n) against the claim's own threshold, shown as "k/5 folds".
+The run stores which image each solve gets wrong (``test_wrong``, ``train_wrong``: bool) for this.
 """
 from __future__ import annotations
 
@@ -22,7 +27,7 @@ from genlab.config import check, param
 from genlab.data.vision import load_dataset
 from genlab.errors import GenlabError
 from genlab.experiments.base import claim
-from genlab.experiments.memorization.common import DataConfig
+from genlab.experiments.memorization.common import DataConfig, fold_errors
 from genlab.models.features import distance_memory_bytes, feature_distances
 from genlab.models.kernel import median_sigma_d2, solve, squared_distances
 from genlab.params import show_value as _csv
@@ -61,18 +66,23 @@ class CurveConfig(DataConfig):
               f"sizes={_csv(self.sizes)} must increase (at least 5 training-set sizes); sort them and drop repeats")
 
 
-def _curve(d2: np.ndarray, n: int, Y: np.ndarray, yt: np.ndarray, cfg: CurveConfig) -> np.ndarray:
-    """(train error, test error) of the exact and the penalized solve at each size: (2, 2, len(sizes))."""
+def _curve(d2: np.ndarray, n: int, Y: np.ndarray, yt: np.ndarray, cfg: CurveConfig):
+    """(train error, test error) of the exact and the penalized solve at each size: (2, 2, len(sizes)); and which
+    training images (the first s at size s; False past s) and test images each solve gets wrong: (2, S, n), (2, S, m)."""
     out = np.zeros((2, 2, len(cfg.sizes)))
+    train_wrong = np.zeros((2, len(cfg.sizes), n), bool)
+    test_wrong = np.zeros((2, len(cfg.sizes), len(yt)), bool)
     for j, s in enumerate(cfg.sizes):
         g = -1 / (2 * (cfg.bandwidth_scale * median_sigma_d2(d2[:s, :s], seed=cfg.seed)) ** 2)
         K, Kt = np.exp(g * d2[:s, :s]), np.exp(g * d2[n:, :s])
         for i, ridge in enumerate((0.0, cfg.ridge)):
             K0 = K.copy() if ridge else K  # solve() adds the ridge in place
             alpha = solve(K0, Y[:s], ridge)
-            out[i, 0, j] = np.mean((K @ alpha).argmax(1) != Y[:s].argmax(1))  # training error of the unpenalized K
-            out[i, 1, j] = np.mean((Kt @ alpha).argmax(1) != yt)
-    return out
+            train_wrong[i, j, :s] = (K @ alpha).argmax(1) != Y[:s].argmax(1)  # with the unpenalized K
+            test_wrong[i, j] = (Kt @ alpha).argmax(1) != yt
+            out[i, 0, j] = np.mean(train_wrong[i, j, :s])
+            out[i, 1, j] = np.mean(test_wrong[i, j])
+    return out, train_wrong, test_wrong
 
 
 def power_law(sizes, errors) -> tuple[float, float]:
@@ -107,8 +117,9 @@ def run_curve(cfg: CurveConfig, run, fmap) -> None:
     del d2
     fmap.fit(ds.x_train[:n])
     feats = _curve(feature_distances(fmap, X, n, cfg.row_chunk), n, Y, yt, cfg)
-    errors = np.concatenate([pixels, feats])  # (4, 2, S): rows ROWS, (train, test), sizes
-    run.save_arrays(sizes=np.array(cfg.sizes), train_error=errors[:, 0], test_error=errors[:, 1])
+    errors = np.concatenate([pixels[0], feats[0]])  # (4, 2, S): rows ROWS, (train, test), sizes
+    run.save_arrays(sizes=np.array(cfg.sizes), train_error=errors[:, 0], test_error=errors[:, 1],
+                    train_wrong=np.concatenate([pixels[1], feats[1]]), test_wrong=np.concatenate([pixels[2], feats[2]]))
     for r, name in enumerate(ROWS):
         for j, s in enumerate(cfg.sizes):
             run.log("test_error", errors[r, 1, j], step=s, key=name)
@@ -137,6 +148,21 @@ def figures(run, cfg: CurveConfig):
     run.save_figure(fig, "learning_curve")
 
 
+def by_fold(run, cfg: CurveConfig) -> dict[str, np.ndarray]:
+    """Whether each claim's statement holds on each fold: {claim suffix: (FOLDS,) bool}; {} for a run stored
+    without ``test_wrong`` (from before the folds)."""
+    a = run.arrays
+    if "test_wrong" not in a or "train_wrong" not in a:
+        return {}
+    sizes, ef = a["sizes"], fold_errors(a["test_wrong"])  # (4, S, FOLDS): rows ROWS, sizes, folds
+    tr = np.stack([fold_errors(a["train_wrong"][2, j, :int(s)]) for j, s in enumerate(sizes)])  # (S, FOLDS)
+    fits = [power_law(sizes, ef[2, :, f]) for f in range(ef.shape[-1])]
+    return {"interpolates": tr.max(0) <= 0.0,
+            "beat-pixels": (ef[0] - ef[2]).min(0) >= cfg.min_feature_gain,
+            "l2": np.abs(ef[3] - ef[2]).max(0) < cfg.max_l2_change,
+            "extrapolated": np.array([c * cfg.paper_n ** -b for c, b in fits]) <= cfg.max_extrapolated_error}
+
+
 def claims(run, cfg: CurveConfig):
     sizes, err, tr = run.arrays["sizes"], run.arrays["test_error"], run.arrays["train_error"]
     gain, l2 = err[0] - err[2], err[3] - err[2]
@@ -146,26 +172,30 @@ def claims(run, cfg: CurveConfig):
     fit = f"power law fitted to n = {int(sizes[0])}..{int(sizes[-1])}, exponent {run.scalar('power_law_exponent', key='features'):.2f}"
     n = int(sizes[-1])  # the largest training set measured; the extrapolation is to cfg.paper_n
     at = f"{cfg.dataset}, n = {cfg.paper_n:,}, exact solve"
+    k = by_fold(run, cfg)
     return [
         claim(f"kernel-{cfg.features}-interpolates", f"the exact kernel solve on {cfg.features} has zero training error",
               float(tr[2].max()), source=SOURCE, at_most=0.0, note="largest training error over the sizes", n=n,
-              paper_value=0.0, paper_setting=f"{at}: interpolates by construction"),
+              paper_value=0.0, paper_setting=f"{at}: interpolates by construction",
+              seeds=k.get("interpolates"), per="folds"),
         claim(f"kernel-{cfg.features}-beat-pixels", f"kernel interpolation on {cfg.features} beats raw pixels at every n",
               float(gain.min()), source=SOURCE, at_least=cfg.min_feature_gain,
               note=f"smallest over n of (pixel error - feature error); per n: {per_n}",
               paper_value=cfg.paper_error_pixels - cfg.paper_error, n=n,
-              paper_setting=f"{at}: pixels {cfg.paper_error_pixels:g} - {cfg.features} {cfg.paper_error:g} test error"),
+              paper_setting=f"{at}: pixels {cfg.paper_error_pixels:g} - {cfg.features} {cfg.paper_error:g} test error",
+              seeds=k.get("beat-pixels"), per="folds"),
         claim(f"kernel-{cfg.features}-l2", "the l2 penalty changes the test error by less than the paper's 2 points",
               float(np.abs(l2).max()), source=SOURCE, below=cfg.max_l2_change,
               note=f"largest |error with l2 - without| over n; ridge = {cfg.ridge:g}; signed per n: "
                    + ", ".join(f"{int(s)}: {d:+.2%}" for s, d in zip(sizes, l2)),
               paper_value=cfg.paper_error - cfg.paper_error_l2 if cfg.paper_error_l2 else None,
               paper_setting=f"{at}: {cfg.features} {cfg.paper_error:g} without, {cfg.paper_error_l2:g} with l2"
-              if cfg.paper_error_l2 else "", n=n),
+              if cfg.paper_error_l2 else "", n=n, seeds=k.get("l2"), per="folds"),
         claim(f"kernel-{cfg.features}-extrapolated",
               f"EXTRAPOLATION, not a measurement: the interpolating kernel on {cfg.features} at the paper's n",
               ext, source=SOURCE, at_most=cfg.max_extrapolated_error,
               note=f"{fit}; pixels extrapolate to {ext_px:.1%} (paper {cfg.paper_error_pixels:.1%}); "
                    f"largest measured n = {int(sizes[-1]):,}: {err[2][-1]:.1%}",
-              paper_value=cfg.paper_error, paper_setting=f"{at}: test error on {cfg.features}", n=n),
+              paper_value=cfg.paper_error, paper_setting=f"{at}: test error on {cfg.features}", n=n,
+              seeds=k.get("extrapolated"), per="folds"),
     ]

@@ -86,6 +86,15 @@ def load(cfg: MemConfig):
                                x_test=cut(ds.x_test, cfg.n_test), y_test=cut(ds.y_test, cfg.n_test))
 
 
+FOLDS = 5  # the kernel claims' k of N: disjoint parts of the evaluation set (a kernel solve has no seed to vary)
+
+
+def fold_errors(wrong, k: int = FOLDS) -> np.ndarray:
+    """Error rate on each of ``k`` disjoint stride folds of the last axis (image i in fold i % k): shape (..., k)."""
+    wrong = np.asarray(wrong, bool)
+    return np.stack([wrong[..., f::k].mean(-1) for f in range(k)], -1)
+
+
 def n_train_used(cfg: DataConfig) -> int:
     """The number of training images a run of ``cfg`` used: ``n_train``, or all on disk, whichever is fewer."""
     return len(load(cfg).y_train)
