@@ -62,6 +62,9 @@ def test_randomization_quick_every_setting_reaches_100_percent(tmp_path):
     run = execute(exp, exp.config_for("quick", overrides=["n_train=300"]), tmp_path / "r")
     c = claims_of(run)
     assert c["mem-fit-100"]["verdict"] == "holds" and c["mem-fit-99.9"]["verdict"] == "holds"
+    for cid, bar in (("mem-fit-100", 1.0), ("mem-fit-99.9", 0.999)):   # k/N recounted: each setting's own net
+        last = [run.series(f"{kind}/train_acc").values[-1] for kind in exp.config_for("quick").corruptions]
+        assert (c[cid]["k"], c[cid]["of"], c[cid]["per"]) == (sum(a >= bar for a in last), 5, "nets")
     e = {k: run.scalar("epoch_100", k) for k in ("true", "random_labels")}
     assert e["random_labels"] > 1.5 * e["true"]                      # random labels take longer (Fig. 1a)
     assert (run.path / "figures" / "randomization.png").exists()
@@ -79,6 +82,38 @@ def test_corruption_grid_quick_slowdown_and_test_error(tmp_path):
     from genlab.experiments.memorization.mem_test_error import claims as claims_test_error
     ct = {c.id: c for c in claims_test_error(run, cfg)}
     assert ct["mem-test-error-rises"].verdict == "holds" and ct["mem-test-error-chance"].verdict == "holds"
+    cc = {c["id"]: c for c in run.claims}
+    for c_ in (*ct.values(), *(cc[i] for i in ("mem-slowdown-order", "mem-slowdown-factor"))):  # one arch: 1/1
+        c_ = c_ if isinstance(c_, dict) else c_.to_dict()
+        assert (c_["k"], c_["of"], c_["per"]) == (int(c_["verdict"] == "holds"), 1, "archs")
+
+
+def _hand_spearman(x, y):
+    rank = lambda v: np.array([np.sum(v < a) + (np.sum(v == a) - 1) / 2 for a in v])  # noqa: E731  (ties: mean rank)
+    return np.corrcoef(rank(np.asarray(x)), rank(np.asarray(y)))[0, 1]
+
+
+def test_corruption_claims_judge_each_arch_alone(shared_data):
+    """A two-arch grid where the archs disagree: the claims' values and verdicts are over both archs (the worst),
+    and k of 2 archs is recounted by hand from each arch's own curve."""
+    from types import SimpleNamespace
+
+    from genlab.experiments.memorization import mem_convergence, mem_test_error
+    cfg = get("mem-convergence").config_for("quick", overrides=["n_train=10", "levels=0,0.2,0.5,1"])
+    steps = np.array([[100., 150, 300, 400], [100., 300, 200, 140]])   # arch 0 ordered (x4), arch 1 not (x1.4)
+    err = np.array([[0.2, 0.5, 0.7, 0.91], [0.3, 0.6, 0.5, 0.8]])      # arch 0 rises to chance, arch 1 neither
+    run = SimpleNamespace(arrays={"levels": np.array(cfg.levels), "steps_to_fit": steps, "test_error": err})
+    got = {c.id: c for c in mem_convergence.claims(run, cfg) + mem_test_error.claims(run, cfg)}
+    margin = max(cfg.min_chance_margin, cfg.chance_sds * np.sqrt(0.09 / cfg.n_test))
+    lv = np.array(cfg.levels)
+    hand = {"mem-slowdown-order": [_hand_spearman(lv, t) >= cfg.min_slowdown_rho for t in steps],
+            "mem-slowdown-factor": [t[-1] / t[0] > cfg.min_slowdown_factor for t in steps],
+            "mem-test-error-rises": [_hand_spearman(lv, e) >= cfg.min_error_rho for e in err],
+            "mem-test-error-chance": [abs(e[-1] - 0.9) <= margin for e in err]}
+    for cid, flags in hand.items():
+        c = got[cid]
+        assert (c.k, c.of, c.per) == (sum(flags), 2, "archs") and flags == [True, False], cid
+        assert c.verdict == "fails", cid                               # the worst arch decides, as before
 
 
 def test_bad_input_is_one_line_exit_2(capsys, tmp_path):

@@ -51,6 +51,9 @@ def claims(run, cfg: CorruptionConfig):
     chance = cfg.chance_error
     margin = max(cfg.min_chance_margin, cfg.chance_sds * np.sqrt(chance * (1 - chance) / n_test))
     at1 = [float(err[i][list(cfg.levels).index(1.0)]) for i in range(len(cfg.archs))] if 1.0 in cfg.levels else []
+    # each arch alone, with the claims' own thresholds: its own Spearman, its own error at p = 1
+    rho_ok = [bool(np.isfinite(r) and r >= cfg.min_error_rho) for r in rho]
+    chance_ok = [bool(abs(e - chance) <= margin) for e in at1] if at1 else None
     n, table = n_train_used(cfg), [a_ for a_ in cfg.archs if a_ in TABLE1]
     ends = "; ".join(f"{a_} {100 - TABLE1[a_][1]:.2f} -> {100 - TABLE1[a_][2]:.2f}" for a_ in table)
     paper_chance = max((round(abs(1 - TABLE1[a_][2] / 100 - chance), 4) for a_ in table), default=None)
@@ -64,14 +67,14 @@ def claims(run, cfg: CorruptionConfig):
                                                             for i, a_ in enumerate(cfg.archs)), n=n,
               paper_value=f"test error % (p = 0 -> p = 1): {ends}" if table else None,
               paper_setting=f"{TABLE1_SETTING}; Table 1 gives the ends of the curve (Fig. 1c), no rank correlation"
-              if table else ""),
+              if table else "", seeds=rho_ok, per="archs"),
         claim("mem-test-error-chance", f"at p = 1 the test error is at chance ({chance * 100:g} % for 10 classes)",
               max(abs(e - chance) for e in at1) if at1 else None, source=SOURCE, at_most=margin,
               unit=f"on |error - {chance:g}| (the larger of {cfg.min_chance_margin:g} and {cfg.chance_sds:g} "
               "binomial sd)", inconclusive=not at1,
               note=f"test error at p = 1: {at1}" if at1 else "p = 1 not among the levels", n=n,
               paper_value=paper_chance, paper_setting=f"{table_note} (the largest |error - {chance:g}| over the "
-              "networks run here)" if table else ""),
+              "networks run here)" if table else "", seeds=chance_ok, per="archs"),
     ]
 
 
