@@ -34,7 +34,7 @@ def test_reproduce_says_what_is_left_and_run_names_each_phase(tmp_path, monkeypa
     assert main(["reproduce", "--only", "saddle-free-newton", "--only", "cheap-multiplication", "--scale", "quick", "--workers", "1",
                  "--out", str(out)]) == 0
     err = capsys.readouterr().err
-    assert "reproduce: 2 to run, 0 kept; about 6 s on 1 worker(s)" in err       # 3 s + 3 s in the catalogue
+    assert "reproduce: 2 experiments to run, 0 kept; about 6 s on 1 worker(s)" in err       # 3 s + 3 s in the catalogue
     assert "[1/2] saddle-free-newton (quick, expected 3 s; 0 s elapsed, about 6 s left)" in err
     assert "genlab: phase gd: 40 steps" in err and "genlab: phase saddle-free:" in err
     assert main(["reproduce", "--only", "saddle-free-newton", "--scale", "quick", "--out", str(out)]) == 0
