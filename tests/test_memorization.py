@@ -194,3 +194,18 @@ def test_other_datasets_and_data_dir(tmp_path, shared_data, write_idx):
     with pytest.raises(GenlabError, match="needs images"):
         execute(get("mem-test-error"), get("mem-test-error").config_for(
             "quick", overrides=["dataset=mnist1d", "archs=alexnet", "levels=0", "n_train=50"]), tmp_path / "bad")
+
+
+def test_side_averages_the_images_down_and_whitens_them_again():
+    """side=7: 28x28 images become 7x7 block means (an oracle: numpy reshape-mean), each whitened."""
+    from genlab.data.preprocess import per_image_whitening
+    from genlab.experiments.memorization.common import CorruptionConfig, pooled
+    x = np.random.default_rng(0).normal(size=(3, 1, 28, 28)).astype(np.float32)
+    got = pooled(x, 7)
+    want = per_image_whitening(x.reshape(3, 1, 7, 4, 7, 4).mean(axis=(3, 5)))
+    assert got.shape == (3, 1, 7, 7) and got.dtype == np.float32
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    np.testing.assert_allclose(got.reshape(3, -1).mean(1), 0, atol=1e-5)
+    assert CorruptionConfig(side=7).side == 7
+    with pytest.raises(GenlabError, match="side=1"):
+        CorruptionConfig().override(["side=1"])

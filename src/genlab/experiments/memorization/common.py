@@ -18,7 +18,7 @@ from torch.nn import functional as F
 from genlab import runtime
 from genlab.config import Config, param
 from genlab.data import corruptions
-from genlab.data.preprocess import prepare
+from genlab.data.preprocess import per_image_whitening, prepare
 from genlab.data.vision import DATASETS, load_dataset
 from genlab.models.vision import ARCHS, build
 from genlab.probes.fit import FitMonitor, time_to_fit
@@ -76,6 +76,9 @@ class CorruptionConfig(MemConfig):
     chance_error: float = param(0.9, gt=0, lt=1)           # Fig. 1c: chance for 10 classes, reached at p = 1 ...
     chance_sds: float = param(3.0, gt=0, le=100)             # ... within this many binomial sd of the test set
     min_chance_margin: float = param(0.03, ge=0, le=1)     # ... and at least this
+    # 0: the images as they are; else averaged down to side x side pixels, so that a CPU's few thousand images
+    # outnumber the inputs as the paper's 50,000 outnumber CIFAR-10's 2,352 (mem_convergence.py's docstring)
+    side: int = param(0, ge=2, le=64, allow=(0,))
 
 
 def load(cfg: MemConfig):
@@ -100,14 +103,23 @@ def n_train_used(cfg: DataConfig) -> int:
     return len(load(cfg).y_train)
 
 
-def corrupted(ds, kind: str = "true", p: float = 0.0, seed: int = 0):
+def pooled(x: np.ndarray, side: int) -> np.ndarray:
+    """Images (N, C, H, W) area-averaged to ``side`` x ``side`` and whitened again, each on its own."""
+    small = F.interpolate(torch.from_numpy(np.ascontiguousarray(x)), size=(side, side), mode="area").numpy()
+    return per_image_whitening(small).astype(np.float32)
+
+
+def corrupted(ds, kind: str = "true", p: float = 0.0, seed: int = 0, side: int = 0):
     """(x, y, x_test, y_test) tensors on the current device: corruption ``kind`` (or labels corrupted with
-    probability p, drawn with numpy: the same on every device), preprocessed."""
+    probability p, drawn with numpy: the same on every device), preprocessed; with ``side``, the images
+    averaged down to side x side pixels (:func:`pooled`)."""
     x, y, xt = ds.x_train, ds.y_train, ds.x_test
     if p > 0:
         y = corruptions.corrupt_labels(y, p, ds.n_classes, seed)[0]
     x, y, xt = corruptions.apply(kind, x, y, ds.n_classes, seed, xt)
     x, xt = prepare(dataclasses.replace(ds, x_train=x, x_test=xt))
+    if side and x.ndim == 4:
+        x, xt = pooled(x, side), pooled(xt, side)
     dev = runtime.device()
     return tuple(torch.from_numpy(a).to(dev) for a in (x, y, xt, ds.y_test))
 
@@ -142,7 +154,7 @@ def run_grid(cfg: CorruptionConfig, run):
     epochs, steps, err, acc = (np.full(shape, np.nan) for _ in range(4))
     for i, arch in enumerate(cfg.archs):
         for j, p in enumerate(cfg.levels):
-            r = fit(run, f"{arch}-p{p:g}", cfg, arch, corrupted(ds, "true", p, cfg.seed), cfg.seed)
+            r = fit(run, f"{arch}-p{p:g}", cfg, arch, corrupted(ds, "true", p, cfg.seed, cfg.side), cfg.seed)
             acc[i, j], err[i, j] = r["final_acc"], r["final_test_err"]
             epochs[i, j] = r["epoch_100"]
             steps[i, j] = r["epoch_100"] * r["per_epoch"]
