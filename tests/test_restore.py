@@ -168,7 +168,8 @@ def test_restore_config_is_validated_and_resolved_per_task():
     s = cfg.fit_settings()
     assert s.net.members == 2 and s.net.upsample == "nearest" and s.steps == 3000
     sr = RestoreConfig().override(["task=sr", "max_iters=50", "lr=0.02"]).resolved()
-    assert (sr.net, sr.ensemble, sr.tile, sr.patience, sr.lr) == ("lite", 1, 256, 100, 0.02)
+    assert (sr.net, sr.ensemble, sr.tile, sr.patience, sr.lr, sr.stop) == ("lite", 1, 128, 100, 0.02, "none")
+    assert cfg.stop == "heldout" and RestoreConfig(task="sr", stop="heldout").resolved().stop == "heldout"
     assert sr.fit_settings().reg_noise_std == PRESETS["lite"].fit.reg_noise_std == 1 / 30
     assert TASKS["jpeg"].steps == RestoreConfig(task="jpeg").resolved().max_iters == 2400
     ip = RestoreConfig(task="inpaint").resolved()  # the fill network in 128-px windows (RESULTS.md, sessions 8-9)

@@ -12,7 +12,7 @@ Denoising fits images of 384 px or more a side in overlapping windows of about
 workers, and blends them: at 512x512 within 0.12 dB of the paper network's
 peak in under 10 minutes on 2 cores (benchmarks/RESULTS.md, session 5).
 Inpainting fits images of 192 px or more in windows of about 128 px and
-super-resolution outputs of 384 px or more in 256-px windows, one network each (an inpainting window sees its part of the
+super-resolution outputs of 192 px or more in 128-px windows, one network each (an inpainting window sees its part of the
 mask; an SR window's output is compared, downsampled, with its
 low-resolution window). Inpainting
 returns the known pixels as given and the network's fill in the holes
@@ -20,7 +20,7 @@ returns the known pixels as given and the network's fill in the holes
 scores the unknown pixels alone.
 Without a reference the fit stops at the best iterate by a stopping rule
 (:mod:`genlab.dip.stopping`; default chosen by the comparison in
-benchmarks/RESULTS.md). Every input problem is one line, exit status 2, and
+benchmarks/RESULTS.md), except super-resolution, which runs the paper's fixed iterations (or the time budget). Every input problem is one line, exit status 2, and
 no output file (the output is written to a temporary name and renamed).
 
 This module is the command only: the options become a typed
@@ -39,7 +39,7 @@ from functools import partial
 import numpy as np
 
 from genlab.dip.config import RestoreConfig
-from genlab.dip.presets import PRESETS, TASKS, TILE_OVERLAP
+from genlab.dip.presets import DEFAULT_STOP, PRESETS, TASKS, TILE_OVERLAP
 from genlab.errors import GenlabError
 from genlab.io import path_arg
 from genlab.runtime import add_device_argument
@@ -59,8 +59,9 @@ def add_arguments(p) -> None:
     p.add_argument("--max-iters", type=int, default=None, help="most iterations (default: the paper's per task)")
     p.add_argument("--time-budget", type=float, default=None, metavar="SECONDS", help="stop after this long")
     p.add_argument("--snapshots", type=path_arg, help="folder for intermediate (averaged) outputs")
-    p.add_argument("--stop", choices=["heldout", "wmv", "none"], default=C.stop,
-                   help=f"automatic stopping rule (default {C.stop}); none: run all iterations")
+    p.add_argument("--stop", choices=["heldout", "wmv", "none"], default=None,
+                   help=f"automatic stopping rule (default {DEFAULT_STOP}; none for sr, which runs the paper's fixed "
+                        "iterations); none: run all iterations")
     p.add_argument("--patience", type=int, default=None, help="iterations without improvement before stopping")
     p.add_argument("--net", choices=list(PRESETS), default=None,
                    help="generator (default: swift for denoise, fill for inpaint, lite for jpeg and sr)")

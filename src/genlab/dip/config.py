@@ -11,7 +11,7 @@ from typing import Literal
 
 from genlab.config import Config, check, param
 from genlab.dip.fit import FitSettings
-from genlab.dip.presets import DEFAULT_STOP, PRESETS, TASKS
+from genlab.dip.presets import PRESETS, TASKS
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class RestoreConfig(Config):
     factor: int = param(4, ge=1, le=16, why='the output has factor**2 times the pixels')                      # super-resolution factor
     max_iters: int | None = param(None, ge=1, le=10**6)         # most iterations (None: the paper's per task)
     time_budget: float | None = param(None, gt=0, le=10**7)     # seconds
-    stop: Literal["heldout", "wmv", "none"] = DEFAULT_STOP
+    stop: Literal["heldout", "wmv", "none"] | None = None  # None: the task's (DEFAULT_STOP; none for sr)
     patience: int | None = param(None, ge=1, le=10**6)          # iterations without improvement (None: a tenth of them, at least 100)
     net: str | None = None               # a PRESETS name (None: the task's)
     ensemble: int | None = param(None, ge=1, le=16)          # networks averaged (None: the task's)
@@ -64,6 +64,7 @@ class RestoreConfig(Config):
         fit = PRESETS[net].fit
         steps = self.max_iters or t.steps
         return replace(self, net=net, max_iters=steps, patience=self.patience or max(100, steps // 10),
+                       stop=self.stop or t.stop,
                        ensemble=t.ensemble if self.ensemble is None else self.ensemble,
                        tile=t.tile if self.tile is None else self.tile,
                        reg_noise=fit.reg_noise_std if self.reg_noise is None else self.reg_noise,
