@@ -20,7 +20,8 @@ returns the known pixels as given and the network's fill in the holes
 scores the unknown pixels alone.
 Without a reference the fit stops at the best iterate by a stopping rule
 (:mod:`genlab.dip.stopping`; default chosen by the comparison in
-benchmarks/RESULTS.md), except super-resolution, which runs the paper's fixed iterations (or the time budget). Every input problem is one line, exit status 2, and
+benchmarks/RESULTS.md), except super-resolution, which runs the paper's fixed iterations (or the
+time budget). Every input problem is one line, exit status 2, and
 no output file (the output is written to a temporary name and renamed).
 
 This module is the command only: the options become a typed
