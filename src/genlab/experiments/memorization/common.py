@@ -105,7 +105,8 @@ def n_train_used(cfg: DataConfig) -> int:
 
 def pooled(x: np.ndarray, side: int) -> np.ndarray:
     """Images (N, C, H, W) area-averaged to ``side`` x ``side`` and whitened again, each on its own."""
-    small = F.interpolate(torch.from_numpy(np.ascontiguousarray(x)), size=(side, side), mode="area").numpy()
+    t = torch.from_numpy(np.ascontiguousarray(x)).to("cpu")  # pooled on the CPU: the same numbers on every device
+    small = F.interpolate(t, size=(side, side), mode="area").cpu().numpy()
     return per_image_whitening(small).astype(np.float32)
 
 
