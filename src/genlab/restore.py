@@ -71,7 +71,7 @@ def add_arguments(p) -> None:
                         "the time per iteration and K times the memory (default 2 for denoise, 1 for the others)")
     p.add_argument("--tile", type=int, default=None, metavar="SIZE",
                    help="fit one network per overlapping window of about SIZE x SIZE output pixels, side by "
-                        "side on the idle cores, and blend them (default 256 for denoise and sr, 128 for inpaint, 0 for "
+                        "side on the idle cores, and blend them (default 256 for denoise, 128 for inpaint and sr, 0 for "
                         "jpeg: one network for the whole image)")
     p.add_argument("--raw", action="store_true", default=None,
                    help="inpaint: write the network's output everywhere (default: the known pixels as given, "
